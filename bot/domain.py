@@ -1,0 +1,303 @@
+"""Domain vocabulary shared by the scan engine, the cloud adapters, storage and every front end.
+
+Nothing here imports Slack, SQLAlchemy or a cloud SDK: these are plain values that every layer
+can pass around. The names follow the troubleshooting guide (`shared/reference/`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Provider(StrEnum):
+    """A cloud a connector reaches."""
+
+    AWS = "aws"
+    AZURE = "azure"
+    GCP = "gcp"
+
+
+class ScanStatus(StrEnum):
+    """A scan's status: the guide's four end states plus the two live ones."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    PARTIALLY_COMPLETED = "partially_completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+    @property
+    def is_active(self) -> bool:
+        """True while the scan is queued or running."""
+        return self in (ScanStatus.QUEUED, ScanStatus.RUNNING)
+
+    @property
+    def has_errors(self) -> bool:
+        """Only Partially Completed and Failed scans carry error logs (guide, step 3)."""
+        return self in (ScanStatus.PARTIALLY_COMPLETED, ScanStatus.FAILED)
+
+    @property
+    def label(self) -> str:
+        """The human label used on every surface."""
+        return _STATUS_LABELS[self]
+
+    @property
+    def emoji(self) -> str:
+        """One emoji per status everywhere: red for failed, grey for stopped."""
+        return _STATUS_EMOJI[self]
+
+
+_STATUS_LABELS = {
+    ScanStatus.QUEUED: "Queued",
+    ScanStatus.RUNNING: "Running",
+    ScanStatus.COMPLETED: "Completed",
+    ScanStatus.PARTIALLY_COMPLETED: "Partially Completed",
+    ScanStatus.FAILED: "Failed",
+    ScanStatus.STOPPED: "Stopped",
+}
+
+_STATUS_EMOJI = {
+    ScanStatus.QUEUED: ":hourglass_flowing_sand:",
+    ScanStatus.RUNNING: ":arrows_counterclockwise:",
+    ScanStatus.COMPLETED: ":large_green_circle:",
+    ScanStatus.PARTIALLY_COMPLETED: ":large_orange_circle:",
+    ScanStatus.FAILED: ":red_circle:",
+    ScanStatus.STOPPED: ":white_circle:",
+}
+
+
+class JobStatus(StrEnum):
+    """One job of a scan (one AWS region, Azure subscription or GCP project)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # stopped by a user before or while it ran
+    INTERRUPTED = "interrupted"  # the process died while it ran (crash recovery)
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the job will not change again."""
+        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class ErrorCategory(StrEnum):
+    """Why a job failed; each category has its own next step in the guide."""
+
+    INVALID_CREDENTIALS = "invalid_credentials"
+    PERMISSION_DENIED = "permission_denied"
+    TEMPORARY = "temporary"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        """Short human wording, e.g. for a status message."""
+        return _CATEGORY_LABELS[self]
+
+
+_CATEGORY_LABELS = {
+    ErrorCategory.INVALID_CREDENTIALS: "authentication failed",
+    ErrorCategory.PERMISSION_DENIED: "permission denied",
+    ErrorCategory.TEMPORARY: "temporary cloud error",
+    ErrorCategory.UNKNOWN: "unknown processing error",
+}
+
+
+class Severity(StrEnum):
+    """A check's severity, most severe first in `ORDER`."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+
+GLOBAL_UNIT = "global"
+"""The AWS job unit for account-wide services (IAM, S3 account settings, CloudTrail listing)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Credentials (write-only: never rendered, logged or stored in plain text)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class AwsCredentials:
+    """An AWS access key, optionally assuming a role."""
+
+    access_key_id: str
+    secret_access_key: str
+    role_arn: str | None = None
+    external_id: str | None = None
+
+    def secret_values(self) -> list[str]:
+        """Every value that must never appear in a log or message."""
+        return [self.secret_access_key]
+
+    def __repr__(self) -> str:  # never leak the secret through repr()
+        return f"AwsCredentials(access_key_id={mask(self.access_key_id)!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class AzureCredentials:
+    """An Azure service principal with a client secret."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str
+
+    def secret_values(self) -> list[str]:
+        """Every value that must never appear in a log or message."""
+        return [self.client_secret]
+
+    def __repr__(self) -> str:
+        return f"AzureCredentials(tenant_id={self.tenant_id!r}, client_id={self.client_id!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class GcpCredentials:
+    """A Google service-account key (the parsed JSON key file)."""
+
+    info: dict[str, Any]
+
+    def secret_values(self) -> list[str]:
+        """Every value that must never appear in a log or message."""
+        values = [str(self.info.get("private_key", "")), str(self.info.get("private_key_id", ""))]
+        return [v for v in values if v]
+
+    @property
+    def client_email(self) -> str:
+        """The service account's e-mail address."""
+        return str(self.info.get("client_email", ""))
+
+    @property
+    def project_id(self) -> str:
+        """The project the key was created in."""
+        return str(self.info.get("project_id", ""))
+
+    def __repr__(self) -> str:
+        return f"GcpCredentials(client_email={self.client_email!r})"
+
+
+Credentials = AwsCredentials | AzureCredentials | GcpCredentials
+
+
+def mask(value: str, keep: int = 4) -> str:
+    """A masked fingerprint such as ``AKIA…WXYZ``; short values are masked whole."""
+    if len(value) <= keep * 2 + 2:
+        return "…" + value[-2:] if len(value) > 4 else "…"
+    return f"{value[:keep]}…{value[-keep:]}"
+
+
+# --------------------------------------------------------------------------------------------
+# Cloud outcomes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CloudError:
+    """A classified, redacted cloud failure: what an error-log entry is made of."""
+
+    category: ErrorCategory
+    code: str  # the provider's own code, e.g. "InvalidClientTokenId", "AADSTS7000215"
+    message: str  # redacted, one line
+    remediation: str  # one sentence: what the user does next
+    detail: str = ""  # redacted, may be longer (the provider's full message)
+
+
+class CloudCallError(Exception):
+    """Raised by the cloud adapters with an already classified, redacted error."""
+
+    def __init__(self, error: CloudError) -> None:
+        super().__init__(f"{error.category}: {error.code}: {error.message}")
+        self.error = error
+
+
+class ScanCancelled(Exception):
+    """Raised at a cloud call when the user stopped the scan."""
+
+
+class CancelToken:
+    """Cooperative cancellation: the engine sets it, every cloud call checks it first."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask every job that holds this token to stop at its next cloud call."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once `cancel()` was called."""
+        return self._event.is_set()
+
+    def checkpoint(self) -> None:
+        """Raise `ScanCancelled` if the scan was stopped."""
+        if self._event.is_set():
+            raise ScanCancelled()
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The outcome of validating credentials live against the cloud."""
+
+    ok: bool
+    account_id: str = ""  # AWS account id, Azure tenant id, GCP project id
+    account_label: str = ""  # e.g. "arn:aws:iam::123456789012:user/scanner"
+    scopes: tuple[str, ...] = ()  # Azure subscription ids / GCP project ids reached
+    error: CloudError | None = None
+
+
+@dataclass(frozen=True)
+class CloudEndpoints:
+    """Where the cloud SDKs send their calls (sovereign clouds, proxies, test stand-ins)."""
+
+    aws_endpoint_url: str | None = None
+    azure_authority_host: str = "https://login.microsoftonline.com"
+    azure_arm_url: str = "https://management.azure.com"
+    gcp_token_uri: str = "https://oauth2.googleapis.com/token"
+    gcp_api_base: str = "https://cloudresourcemanager.googleapis.com"
+    gcp_compute_base: str = "https://compute.googleapis.com"
+    gcp_storage_base: str = "https://storage.googleapis.com"
+    ca_bundle: str | None = None
+    timeout_seconds: float = 20.0
+    max_attempts: int = 3  # retry budget for temporary errors, first attempt included
+    aws_default_region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's verdict on one resource."""
+
+    resource: str
+    passed: bool
+    region: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CheckMeta:
+    """A check's metadata, kept as data beside its code."""
+
+    id: str
+    provider: Provider
+    title: str
+    severity: Severity
+    remediation: str
+    scope: str = "unit"  # AWS: "global" runs in the global job, "regional" in each region job
+
+
+@dataclass
+class JobPlan:
+    """One unit of a scan: an AWS region (or "global"), an Azure subscription, a GCP project."""
+
+    unit: str
+    check_ids: list[str] = field(default_factory=list)

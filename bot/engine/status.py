@@ -1,0 +1,84 @@
+"""Pure rules for a scan's status and its one-line status message (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain import ErrorCategory, JobStatus, ScanStatus
+
+MESSAGE_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What the status rules need to know about one job."""
+
+    unit: str
+    status: JobStatus
+    category: ErrorCategory | None = None  # the job's main error category when it failed
+
+
+def is_failed(status: JobStatus) -> bool:
+    """Failed and interrupted jobs count as failed; cancelled ones do not."""
+    return status in (JobStatus.FAILED, JobStatus.INTERRUPTED)
+
+
+def final_status(stop_requested: bool, jobs: Sequence[JobOutcome]) -> ScanStatus:
+    """Stopped wins; then Completed (all ok), Failed (all failed) or Partially Completed."""
+    if stop_requested:
+        return ScanStatus.STOPPED
+    ok = sum(1 for j in jobs if j.status is JobStatus.SUCCEEDED)
+    failed = sum(1 for j in jobs if is_failed(j.status))
+    if failed == 0 and ok > 0:
+        return ScanStatus.COMPLETED
+    if ok == 0:
+        return ScanStatus.FAILED
+    return ScanStatus.PARTIALLY_COMPLETED
+
+
+def _causes(jobs: Sequence[JobOutcome]) -> str:
+    counts = Counter(
+        (j.category or ErrorCategory.UNKNOWN)
+        if j.status is JobStatus.FAILED
+        else ErrorCategory.TEMPORARY
+        for j in jobs
+        if is_failed(j.status)
+    )
+    order = list(ErrorCategory)
+    parts = [
+        c.label for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
+    ]
+    interrupted = sum(1 for j in jobs if j.status is JobStatus.INTERRUPTED)
+    text = ", ".join(parts)
+    if interrupted:
+        text += f" ({interrupted} interrupted)"
+    return text
+
+
+def status_message(
+    status: ScanStatus, jobs: Sequence[JobOutcome], stopped_by: str | None = None
+) -> str:
+    """The seed's tooltip, e.g. "2 of 5 jobs failed: authentication failed"."""
+    total = len(jobs)
+    done = sum(1 for j in jobs if j.status.is_finished and j.status is not JobStatus.CANCELLED)
+    failed_jobs = [j for j in jobs if is_failed(j.status)]
+    if status is ScanStatus.QUEUED:
+        message = "Waiting to start"
+    elif status is ScanStatus.RUNNING:
+        message = f"{done} of {total} jobs finished" if total else "Planning jobs"
+        if failed_jobs:
+            message += f", {len(failed_jobs)} failed: {_causes(jobs)}"
+    elif status is ScanStatus.COMPLETED:
+        message = f"All {total} jobs succeeded" if total != 1 else "The job succeeded"
+    elif status is ScanStatus.STOPPED:
+        who = f" by {stopped_by}" if stopped_by else ""
+        message = f"Stopped{who} after {done} of {total} jobs finished"
+    else:
+        message = f"{len(failed_jobs)} of {total} jobs failed: {_causes(jobs)}"
+        if status is ScanStatus.PARTIALLY_COMPLETED:
+            units = ", ".join(j.unit for j in failed_jobs[:3])
+            more = f" and {len(failed_jobs) - 3} more" if len(failed_jobs) > 3 else ""
+            message += f" ({units}{more})"
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"

@@ -1,0 +1,50 @@
+"""Domain errors: each carries a message fit to show a user as-is.
+
+Front ends (the Slack error handler, the CLI) map these to a reply; anything else is an
+unexpected error that is logged with a reference id.
+"""
+
+from __future__ import annotations
+
+
+class CspmError(Exception):
+    """Base for errors whose message is safe and useful to show the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(CspmError):
+    """Bad user input. `fields` maps a form field name to its specific message."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
+
+
+class NotFoundError(CspmError):
+    """A named project, scan or connector does not exist.
+
+    `suggestions` holds the closest real names, for "did you mean" replies.
+    """
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions = list(suggestions or [])
+
+
+class ConflictError(CspmError):
+    """The request conflicts with the current state (e.g. a scan is already running)."""
+
+
+class PermissionDeniedError(CspmError):
+    """The caller may not do this (Slack roles)."""
+
+
+class ValidationFailedError(CspmError):
+    """Credentials were rejected by the cloud; carries the classified error."""
+
+    def __init__(self, message: str, error: object | None = None) -> None:
+        super().__init__(message)
+        self.error = error

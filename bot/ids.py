@@ -1,0 +1,176 @@
+"""The one registry of Slack identifiers: every action_id, callback_id and block_id.
+
+Each identifier is a `StrEnum` member named ``domain.verb`` and carries no data: whatever an
+interaction needs (a project id, a page number, the state of a modal flow) travels in the
+element's ``value`` or the view's ``private_metadata`` through `bot.codec`.
+
+Handlers register listeners with these members (``app.action(ScanAction.RUN)``), builders put
+them in payloads, and the test validator rejects any id that is not registered here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ProjectAction(StrEnum):
+    """Buttons and menus on the `/cspm projects` list."""
+
+    JOBS = "project.jobs"  # expand / collapse a row's jobs in place (value: RowState)
+    HISTORY = "project.history"  # open a project's scan history (value: ProjectRef)
+    FINDINGS = "project.findings"  # findings of a project's latest scan (value: ProjectRef)
+    FILTER = "project.filter"  # status filter select (option value: FilterRef)
+    REFRESH = "project.refresh"  # re-render the list (value: PageRef)
+
+
+class ScanAction(StrEnum):
+    """Starting and stopping scans."""
+
+    RUN = "scan.run"  # start a scan of a project (value: ProjectRef)
+    STOP = "scan.stop"  # stop a running scan, behind a confirm dialog (value: ScanRef)
+    RERUN = "scan.rerun"  # run the project of a finished scan again (value: ScanRef)
+    RERUN_CONNECTOR = "scan.rerun_connector"  # re-run every project of a connector (ConnectorRef)
+
+
+class HistoryAction(StrEnum):
+    """The scan history list."""
+
+    MENU = "history.menu"  # overflow menu on each row (option value: HistoryChoice)
+
+
+class ErrorLogAction(StrEnum):
+    """Opening the error log modal and expanding its entries."""
+
+    OPEN = "errorlog.open"  # open the error log of a scan (value: ScanRef)
+    EXPAND = "errorlog.expand"  # expand one entry in place (value: EntryRef)
+    COLLAPSE = "errorlog.collapse"  # collapse it again (value: EntryRef)
+
+
+class ErrorLogView(StrEnum):
+    """Callback id of the error log modal (private_metadata: ErrorLogState)."""
+
+    MODAL = "errorlog.modal"
+
+
+class FindingsAction(StrEnum):
+    """Findings of one scan."""
+
+    OPEN = "findings.open"  # findings summary of a scan (value: ScanRef)
+
+
+class FindingsView(StrEnum):
+    """Callback id of the findings modal (private_metadata: ScanRef)."""
+
+    MODAL = "findings.modal"
+
+
+class ConnectorAction(StrEnum):
+    """Buttons on the connectors list and in the connector modals."""
+
+    CREATE = "connector.create"  # open the new-connector modal (no value)
+    REPLACE = "connector.replace"  # start the guided replacement (value: ConnectorRef)
+    REPLACE_RETRY = "connector.replace.retry"  # back to the form after a failed validation
+    VALIDATE = "connector.validate"  # validate a saved connector again (value: ConnectorRef)
+    DELETE = "connector.delete"  # delete, behind a confirm dialog (value: ConnectorRef)
+    LIST = "connector.list"  # show the connectors list (no value)
+
+
+class ConnectorView(StrEnum):
+    """Callback ids of the connector modals (private_metadata: CreateFlowState/ReplaceFlowState)."""
+
+    CREATE_SUBMIT = "connector.create.submit"  # the plain new-connector form
+    REPLACE_EXPLAIN = "connector.replace.explain"  # step 1: credentials cannot be edited
+    REPLACE_SUBMIT = "connector.replace.submit"  # step 2: the provider-specific form
+    VALIDATING = "connector.validating"  # step 3: "Validating…" while the cloud answers
+    RESULT = "connector.result"  # step 4/5: success or failure
+
+
+class ConnectorInput(StrEnum):
+    """Block ids (and, identically, action ids) of the connector form inputs.
+
+    The suffix after ``connector.field.`` is the field name used in `InputError.fields`
+    (the attribute names of `bot.domain.AwsCredentials` etc., plus ``name`` and ``provider``).
+    """
+
+    NAME = "connector.field.name"
+    PROVIDER = "connector.field.provider"
+    ACCESS_KEY_ID = "connector.field.access_key_id"
+    SECRET_ACCESS_KEY = "connector.field.secret_access_key"
+    ROLE_ARN = "connector.field.role_arn"
+    EXTERNAL_ID = "connector.field.external_id"
+    TENANT_ID = "connector.field.tenant_id"
+    CLIENT_ID = "connector.field.client_id"
+    CLIENT_SECRET = "connector.field.client_secret"
+    SERVICE_ACCOUNT_JSON = "connector.field.service_account_json"
+
+    @property
+    def field_name(self) -> str:
+        """The form field name, e.g. ``"secret_access_key"``."""
+        return self.value.removeprefix("connector.field.")
+
+
+class SupportAction(StrEnum):
+    """Contact support."""
+
+    OPEN = "support.open"  # open the pre-filled support modal (value: SupportRef)
+
+
+class SupportView(StrEnum):
+    """Callback id of the support modal (private_metadata: SupportRef)."""
+
+    SUBMIT = "support.submit"
+
+
+class SupportInput(StrEnum):
+    """Block ids (and action ids) of the support modal inputs."""
+
+    DESCRIPTION = "support.field.description"
+    DETAILS = "support.field.details"
+
+
+class PageAction(StrEnum):
+    """Prev / Next on every paged list (value: PageRef, whose `kind` says which list)."""
+
+    NEXT = "page.next"
+    PREV = "page.prev"
+
+
+class HomeAction(StrEnum):
+    """Quick actions on the App Home dashboard."""
+
+    PROJECTS = "home.projects"  # post the projects list to the user (no value)
+    FAILING = "home.failing"  # projects list filtered to Failed (value: PageRef)
+    REFRESH = "home.refresh"  # publish the dashboard again (no value)
+    HELP = "home.help"  # show the help text (no value)
+
+
+SECRET_INPUTS: frozenset[str] = frozenset(
+    {
+        ConnectorInput.SECRET_ACCESS_KEY,
+        ConnectorInput.CLIENT_SECRET,
+        ConnectorInput.SERVICE_ACCOUNT_JSON,
+    }
+)
+"""Inputs that receive secret material: never given an ``initial_value``, never echoed."""
+
+ALL_ENUMS: tuple[type[StrEnum], ...] = (
+    ProjectAction,
+    ScanAction,
+    HistoryAction,
+    ErrorLogAction,
+    ErrorLogView,
+    FindingsAction,
+    FindingsView,
+    ConnectorAction,
+    ConnectorView,
+    ConnectorInput,
+    SupportAction,
+    SupportView,
+    SupportInput,
+    PageAction,
+    HomeAction,
+)
+"""Every identifier enum, in one place (the validator and the uniqueness test use it)."""
+
+ALL_IDS: frozenset[str] = frozenset(str(member) for enum in ALL_ENUMS for member in enum)
+"""Every registered identifier string."""

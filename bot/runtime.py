@@ -1,0 +1,69 @@
+"""Wiring: one `Runtime` holds the database, the secret box, the engine and the services.
+
+Front ends (CLI, Slack app, scheduler) build one with `build_runtime(settings)` and share it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.engine.engine import ScanEngine
+from bot.engine.jobs import CloudJobRunner, JobRunner
+from bot.secretbox import SecretBox
+from bot.services.connectors import ConnectorService
+from bot.services.projects import ProjectService
+from bot.services.scans import ScanService
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a front end needs, built once per process."""
+
+    settings: Settings
+    db: Database
+    box: SecretBox
+    engine: ScanEngine
+    connectors: ConnectorService
+    projects: ProjectService
+    scans: ScanService
+
+    def close(self) -> None:
+        """Stop the engine and close database connections."""
+        self.engine.shutdown(wait_for_scans=False)
+        self.db.dispose()
+
+
+def build_runtime(
+    settings: Settings, migrate: bool = True, runner: JobRunner | None = None
+) -> Runtime:
+    """Open the database (migrating it), load the key and start the engine."""
+    db = Database(settings.database_url)
+    if migrate:
+        db.upgrade()
+    box = SecretBox.from_settings(settings.encryption_key, settings.resolved_key_file)
+    endpoints = settings.cloud_endpoints()
+    connectors = ConnectorService(db, box, endpoints)
+    engine = ScanEngine(
+        db,
+        runner or CloudJobRunner(endpoints),
+        connectors.load_credentials,
+        concurrency=settings.scan_concurrency,
+        heartbeat_seconds=settings.heartbeat_seconds,
+    )
+    recovered = engine.recover()
+    if recovered:
+        log.warning("recovered %d scan(s) interrupted by a previous crash", len(recovered))
+    return Runtime(
+        settings=settings,
+        db=db,
+        box=box,
+        engine=engine,
+        connectors=connectors,
+        projects=ProjectService(db),
+        scans=ScanService(db, engine),
+    )

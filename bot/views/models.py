@@ -1,0 +1,409 @@
+"""The plain data the Block Kit builders take.
+
+The services fill these from storage; the builders only read them. They are frozen, hold no
+ORM objects and no secrets, and every text in them is already redacted (error messages and
+details go through `bot.redaction` before they are stored). Times are timezone-aware
+datetimes (naive ones are taken as UTC); the builders never read the clock.
+
+Ids are database ids (ints). Sequences may be lists or tuples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus, Severity
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a longer list.
+
+    items: the rows on this page only.
+    page: 0-based page number.
+    total_pages: number of pages (at least 1, also for an empty list).
+    total_items: number of rows over all pages.
+    """
+
+    items: Sequence[T]
+    page: int = 0
+    total_pages: int = 1
+    total_items: int = 0
+
+    @classmethod
+    def of(cls, all_items: Sequence[T], page: int, page_size: int) -> Page[T]:
+        """Cut page `page` (clamped into range) of `page_size` rows out of `all_items`."""
+        total_pages = max(1, math.ceil(len(all_items) / page_size))
+        page = min(max(page, 0), total_pages - 1)
+        start = page * page_size
+        return cls(
+            items=list(all_items[start : start + page_size]),
+            page=page,
+            total_pages=total_pages,
+            total_items=len(all_items),
+        )
+
+    @property
+    def has_prev(self) -> bool:
+        """True if there is a page before this one."""
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        """True if there is a page after this one."""
+        return self.page < self.total_pages - 1
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One job of a scan, as listed when a projects row is expanded.
+
+    unit: the scope unit ("us-east-1", "global", an Azure subscription id, a GCP project id).
+    status: the job's state.
+    message: one-line redacted reason when it failed ("" otherwise).
+    category: the error category when it failed.
+    """
+
+    unit: str
+    status: JobStatus
+    message: str = ""
+    category: ErrorCategory | None = None
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    """One row of the projects list (and of the failing projects on App Home).
+
+    project_id, name: the project.
+    provider, connector_name: the cloud and the connector it scans through.
+    status: status of the latest scan; None if the project was never scanned.
+    status_message: the seed's tooltip, e.g. "2 of 5 jobs failed: authentication failed".
+    last_scan_id: id of the latest scan (None if never scanned).
+    last_scan_at: when it started (or was queued).
+    jobs: the latest scan's jobs; given only for rows the user expanded (None = collapsed).
+    """
+
+    project_id: int
+    name: str
+    provider: Provider
+    connector_name: str
+    status: ScanStatus | None = None
+    status_message: str = ""
+    last_scan_id: int | None = None
+    last_scan_at: datetime | None = None
+    jobs: Sequence[JobRow] | None = None
+
+    @property
+    def expanded(self) -> bool:
+        """True if the row shows its jobs."""
+        return self.jobs is not None
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """The project a screen is about (history header, findings, error log).
+
+    project_id, name, provider, connector_name: as in ProjectRow.
+    """
+
+    project_id: int
+    name: str
+    provider: Provider
+    connector_name: str = ""
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """One scan, as a history row and in headers.
+
+    scan_id, project_id: the scan and its project.
+    status: its status; status_message the one-line explanation.
+    trigger: how it started: "manual", "schedule", "rerun" or "api" (others shown as-is).
+    requested_by: Slack user id (rendered as a mention) or another actor name; None if
+        scheduled.
+    started_at / finished_at: None while queued / running.
+    queued_at: when it was created.
+    jobs_ok / jobs_failed / jobs_total: job counts (failed includes interrupted jobs).
+    """
+
+    scan_id: int
+    project_id: int
+    status: ScanStatus
+    trigger: str = "manual"
+    requested_by: str | None = None
+    queued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    jobs_ok: int = 0
+    jobs_failed: int = 0
+    jobs_total: int = 0
+    status_message: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryData:
+    """A project's scan history.
+
+    project: the project; scans: one page of its scans, newest first.
+    """
+
+    project: ProjectInfo
+    scans: Page[ScanRow]
+
+
+@dataclass(frozen=True)
+class ErrorEntryView:
+    """One error-log entry (one failed job).
+
+    entry_id: the entry; job_unit: the job's unit ("eu-west-1").
+    category: decides the next step; code: the provider's code ("InvalidClientTokenId").
+    message: redacted one line; detail: redacted, may be long (the provider's full message).
+    remediation: one sentence telling the user what to do.
+    at: when it happened.
+    connector_id: the connector used (for Fix credentials).
+    missing_permission: for permission_denied, the permission that is missing, if known
+        (e.g. "ec2:DescribeRegions").
+    """
+
+    entry_id: int
+    job_unit: str
+    category: ErrorCategory
+    code: str
+    message: str
+    detail: str = ""
+    remediation: str = ""
+    at: datetime | None = None
+    connector_id: int | None = None
+    missing_permission: str | None = None
+
+
+@dataclass(frozen=True)
+class ErrorLogData:
+    """What the error log modal shows.
+
+    project: the scanned project; scan: the scan; entries: its error-log entries, oldest first
+    (empty unless the scan is Partially Completed or Failed).
+    """
+
+    project: ProjectInfo
+    scan: ScanRow
+    entries: Sequence[ErrorEntryView] = ()
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    """A connector as the connectors list and the replacement flow show it (never a secret).
+
+    connector_id, name, provider: the connector.
+    fingerprint: masked key id / client id / client e-mail, e.g. "AKIA…WXYZ".
+    account_id: the account reached (AWS account id, Azure tenant, GCP project); "" if unknown.
+    projects: names of every project that uses it.
+    last_validated_at: when it was last validated; last_validation_ok: the outcome (None if
+        never validated); last_error: the redacted one-line error of a failed validation.
+    created_by: Slack user id of its creator; created_at: when it was created.
+    """
+
+    connector_id: int
+    name: str
+    provider: Provider
+    fingerprint: str = ""
+    account_id: str = ""
+    projects: Sequence[str] = ()
+    last_validated_at: datetime | None = None
+    last_validation_ok: bool | None = None
+    last_error: str | None = None
+    created_by: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def needs_attention(self) -> bool:
+        """True if its last validation failed."""
+        return self.last_validation_ok is False
+
+
+@dataclass(frozen=True)
+class ReplaceOutcome:
+    """A successful replacement (DESIGN §4 step 4).
+
+    old_name: the replaced connector (now tombstoned, its secret destroyed).
+    connector: the new connector.
+    projects: the projects now pointed at it.
+    """
+
+    old_name: str
+    connector: ConnectorInfo
+    projects: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class ValidationFailure:
+    """New credentials the cloud rejected: nothing was created or deleted.
+
+    connector_name: the connector being replaced, or the name typed for a new one.
+    provider: the cloud; error: the classified, redacted error; attempts: failed tries so far.
+    """
+
+    connector_name: str
+    provider: Provider
+    error: CloudError
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class FailingFinding:
+    """One failing check on one resource.
+
+    check_id, title, severity: the check; resource: the resource id/ARN; region: "" if global.
+    """
+
+    check_id: str
+    title: str
+    severity: Severity
+    resource: str
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class FindingsSummary:
+    """Findings of one scan.
+
+    scan_id, project_name, status, finished_at: the scan.
+    failed_counts: failing findings per severity (missing severities count 0).
+    passed: number of passing findings.
+    failing: the failing findings, most severe first (the builder truncates).
+    """
+
+    scan_id: int
+    project_name: str
+    status: ScanStatus
+    finished_at: datetime | None = None
+    failed_counts: Mapping[Severity, int] = field(default_factory=dict)
+    passed: int = 0
+    failing: Sequence[FailingFinding] = ()
+
+
+@dataclass(frozen=True)
+class SupportBundle:
+    """The redacted error bundle a support request carries.
+
+    scan_id, project_name, status, status_message, started_at, finished_at: the scan.
+    connector_name, provider, account_id: what it scanned through.
+    entries: its error-log entries; reruns: how many times it was retried/re-run.
+    """
+
+    scan_id: int | None
+    project_name: str
+    provider: Provider
+    connector_name: str = ""
+    account_id: str = ""
+    status: ScanStatus | None = None
+    status_message: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    entries: Sequence[ErrorEntryView] = ()
+    reruns: int = 0
+
+
+@dataclass(frozen=True)
+class SupportTicket:
+    """A submitted support request, as posted to the support channel.
+
+    reference_id: the id the user quotes; requested_by: Slack user id.
+    description: what the user wrote; details: the (re-redacted) bundle text they sent.
+    project_name, scan_id: for the headline.
+    """
+
+    reference_id: str
+    requested_by: str
+    description: str
+    details: str
+    project_name: str = ""
+    scan_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """A scan while it runs, and when it ends.
+
+    scan_id, project_id, project_name: the scan; status: its status.
+    jobs_total / jobs_succeeded / jobs_failed: counts so far (failed includes cancelled and
+    interrupted jobs).
+    started_at / finished_at: times; requested_by: Slack user id or None (scheduled).
+    status_message: the one-line explanation.
+    """
+
+    scan_id: int
+    project_id: int
+    project_name: str
+    status: ScanStatus
+    jobs_total: int = 0
+    jobs_succeeded: int = 0
+    jobs_failed: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    requested_by: str | None = None
+    status_message: str = ""
+
+    @property
+    def jobs_done(self) -> int:
+        """Jobs that finished either way."""
+        return self.jobs_succeeded + self.jobs_failed
+
+
+@dataclass(frozen=True)
+class HomeData:
+    """The App Home dashboard.
+
+    status_counts: number of projects per latest-scan status (None = never scanned).
+    failing: Failed / Partially Completed projects, most recent first (the builder truncates).
+    attention: connectors whose last validation failed.
+    running: scans queued or running now.
+    as_of: when the data was read (shown; the builder does not read the clock).
+    """
+
+    status_counts: Mapping[ScanStatus | None, int] = field(default_factory=dict)
+    failing: Sequence[ProjectRow] = ()
+    attention: Sequence[ConnectorInfo] = ()
+    running: int = 0
+    as_of: datetime | None = None
+
+    @property
+    def total_projects(self) -> int:
+        """Every project, whatever its status."""
+        return sum(self.status_counts.values())
+
+
+@dataclass(frozen=True)
+class FailureAlert:
+    """An immediate alert to a project's channel when a scan fails or partially fails.
+
+    scan: the scan; project: its project; top_error: the first error entry (if any).
+    """
+
+    project: ProjectInfo
+    scan: ScanRow
+    top_error: ErrorEntryView | None = None
+
+
+@dataclass(frozen=True)
+class DigestData:
+    """A scheduled failure digest.
+
+    period_start / period_end: the window covered.
+    failing: projects whose latest scan in the window failed or partially failed.
+    attention: connectors whose last validation failed.
+    scans_total / scans_failed: counts over the window.
+    """
+
+    period_start: datetime
+    period_end: datetime
+    failing: Sequence[ProjectRow] = ()
+    attention: Sequence[ConnectorInfo] = ()
+    scans_total: int = 0
+    scans_failed: int = 0

@@ -1,0 +1,245 @@
+"""Repositories: typed queries over one session. They never commit (the unit of work does)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import AuditEvent, Connector, ErrorEntry, Finding, Job, Project, Scan
+
+ACTIVE_STATUSES = ("queued", "running")
+
+
+class ConnectorRepo:
+    """Connectors, live ones and tombstones."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def get(self, connector_id: int) -> Connector | None:
+        """A connector by id, tombstones included."""
+        return self.s.get(Connector, connector_id)
+
+    def get_live_by_name(self, name: str) -> Connector | None:
+        """The live connector with this name."""
+        return self.s.scalar(
+            select(Connector).where(Connector.name == name, Connector.deleted_at.is_(None))
+        )
+
+    def list_live(self) -> Sequence[Connector]:
+        """Live connectors by name."""
+        return self.s.scalars(
+            select(Connector).where(Connector.deleted_at.is_(None)).order_by(Connector.name)
+        ).all()
+
+    def live_names(self) -> list[str]:
+        """Names of live connectors (for "did you mean")."""
+        return list(
+            self.s.scalars(select(Connector.name).where(Connector.deleted_at.is_(None))).all()
+        )
+
+    def project_names_by_connector(self, connector_ids: Sequence[int]) -> dict[int, list[str]]:
+        """For each connector id, the names of the projects that use it."""
+        rows = self.s.execute(
+            select(Project.connector_id, Project.name)
+            .where(Project.connector_id.in_(connector_ids))
+            .order_by(Project.name)
+        ).all()
+        result: dict[int, list[str]] = {cid: [] for cid in connector_ids}
+        for cid, name in rows:
+            result[cid].append(name)
+        return result
+
+    def add(self, connector: Connector) -> Connector:
+        """Stage a new connector and assign its id."""
+        self.s.add(connector)
+        self.s.flush()
+        return connector
+
+
+class ProjectRepo:
+    """Projects and their latest scan."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def get(self, project_id: int) -> Project | None:
+        """A project by id."""
+        return self.s.get(Project, project_id)
+
+    def get_by_name(self, name: str) -> Project | None:
+        """A project by its unique name."""
+        return self.s.scalar(select(Project).where(Project.name == name))
+
+    def names(self) -> list[str]:
+        """Every project name."""
+        return list(self.s.scalars(select(Project.name)).all())
+
+    def using_connector(self, connector_id: int) -> Sequence[Project]:
+        """Projects pointing at a connector."""
+        return self.s.scalars(
+            select(Project).where(Project.connector_id == connector_id).order_by(Project.name)
+        ).all()
+
+    def repoint(self, old_connector_id: int, new_connector_id: int) -> int:
+        """Point every project of one connector at another; returns how many moved."""
+        result = self.s.execute(
+            update(Project)
+            .where(Project.connector_id == old_connector_id)
+            .values(connector_id=new_connector_id)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def _with_last_scan(self, status: str | None) -> Select[tuple[Project, Scan | None]]:
+        query = select(Project, Scan).outerjoin(Scan, Scan.id == Project.last_scan_id)
+        if status == "never":
+            query = query.where(Project.last_scan_id.is_(None))
+        elif status:
+            query = query.where(Scan.status == status)
+        return query
+
+    def page_with_last_scan(
+        self, status: str | None, offset: int, limit: int
+    ) -> list[tuple[Project, Scan | None]]:
+        """One page of projects by name with their newest scan, optionally by its status."""
+        rows = self.s.execute(
+            self._with_last_scan(status).order_by(Project.name).offset(offset).limit(limit)
+        ).all()
+        return [(p, sc) for p, sc in rows]
+
+    def count(self, status: str | None = None) -> int:
+        """How many projects (whose newest scan has `status`, if given)."""
+        sub = self._with_last_scan(status).with_only_columns(Project.id).subquery()
+        return int(self.s.scalar(select(func.count()).select_from(sub)) or 0)
+
+    def status_counts(self) -> dict[str | None, int]:
+        """Projects per status of their newest scan (None: never scanned)."""
+        rows = self.s.execute(
+            select(Scan.status, func.count(Project.id))
+            .select_from(Project)
+            .outerjoin(Scan, Scan.id == Project.last_scan_id)
+            .group_by(Scan.status)
+        ).all()
+        return {status: int(n) for status, n in rows}
+
+    def add(self, project: Project) -> Project:
+        """Stage a new project and assign its id."""
+        self.s.add(project)
+        self.s.flush()
+        return project
+
+
+class ScanRepo:
+    """Scans, jobs, error entries and findings."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def get(self, scan_id: int) -> Scan | None:
+        """A scan by id."""
+        return self.s.get(Scan, scan_id)
+
+    def add(self, scan: Scan) -> Scan:
+        """Stage a new scan and assign its id."""
+        self.s.add(scan)
+        self.s.flush()
+        return scan
+
+    def active_for_project(self, project_id: int) -> Scan | None:
+        """The queued or running scan of a project, if any."""
+        return self.s.scalar(
+            select(Scan).where(Scan.project_id == project_id, Scan.status.in_(ACTIVE_STATUSES))
+        )
+
+    def active(self) -> Sequence[Scan]:
+        """Every queued or running scan."""
+        return self.s.scalars(select(Scan).where(Scan.status.in_(ACTIVE_STATUSES))).all()
+
+    def history(self, project_id: int, offset: int, limit: int) -> Sequence[Scan]:
+        """A project's scans, newest first."""
+        return self.s.scalars(
+            select(Scan)
+            .where(Scan.project_id == project_id)
+            .order_by(Scan.created_at.desc(), Scan.id.desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
+
+    def count_history(self, project_id: int) -> int:
+        """How many scans a project has."""
+        return int(
+            self.s.scalar(select(func.count(Scan.id)).where(Scan.project_id == project_id)) or 0
+        )
+
+    def finished_since(
+        self, since: datetime, until: datetime, statuses: Sequence[str]
+    ) -> Sequence[Scan]:
+        """Scans with one of `statuses` that finished in [since, until)."""
+        return self.s.scalars(
+            select(Scan)
+            .where(
+                Scan.status.in_(statuses),
+                and_(Scan.finished_at >= since, Scan.finished_at < until),
+            )
+            .order_by(Scan.finished_at)
+        ).all()
+
+    def jobs(self, scan_id: int) -> Sequence[Job]:
+        """A scan's jobs in creation order."""
+        return self.s.scalars(select(Job).where(Job.scan_id == scan_id).order_by(Job.id)).all()
+
+    def error_entries(self, scan_id: int) -> Sequence[ErrorEntry]:
+        """A scan's error log entries in the order they happened."""
+        return self.s.scalars(
+            select(ErrorEntry).where(ErrorEntry.scan_id == scan_id).order_by(ErrorEntry.id)
+        ).all()
+
+    def findings(self, scan_id: int, failed_only: bool = False) -> Sequence[Finding]:
+        """A scan's findings."""
+        query = select(Finding).where(Finding.scan_id == scan_id)
+        if failed_only:
+            query = query.where(Finding.passed.is_(False))
+        return self.s.scalars(query.order_by(Finding.id)).all()
+
+    def finding_counts(self, scan_id: int) -> dict[tuple[str, bool], int]:
+        """(severity, passed) -> count for one scan."""
+        rows = self.s.execute(
+            select(Finding.severity, Finding.passed, func.count(Finding.id))
+            .where(Finding.scan_id == scan_id)
+            .group_by(Finding.severity, Finding.passed)
+        ).all()
+        return {(sev, bool(passed)): int(n) for sev, passed, n in rows}
+
+
+class AuditRepo:
+    """The audit log."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        target_type: str,
+        target_id: object,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Stage one audit event (committed with the mutation it describes)."""
+        self.s.add(
+            AuditEvent(
+                actor=actor,
+                action=action,
+                target_type=target_type,
+                target_id=str(target_id),
+                detail=detail or {},
+            )
+        )
+
+    def recent(self, limit: int = 50) -> Sequence[AuditEvent]:
+        """The newest events first."""
+        return self.s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)).all()
