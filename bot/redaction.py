@@ -33,7 +33,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
         r"x-amz-signature|api_key|apikey|secret)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;}]+)"
     ),
     # AWS session tokens (long base64 blobs starting with the usual prefixes).
-    re.compile(r"\b(?:FwoG|IQoJ|AQoD|AgoJ)[A-Za-z0-9/+=]{20,}"),
+    re.compile(r"(?:FwoG|IQoJ|AQoD|AgoJ)[A-Za-z0-9/+=]{20,}"),
     # Azure client secrets: 3-char prefix, a digit, "Q~", then 31+ chars.
     re.compile(r"[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}"),
     # AWS secret access keys: exactly 40 base64-ish characters standing alone.

@@ -1,0 +1,579 @@
+"""`cspm-bot`: the command line. Heavy imports happen inside the commands so `--help` is quick.
+
+Exit codes: 0 success (a scan Completed), 1 error, 2 bad usage or input, 3 scan Partially
+Completed, 4 scan Failed, 5 scan Stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+EXIT_ERROR, EXIT_USAGE = 1, 2
+SCAN_EXIT = {"completed": 0, "partially_completed": 3, "failed": 4, "stopped": 5}
+
+
+# --- output helpers ------------------------------------------------------------------------
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    """A plain aligned text table."""
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+
+
+def _jsonable(obj: Any) -> Any:
+    import dataclasses
+    from datetime import datetime
+    from enum import Enum
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {str(_jsonable(k)): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, Enum):
+        return obj.value
+    return obj
+
+
+def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
+    """Print `data` as JSON with --json, else the human text."""
+    if getattr(args, "json", False):
+        print(json.dumps(_jsonable(data), indent=2, sort_keys=True))
+    else:
+        print(text())
+
+
+def read_credentials(args: argparse.Namespace, provider: str) -> dict[str, str]:
+    """Credentials from --file or standard input (never argv): JSON, or a GCP key file."""
+    from bot.errors import InputError
+
+    source = args.file
+    if source in (None, "-"):
+        if sys.stdin.isatty():
+            print(f"Paste the {provider} credentials JSON, then Ctrl-D:", file=sys.stderr)
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise InputError(f"Cannot read credentials file {source!r}: {exc.strerror}.") from None
+    if not text.strip():
+        raise InputError("No credentials given: pass --file PATH or pipe the JSON on stdin.")
+    if provider == "gcp":
+        return {"service_account_json": text}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"The credentials are not valid JSON (line {exc.lineno}, column {exc.colno})."
+        ) from None
+    if not isinstance(data, dict):
+        raise InputError("The credentials JSON must be an object of field names to values.")
+    return {str(k): "" if v is None else str(v) for k, v in data.items()}
+
+
+# --- commands ------------------------------------------------------------------------------
+def cmd_db_upgrade(rt: Runtime, args: argparse.Namespace) -> int:
+    from storage.migrate import current_revision
+
+    print(f"Database is at revision {current_revision(rt.db.engine)} (head).")
+    return 0
+
+
+def _connector_rows(items: Sequence[Any]) -> list[list[Any]]:
+    rows = []
+    for c in items:
+        if c.last_validation_ok is None:
+            state = "never validated"
+        else:
+            state = ("ok " if c.last_validation_ok else "FAILED ") + _when(c.last_validated_at)
+        rows.append(
+            [
+                c.name,
+                c.provider.value,
+                c.fingerprint,
+                c.account_id or "-",
+                ", ".join(c.projects) or "-",
+                state,
+            ]
+        )
+    return rows
+
+
+CONNECTOR_HEADERS = ["NAME", "PROVIDER", "FINGERPRINT", "ACCOUNT", "PROJECTS", "LAST VALIDATION"]
+
+
+def cmd_connector_add(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.clouds.registry import parse_provider
+
+    provider = parse_provider(args.provider)
+    raw = read_credentials(args, provider.value)
+    print("Validating the credentials against the cloud…", file=sys.stderr)
+    info = rt.connectors.create(provider, args.name, raw, actor=args.actor)
+    emit(
+        args,
+        info,
+        lambda: (
+            f"Connector {info.name!r} created: {info.provider.value} account "
+            f"{info.account_id}, {info.fingerprint}."
+        ),
+    )
+    return 0
+
+
+def cmd_connector_list(rt: Runtime, args: argparse.Namespace) -> int:
+    items = rt.connectors.list()
+    emit(
+        args,
+        items,
+        lambda: (
+            table(_connector_rows(items), CONNECTOR_HEADERS)
+            if items
+            else "No connectors yet: add one with `cspm-bot connector add`."
+        ),
+    )
+    return 0
+
+
+def cmd_connector_validate(rt: Runtime, args: argparse.Namespace) -> int:
+    info = rt.connectors.validate(args.name, actor=args.actor)
+    emit(
+        args,
+        info,
+        lambda: (
+            f"Connector {info.name!r}: "
+            + (
+                "credentials are valid."
+                if info.last_validation_ok
+                else f"validation FAILED: {info.last_validation_error}"
+            )
+        ),
+    )
+    return 0 if info.last_validation_ok else EXIT_ERROR
+
+
+def cmd_connector_delete(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.errors import InputError
+
+    if not args.yes:
+        raise InputError(f"Deleting {args.name!r} destroys its credentials: add --yes to confirm.")
+    info = rt.connectors.delete(args.name, actor=args.actor)
+    emit(args, info, lambda: f"Connector {info.name!r} deleted; its credentials were destroyed.")
+    return 0
+
+
+def cmd_connector_replace(rt: Runtime, args: argparse.Namespace) -> int:
+    current = rt.connectors.get(args.name)
+    raw = read_credentials(args, current.provider.value)
+    print("Validating the new credentials against the cloud…", file=sys.stderr)
+    result = rt.connectors.replace(args.name, raw, actor=args.actor, new_name=args.new_name)
+    emit(
+        args,
+        result,
+        lambda: (
+            f"Connector {result.old.name!r} replaced by {result.new.name!r} "
+            f"({result.new.fingerprint}); {len(result.projects)} project(s) repointed: "
+            f"{', '.join(result.projects) or '-'}. Re-run them with `cspm-bot scan run PROJECT`."
+        ),
+    )
+    return 0
+
+
+def cmd_project_add(rt: Runtime, args: argparse.Namespace) -> int:
+    scope = [u for u in (args.scope or "").split(",") if u.strip()]
+    checks = [c.strip() for c in (args.checks or "").split(",") if c.strip()]
+    info = rt.projects.add(
+        args.name,
+        args.connector,
+        actor=args.actor,
+        scope=scope,
+        check_ids=checks,
+        alert_channel=args.alert_channel,
+    )
+    emit(
+        args,
+        info,
+        lambda: (
+            f"Project {info.name!r} created on connector "
+            f"{info.connector_name!r} (scope: {', '.join(info.scope) or 'everything reachable'})."
+        ),
+    )
+    return 0
+
+
+def cmd_project_list(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.domain import ScanStatus
+
+    status = _parse_status(args.status) if args.status else None
+    items, total = rt.projects.page(status, page=args.page - 1, per_page=args.per_page)
+
+    def text() -> str:
+        if not items:
+            return "No projects." if not status else f"No projects with status {status.label}."
+        rows = [
+            [
+                p.name,
+                p.connector_name,
+                p.provider.value,
+                p.last_status.label if p.last_status else "Never scanned",
+                _when(p.last_scan_at),
+                p.last_status_message,
+            ]
+            for p in items
+        ]
+        pages = max(1, -(-total // args.per_page))
+        return (
+            table(rows, ["PROJECT", "CONNECTOR", "PROVIDER", "STATUS", "LAST SCAN", "MESSAGE"])
+            + f"\n(page {args.page} of {pages}, {total} projects)"
+        )
+
+    emit(args, {"projects": items, "total": total}, text)
+    _ = ScanStatus
+    return 0
+
+
+def _parse_status(value: str) -> Any:
+    from bot.domain import ScanStatus
+    from bot.errors import InputError
+
+    key = value.strip().lower().replace(" ", "_").replace("-", "_")
+    aliases = {"partial": "partially_completed", "partially": "partially_completed"}
+    try:
+        return ScanStatus(aliases.get(key, key))
+    except ValueError:
+        raise InputError(
+            f"Unknown status {value!r}: use one of " + ", ".join(s.value for s in ScanStatus) + "."
+        ) from None
+
+
+def _print_scan(scan: Any, jobs: Sequence[Any]) -> str:
+    head = (
+        f"Scan #{scan.id} of {scan.project_name}: {scan.status.label} — "
+        f"{scan.status_message}\n  trigger {scan.trigger} by {scan.requested_by}, "
+        f"started {_when(scan.started_at)}, finished {_when(scan.finished_at)}"
+    )
+    if not jobs:
+        return head
+    rows = [
+        [j.unit, j.status.value, f"{j.findings_failed}/{j.findings_total}", j.message] for j in jobs
+    ]
+    return head + "\n\n" + table(rows, ["JOB", "STATUS", "FAILING", "MESSAGE"])
+
+
+def cmd_scan_run(rt: Runtime, args: argparse.Namespace) -> int:
+    import threading
+    import time
+
+    scan = rt.scans.create(args.project, trigger="cli", actor=args.actor)
+    print(f"Scan #{scan.id} of {scan.project_name} queued.", file=sys.stderr)
+    result: dict[str, Any] = {}
+    worker = threading.Thread(
+        target=lambda: result.update(status=rt.engine.run_scan(scan.id)), daemon=True
+    )
+    worker.start()
+    last = ""
+    try:
+        while worker.is_alive():
+            worker.join(timeout=0.5)
+            line = rt.scans.get(scan.id).status_message
+            if line != last and not args.json:
+                print(f"  … {line}", file=sys.stderr)
+                last = line
+    except KeyboardInterrupt:
+        print("Stopping the scan (jobs stop at their next cloud call)…", file=sys.stderr)
+        rt.scans.stop(scan.id, actor=args.actor, by_scan_id=True)
+        while worker.is_alive():
+            time.sleep(0.2)
+    final = rt.scans.get(scan.id)
+    jobs = rt.scans.jobs(scan.id)
+    emit(
+        args,
+        {"scan": final, "jobs": jobs},
+        lambda: (
+            _print_scan(final, jobs)
+            + (
+                "\n\nSee why: cspm-bot scan errors " + str(final.id)
+                if final.status.has_errors
+                else ""
+            )
+        ),
+    )
+    return SCAN_EXIT.get(final.status.value, 0)
+
+
+def cmd_scan_stop(rt: Runtime, args: argparse.Namespace) -> int:
+    ref = args.target
+    by_id = ref.startswith("#") or ref.isdigit()
+    info = rt.scans.stop(ref.lstrip("#"), actor=args.actor, by_scan_id=by_id)
+    emit(
+        args,
+        info,
+        lambda: (
+            f"Stop requested for scan #{info.id} of {info.project_name}: "
+            "pending jobs are cancelled, running jobs stop at their next cloud call."
+        ),
+    )
+    return 0
+
+
+def _scan_ref(rt: Runtime, ref: str) -> int:
+    """A scan id, or a project name meaning its newest scan."""
+    from bot.errors import NotFoundError
+
+    if ref.lstrip("#").isdigit():
+        return int(ref.lstrip("#"))
+    project = rt.projects.get(ref)
+    if project.last_scan_id is None:
+        raise NotFoundError(f"Project {project.name!r} has never been scanned.")
+    return project.last_scan_id
+
+
+def cmd_scan_status(rt: Runtime, args: argparse.Namespace) -> int:
+    scan = rt.scans.get(_scan_ref(rt, args.target))
+    jobs = rt.scans.jobs(scan.id)
+    emit(args, {"scan": scan, "jobs": jobs}, lambda: _print_scan(scan, jobs))
+    return 0
+
+
+def cmd_scan_history(rt: Runtime, args: argparse.Namespace) -> int:
+    items, total = rt.scans.history(args.project, page=args.page - 1, per_page=args.per_page)
+    rows = [
+        [
+            f"#{s.id}",
+            _when(s.created_at),
+            s.status.label,
+            s.trigger,
+            s.requested_by,
+            f"{s.jobs_ok}/{s.jobs_failed}/{s.jobs_total}",
+            s.status_message,
+        ]
+        for s in items
+    ]
+    emit(
+        args,
+        {"scans": items, "total": total},
+        lambda: (
+            table(rows, ["SCAN", "DATE", "STATUS", "TRIGGER", "BY", "OK/FAILED/TOTAL", "MESSAGE"])
+            + f"\n({total} scans)"
+            if items
+            else "No scans yet."
+        ),
+    )
+    return 0
+
+
+def cmd_scan_errors(rt: Runtime, args: argparse.Namespace) -> int:
+    scan = rt.scans.get(_scan_ref(rt, args.target))
+    entries = rt.scans.errors(scan.id)
+
+    def text() -> str:
+        if not entries:
+            return (
+                f"Scan #{scan.id} is {scan.status.label}: only Partially Completed and "
+                "Failed scans have error logs."
+            )
+        out = [f"Error log of scan #{scan.id} ({scan.project_name}, {scan.status.label}):"]
+        for e in entries:
+            out.append(
+                f"\n[{e.category.value}] {e.unit}{' / ' + e.check_id if e.check_id else ''}"
+                f" — {e.code}\n  {e.message}\n  Next step: {e.remediation}"
+            )
+            if args.verbose and e.detail:
+                out.append("  Detail: " + e.detail.replace("\n", "\n  "))
+        return "\n".join(out)
+
+    emit(args, {"scan": scan, "errors": entries}, text)
+    return 0
+
+
+def cmd_scan_findings(rt: Runtime, args: argparse.Namespace) -> int:
+    report = rt.scans.findings(_scan_ref(rt, args.target))
+
+    def text() -> str:
+        counts = ", ".join(f"{sev.value} {n}" for sev, n in report.failed_by_severity.items())
+        head = (
+            f"Scan #{report.scan.id} of {report.scan.project_name}: failing {counts or 'none'}"
+            f"; {report.passed} passed"
+        )
+        rows = [[f.severity.value, f.check_id, f.resource, f.region or "-"] for f in report.failing]
+        return head + (
+            "\n\n" + table(rows, ["SEVERITY", "CHECK", "RESOURCE", "REGION"]) if rows else ""
+        )
+
+    emit(args, report, text)
+    return 0
+
+
+def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.serve import serve
+
+    return serve(rt, port=args.port, host=args.host)
+
+
+# --- parser --------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    p = argparse.ArgumentParser(
+        prog="cspm-bot",
+        description="Slack chat-ops bot and self-hosted CSPM scan service.",
+        epilog="Exit codes: 0 ok/Completed, 1 error, 2 bad input, 3 Partially Completed, "
+        "4 Failed, 5 Stopped.",
+    )
+    p.add_argument("--actor", default=None, help="who to record in the audit log (default: $USER)")
+    sub = p.add_subparsers(dest="group", metavar="COMMAND", required=True)
+
+    def cmd(parent: Any, name: str, fn: Callable[..., int], help: str) -> argparse.ArgumentParser:
+        sp: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+        sp.set_defaults(fn=fn)
+        return sp
+
+    serve = cmd(sub, "serve", cmd_serve, "run the Slack bot (Socket Mode or HTTP)")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server binds publicly
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(
+        dest="cmd", metavar="ACTION", required=True
+    )
+    cmd(db, "upgrade", cmd_db_upgrade, "apply database migrations")
+
+    con = sub.add_parser("connector", help="cloud connectors").add_subparsers(
+        dest="cmd", metavar="ACTION", required=True
+    )
+    a = cmd(con, "add", cmd_connector_add, "validate and save a new connector")
+    a.add_argument("--provider", required=True, help="aws, azure or gcp")
+    a.add_argument("--name", required=True)
+    a.add_argument("--file", help="credentials file (JSON; GCP: the key file); default: stdin")
+    cmd(con, "list", cmd_connector_list, "list connectors")
+    cmd(con, "validate", cmd_connector_validate, "validate a connector again").add_argument("name")
+    d = cmd(con, "delete", cmd_connector_delete, "delete a connector no project uses")
+    d.add_argument("name")
+    d.add_argument("--yes", action="store_true", help="confirm")
+    r = cmd(
+        con,
+        "replace",
+        cmd_connector_replace,
+        "replace a connector's credentials (validated first) and repoint its projects",
+    )
+    r.add_argument("name")
+    r.add_argument("--file", help="new credentials file; default: stdin")
+    r.add_argument("--new-name", help="name for the new connector (default: the same)")
+
+    proj = sub.add_parser("project", help="scan projects").add_subparsers(
+        dest="cmd", metavar="ACTION", required=True
+    )
+    pa = cmd(proj, "add", cmd_project_add, "create a scan project")
+    pa.add_argument("name")
+    pa.add_argument("--connector", required=True)
+    pa.add_argument(
+        "--scope",
+        help="comma-separated AWS regions / Azure subscriptions / GCP "
+        "projects (default: all reachable)",
+    )
+    pa.add_argument("--checks", help="comma-separated check ids (default: all)")
+    pa.add_argument("--alert-channel", help="Slack channel id for failure alerts")
+    pl = cmd(proj, "list", cmd_project_list, "list projects with their last scan status")
+    pl.add_argument("--status", help="completed, partially_completed, failed, stopped, running")
+    pl.add_argument("--page", type=int, default=1)
+    pl.add_argument("--per-page", type=int, default=50)
+
+    scan = sub.add_parser("scan", help="scans").add_subparsers(
+        dest="cmd", metavar="ACTION", required=True
+    )
+    cmd(scan, "run", cmd_scan_run, "run a scan now and show its progress").add_argument("project")
+    cmd(scan, "stop", cmd_scan_stop, "stop a project's running scan (or #SCAN_ID)").add_argument(
+        "target"
+    )
+    cmd(
+        scan, "status", cmd_scan_status, "a scan's status and jobs (SCAN_ID or PROJECT)"
+    ).add_argument("target")
+    h = cmd(scan, "history", cmd_scan_history, "a project's scans, newest first")
+    h.add_argument("project")
+    h.add_argument("--page", type=int, default=1)
+    h.add_argument("--per-page", type=int, default=20)
+    e = cmd(scan, "errors", cmd_scan_errors, "a scan's error log (SCAN_ID or PROJECT)")
+    e.add_argument("target")
+    e.add_argument("-v", "--verbose", action="store_true", help="include full details")
+    cmd(scan, "findings", cmd_scan_findings, "failing findings by severity").add_argument("target")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cspm-bot` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import getpass
+    import logging
+    import uuid
+
+    from bot.errors import CspmError, NotFoundError
+    from bot.logs import configure_logging
+    from bot.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except Exception as exc:  # pydantic ValidationError: name the bad variable
+        print(f"error: invalid configuration: {_short_settings_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level)
+    args.actor = args.actor or f"cli:{getpass.getuser()}"
+    if getattr(args, "page", 1) < 1 or getattr(args, "per_page", 1) < 1:
+        print("error: --page and --per-page must be 1 or more.", file=sys.stderr)
+        return EXIT_USAGE
+    rt = None
+    try:
+        from bot.runtime import build_runtime
+
+        rt = build_runtime(settings)
+        return int(args.fn(rt, args))
+    except NotFoundError as exc:
+        hint = f" Did you mean: {', '.join(exc.suggestions)}?" if exc.suggestions else ""
+        print(f"error: {exc.message}{hint}", file=sys.stderr)
+        return EXIT_USAGE
+    except CspmError as exc:
+        fields = getattr(exc, "fields", {}) or {}
+        detail = "".join(f"\n  {k}: {v}" for k, v in fields.items())
+        print(f"error: {exc.message}{detail}", file=sys.stderr)
+        return EXIT_USAGE if type(exc).__name__ == "InputError" else EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        ref = uuid.uuid4().hex[:8]
+        logging.getLogger("bot.cli").exception("unexpected error (reference %s)", ref)
+        print(f"error: unexpected failure (reference {ref}); see the log above.", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        if rt is not None:
+            rt.close()
+
+
+def _short_settings_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors()
+        )
+    return str(exc).splitlines()[0]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
