@@ -36,5 +36,5 @@ def configure_logging(level: str = "INFO") -> None:
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "urllib3", "azure", "msal", "google"):
+    for noisy in ("botocore", "boto3", "urllib3", "azure", "msal", "google", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -94,3 +94,24 @@ def runtime_factory() -> Iterator[object]:
     yield factory
     for rt in built:
         rt.close()
+
+
+# --- AWS on loopback (moto server + fault proxy), shared by engine, CLI and Slack tests ----
+@pytest.fixture
+def aws() -> Iterator[object]:
+    """The process-wide moto stand-in with authentication on, wiped for each test."""
+    from tests.standins.aws import MotoStandIn
+
+    standin = MotoStandIn.shared()
+    standin.reset()
+    standin.enable_auth()
+    yield standin
+
+
+@pytest.fixture
+def aws_proxy(aws: object) -> Iterator[object]:
+    """A fault-injecting proxy in front of the moto stand-in."""
+    from tests.standins.aws import FaultProxy
+
+    with FaultProxy(aws.url) as proxy:  # type: ignore[attr-defined]
+        yield proxy
