@@ -15,8 +15,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("boto3", "botocore", "azure", "google", "slack_bolt", "slack_sdk", "sqlalchemy",
-         "pydantic")
+HEAVY = (
+    "boto3",
+    "botocore",
+    "azure",
+    "google",
+    "slack_bolt",
+    "slack_sdk",
+    "sqlalchemy",
+    "pydantic",
+)
 
 
 def timed(cmd: list[str], runs: int) -> list[float]:
@@ -36,8 +44,9 @@ def heavy_imports_for_help() -> list[str]:
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         f"print('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         cwd=ROOT, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("HEAVY="))
     return [m for m in line.removeprefix("HEAVY=").split(",") if m]
 
@@ -51,8 +60,10 @@ def main() -> None:
     cli = timed([str(script), "--help"], args.runs)
     print(f"cold start, median of {args.runs} fresh processes:")
     print(f"  python -c pass        {statistics.median(base):6.1f} ms  (baseline)")
-    print(f"  cspm-bot --help       {statistics.median(cli):6.1f} ms  (target < 300 ms; "
-          f"{statistics.median(cli) - statistics.median(base):+.1f} ms over the interpreter)")
+    print(
+        f"  cspm-bot --help       {statistics.median(cli):6.1f} ms  (target < 300 ms; "
+        f"{statistics.median(cli) - statistics.median(base):+.1f} ms over the interpreter)"
+    )
     heavy = heavy_imports_for_help()
     print(f"  heavy imports for --help: {', '.join(heavy) if heavy else 'none'}")
 

@@ -11,25 +11,21 @@ batched result writes to SQLite, final status). Target: engine within 1.3x of th
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bot.domain import AwsCredentials, CancelToken, CheckResult, Provider, ScanStatus  # noqa: E402
-from bot.engine.engine import ScanEngine  # noqa: E402
-from bot.engine.jobs import FindingRecord, UnitOutcome  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.models import Connector, Project, Scan  # noqa: E402
+from bot.domain import AwsCredentials, CancelToken, CheckResult, Provider, ScanStatus
+from bot.engine.engine import ScanEngine
+from bot.engine.jobs import FindingRecord, UnitOutcome
+from storage.db import Database
+from storage.models import Connector, Project, Scan
 
 
 class _SlowHandler(BaseHTTPRequestHandler):
@@ -88,8 +84,9 @@ class _Runner:
     calls: int
     jobs: int
 
-    def prepare(self, provider: Any, creds: Any, scope: Any, check_ids: Any,
-                cancel: CancelToken) -> _Prepared:
+    def prepare(
+        self, provider: Any, creds: Any, scope: Any, check_ids: Any, cancel: CancelToken
+    ) -> _Prepared:
         return _Prepared(self.url, self.calls, [f"unit-{i:04d}" for i in range(self.jobs)])
 
 
@@ -113,14 +110,20 @@ def engine_run(url: str, jobs: int, calls: int, concurrency: int) -> tuple[float
         p = Project(name="bench", connector_id=c.id, created_by="bench")
         s.add(p)
         s.flush()
-        scan = Scan(project_id=p.id, connector_id=c.id, status="queued", trigger="cli",
-                    requested_by="bench")
+        scan = Scan(
+            project_id=p.id, connector_id=c.id, status="queued", trigger="cli", requested_by="bench"
+        )
         s.add(scan)
         s.flush()
         scan_id = scan.id
     creds = AwsCredentials("AKIA" + "B" * 16, "x" * 40)
-    engine = ScanEngine(db, _Runner(url, calls, jobs), lambda _: (Provider.AWS, creds),
-                        concurrency=concurrency, heartbeat_seconds=1.0)
+    engine = ScanEngine(
+        db,
+        _Runner(url, calls, jobs),
+        lambda _: (Provider.AWS, creds),
+        concurrency=concurrency,
+        heartbeat_seconds=1.0,
+    )
     start = time.perf_counter()
     status = engine.run_scan(scan_id)
     elapsed = time.perf_counter() - start
@@ -146,12 +149,16 @@ def main() -> None:
     bare = bare_pool(url, args.jobs, args.calls, args.concurrency)
     wall, status = engine_run(url, args.jobs, args.calls, args.concurrency)
     server.shutdown()
-    print(f"orchestration: {args.jobs} jobs x {args.calls} calls x {args.latency * 1000:.0f} ms,"
-          f" concurrency {args.concurrency}")
+    print(
+        f"orchestration: {args.jobs} jobs x {args.calls} calls x {args.latency * 1000:.0f} ms,"
+        f" concurrency {args.concurrency}"
+    )
     print(f"  ideal                 {ideal:7.2f} s")
     print(f"  bare thread pool      {bare:7.2f} s   ratio {bare / ideal:.2f}x  (baseline)")
-    print(f"  ScanEngine + SQLite   {wall:7.2f} s   ratio {wall / ideal:.2f}x  "
-          f"(target <= 1.30x; final status {status.label})")
+    print(
+        f"  ScanEngine + SQLite   {wall:7.2f} s   ratio {wall / ideal:.2f}x  "
+        f"(target <= 1.30x; final status {status.label})"
+    )
     print(f"  engine vs bare pool   {wall / bare:.2f}x")
 
 

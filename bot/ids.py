@@ -20,7 +20,8 @@ class ProjectAction(StrEnum):
     HISTORY = "project.history"  # open a project's scan history (value: ProjectRef)
     FINDINGS = "project.findings"  # findings of a project's latest scan (value: ProjectRef)
     FILTER = "project.filter"  # status filter select (option value: FilterRef)
-    REFRESH = "project.refresh"  # re-render the list (value: PageRef)
+    REFRESH = "project.refresh"  # re-render the list in place (value: PageRef)
+    SHOW = "project.show"  # post a new projects list, e.g. from Home or a digest (PageRef)
 
 
 class ScanAction(StrEnum):
@@ -69,7 +70,7 @@ class ConnectorAction(StrEnum):
 
     CREATE = "connector.create"  # open the new-connector modal (no value)
     REPLACE = "connector.replace"  # start the guided replacement (value: ConnectorRef)
-    REPLACE_RETRY = "connector.replace.retry"  # back to the form after a failed validation
+    RETRY = "connector.retry"  # back to the form after a failed validation (view metadata)
     VALIDATE = "connector.validate"  # validate a saved connector again (value: ConnectorRef)
     DELETE = "connector.delete"  # delete, behind a confirm dialog (value: ConnectorRef)
     LIST = "connector.list"  # show the connectors list (no value)
@@ -138,8 +139,6 @@ class PageAction(StrEnum):
 class HomeAction(StrEnum):
     """Quick actions on the App Home dashboard."""
 
-    PROJECTS = "home.projects"  # post the projects list to the user (no value)
-    FAILING = "home.failing"  # projects list filtered to Failed (value: PageRef)
     REFRESH = "home.refresh"  # publish the dashboard again (no value)
     HELP = "home.help"  # show the help text (no value)
 

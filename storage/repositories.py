@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEvent, Connector, ErrorEntry, Finding, Job, Project, Scan
@@ -94,8 +94,8 @@ class ProjectRepo:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    def _with_last_scan(self, status: str | None) -> Select[tuple[Project, Scan | None]]:
-        query = select(Project, Scan).outerjoin(Scan, Scan.id == Project.last_scan_id)
+    def _with_last_scan(self, status: str | None) -> Any:
+        query: Any = select(Project, Scan).outerjoin(Scan, Scan.id == Project.last_scan_id)
         if status == "never":
             query = query.where(Project.last_scan_id.is_(None))
         elif status:
@@ -109,7 +109,7 @@ class ProjectRepo:
         rows = self.s.execute(
             self._with_last_scan(status).order_by(Project.name).offset(offset).limit(limit)
         ).all()
-        return [(p, sc) for p, sc in rows]
+        return [(row[0], row[1]) for row in rows]
 
     def count(self, status: str | None = None) -> int:
         """How many projects (whose newest scan has `status`, if given)."""

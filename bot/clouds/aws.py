@@ -158,7 +158,9 @@ def _client_config(endpoints: CloudEndpoints, region: str) -> Config:
     """The botocore config every client shares: region, bounded standard retries, timeouts."""
     return Config(
         region_name=region,
-        retries={"max_attempts": max(1, endpoints.max_attempts), "mode": "standard"},
+        # botocore's "max_attempts" counts retries only; "total_max_attempts" includes the
+        # first attempt, which is what `CloudEndpoints.max_attempts` means.
+        retries={"total_max_attempts": max(1, endpoints.max_attempts), "mode": "standard"},
         connect_timeout=endpoints.timeout_seconds,
         read_timeout=endpoints.timeout_seconds,
         user_agent_extra="cspm-bot",

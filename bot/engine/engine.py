@@ -156,11 +156,11 @@ class _Recorder:
         if not started and not done:
             return
         with self.engine.db.unit_of_work() as s:
-            for item in started:
+            for begun in started:
                 s.execute(
                     update(Job)
-                    .where(Job.id == item.job_id, Job.status == JobStatus.QUEUED.value)
-                    .values(status=JobStatus.RUNNING.value, started_at=item.at)
+                    .where(Job.id == begun.job_id, Job.status == JobStatus.QUEUED.value)
+                    .values(status=JobStatus.RUNNING.value, started_at=begun.at)
                 )
             findings: list[dict[str, Any]] = []
             errors: list[dict[str, Any]] = []

@@ -15,7 +15,7 @@ class JobExecutor(Protocol):
         """Schedule `fn(*args)`."""
         ...
 
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work."""
         ...
 

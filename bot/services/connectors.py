@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.clouds.registry import get_adapter, parse_provider
 from bot.credentials import fingerprint, from_secret_dict, provider_of, to_secret_dict
@@ -111,8 +112,8 @@ class ConnectorService:
             c = self._find(s, ref)
             return _info(c, ConnectorRepo(s).project_names_by_connector([c.id])[c.id])
 
-    def _find(self, s: object, ref: str | int) -> Connector:
-        repo = ConnectorRepo(s)  # type: ignore[arg-type]
+    def _find(self, s: Session, ref: str | int) -> Connector:
+        repo = ConnectorRepo(s)
         found: Connector | None
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
             found = repo.get(int(ref))
@@ -154,13 +155,13 @@ class ConnectorService:
     def validate(self, ref: str | int, actor: str) -> ConnectorInfo:
         """Validate a saved connector again and record the result."""
         with self.db.read() as s:
-            c = self._find(s, ref)
-            connector_id = c.id
+            connector_id = self._find(s, ref).id
         provider, creds = self.load_credentials(connector_id)
         result = get_adapter(provider).validate(creds, self.endpoints)
         with self.db.unit_of_work() as s:
-            c = ConnectorRepo(s).get(connector_id)
-            assert c is not None
+            row = ConnectorRepo(s).get(connector_id)
+            assert row is not None
+            c = row
             c.last_validated_at = datetime.now(UTC)
             c.last_validation_ok = result.ok
             c.last_validation_error = (

@@ -1,0 +1,149 @@
+"""The ``/cspm`` command line: subcommands, their arguments and "did you mean" on mistakes.
+
+Pure: text in, a `ParsedCommand` out, or `UsageError` carrying the problem and the closest
+real subcommands or status words. Names of projects may contain spaces, so a subcommand's
+argument is the rest of the text (surrounding quotes removed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain import ScanStatus
+from bot.errors import InputError
+from bot.suggest import closest
+from bot.views.common import STATUS_ALIASES, CommandHelp, parse_status_filter
+
+ARGUMENT_MAX = 200
+"""Longest argument accepted (project names are at most 63 characters)."""
+
+
+class Sub(StrEnum):
+    """The canonical subcommands."""
+
+    HELP = "help"
+    PROJECTS = "projects"
+    HISTORY = "history"
+    ERRORS = "errors"
+    FINDINGS = "findings"
+    SCAN = "scan"
+    STOP = "stop"
+    CONNECTORS = "connectors"
+    CONNECT = "connect"
+    SUPPORT = "support"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One subcommand: its argument ("" none, "[x]" optional, "<x>" required) and aliases."""
+
+    sub: Sub
+    args: str
+    description: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        """True when the argument must be given."""
+        return self.args.startswith("<")
+
+    @property
+    def takes_argument(self) -> bool:
+        """True when an argument is accepted at all."""
+        return bool(self.args)
+
+
+SPECS: tuple[CommandSpec, ...] = (
+    CommandSpec(Sub.PROJECTS, "[status]", "Scan projects with their latest status; filter by "
+                "failed, partial, running, stopped or completed.", ("list", "ls")),
+    CommandSpec(Sub.HISTORY, "<project>", "A project's scans, with error logs, findings and "
+                "re-run in each row's menu."),
+    CommandSpec(Sub.ERRORS, "<scan>", "The error log of a scan (#id, or a project for its "
+                "latest scan).", ("error", "errorlog", "log", "logs")),
+    CommandSpec(Sub.FINDINGS, "<scan>", "Failing findings of a scan (#id, or a project for "
+                "its latest scan)."),
+    CommandSpec(Sub.SCAN, "<project>", "Start a scan of a project now (operators).",
+                ("run", "rerun", "start")),
+    CommandSpec(Sub.STOP, "<project>", "Stop a project's running scan (operators)."),
+    CommandSpec(Sub.CONNECTORS, "", "Connected cloud providers: validate, replace, delete "
+                "(admins).", ("connector", "integrations", "providers")),
+    CommandSpec(Sub.CONNECT, "", "Connect a new cloud account (admins).", ("add-connector",)),
+    CommandSpec(Sub.SUPPORT, "<scan>", "Contact support about a scan, with its redacted error "
+                "log (admins)."),
+    CommandSpec(Sub.HELP, "", "This help.", ("?", "usage")),
+)  # fmt: skip
+"""Every subcommand, in help order."""
+
+HELP: tuple[CommandHelp, ...] = tuple(
+    CommandHelp(s.sub.value, s.args, s.description) for s in SPECS
+)
+"""The same table in the shape the help and usage builders take."""
+
+_BY_WORD: dict[str, CommandSpec] = {
+    word: spec for spec in SPECS for word in (spec.sub.value, *spec.aliases)
+}
+_SCAN_ID = re.compile(r"^#?(\d{1,18})$")
+_QUOTES = "\"'“”‘’`"
+
+
+class UsageError(InputError):
+    """The command text could not be understood; `suggestions` are the closest words."""
+
+    def __init__(self, problem: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(problem)
+        self.suggestions = list(suggestions or [])
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    """A understood ``/cspm`` command.
+
+    sub: the subcommand; argument: its text ("" if none);
+    status: the filter of ``projects`` (None = every status).
+    """
+
+    sub: Sub
+    argument: str = ""
+    status: ScanStatus | None = None
+
+    @property
+    def scan_id(self) -> int | None:
+        """The scan id when the argument is ``#12`` or ``12``; None for a project name."""
+        found = _SCAN_ID.match(self.argument)
+        return int(found.group(1)) if found else None
+
+
+def _clean(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        text = text[1:-1].strip()
+    return text
+
+
+def parse(text: str) -> ParsedCommand:
+    """Parse the text after ``/cspm``; raises `UsageError` with suggestions."""
+    words = (text or "").split(maxsplit=1)
+    if not words:
+        return ParsedCommand(Sub.HELP)
+    word = words[0].lower()
+    argument = _clean(words[1]) if len(words) > 1 else ""
+    spec = _BY_WORD.get(word)
+    if spec is None:
+        shown = word if len(word) <= 40 else word[:39] + "…"
+        raise UsageError(f"Unknown subcommand “{shown}”.", closest(word, list(_BY_WORD)))
+    if len(argument) > ARGUMENT_MAX:
+        raise UsageError(f"The argument of `{spec.sub}` is too long.")
+    if spec.required and not argument:
+        what = spec.args.strip("<>")
+        raise UsageError(f"`/cspm {spec.sub}` needs a {what}: `/cspm {spec.sub} {spec.args}`.")
+    if argument and not spec.takes_argument:
+        raise UsageError(f"`/cspm {spec.sub}` takes no argument (got “{argument[:40]}”).")
+    if spec.sub is Sub.PROJECTS:
+        try:
+            status = parse_status_filter(argument)
+        except InputError as exc:
+            raise UsageError(exc.message, closest(argument, list(STATUS_ALIASES))) from None
+        return ParsedCommand(Sub.PROJECTS, argument, status)
+    return ParsedCommand(spec.sub, argument)

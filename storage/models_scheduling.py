@@ -1,0 +1,153 @@
+"""Tables of the scheduler, the failure digests and the failure alerts (GitHub issue 4).
+
+They live on `storage.models.Base` so Alembic and the test fixtures see them once this module
+is imported (`storage/migrations/env.py` and `bot.scheduling` import it).
+
+- `scheduler_leases`: one row per lease; the holder is the only process that fires schedules.
+- `schedule_fires`: one row per fired occurrence of a schedule, so a second process firing the
+  same occurrence (a lease hand-over race, a restart) is a no-op.
+- `digest_subscriptions`: one per channel; `last_period_end` is the persisted period marker.
+- `digest_deliveries`: the outbox: one row per (subscription, period end), written with the
+  marker in one transaction, sent afterwards, re-sent after a crash until marked sent.
+- `alert_incidents`: one open incident per project: the alert message (channel, ts) that the
+  project's next statuses update or reply to, instead of posting new messages.
+- `scan_followups`: each finished scan is followed up (alert, retry) exactly once.
+
+APScheduler's own `apscheduler_jobs` table is created by migration 0002 with the columns its
+`SQLAlchemyJobStore` expects; it is not mapped here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base, UtcDateTime, utcnow
+
+
+class SchedulerLease(Base):
+    """A named lease: `holder` fires schedules until `expires_at` unless it renews."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ScheduleFire(Base):
+    """One fired occurrence of a schedule (idempotency key: job id + scheduled time)."""
+
+    __tablename__ = "schedule_fires"
+
+    job_id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    fire_time: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    fired_by: Mapped[str] = mapped_column(String(120))
+    fired_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(300), default="claimed")
+    scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class DigestSubscription(Base):
+    """A channel's failure digest: daily or weekly at a local time in a time zone."""
+
+    __tablename__ = "digest_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(40), unique=True)
+    cadence: Mapped[str] = mapped_column(String(10))  # "daily" | "weekly"
+    weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 0 = Monday
+    hour: Mapped[int] = mapped_column(Integer)
+    minute: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    all_clear: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The end of the last period a digest was recorded for (sent, pending or skipped).
+    last_period_end: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class DigestDelivery(Base):
+    """The digest outbox: computed, then sent; pending rows are re-sent after a restart."""
+
+    __tablename__ = "digest_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_subscriptions.id", ondelete="CASCADE")
+    )
+    channel_id: Mapped[str] = mapped_column(String(40))
+    period_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    period_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|skipped
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period_end", name="uq_digest_deliveries_period"),
+        Index("ix_digest_deliveries_status", "status", "id"),
+    )
+
+
+class AlertIncident(Base):
+    """One failure incident of a project and the one alert message that tracks it."""
+
+    __tablename__ = "alert_incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str | None] = mapped_column(String(40), nullable=True)  # NULL until posted
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    opened_scan_id: Mapped[int] = mapped_column(Integer)
+    last_scan_id: Mapped[int] = mapped_column(Integer)
+    last_status: Mapped[str] = mapped_column(String(24))
+    failures: Mapped[int] = mapped_column(Integer, default=1)
+    support_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_by_scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (
+        # At most one open incident per project, enforced by the database.
+        Index(
+            "uq_alert_incidents_one_open",
+            "project_id",
+            unique=True,
+            sqlite_where=text("is_open"),
+            postgresql_where=text("is_open"),
+        ),
+    )
+
+
+class ScanFollowup(Base):
+    """A finished scan whose alert and retry decision were taken (exactly once)."""
+
+    __tablename__ = "scan_followups"
+
+    scan_id: Mapped[int] = mapped_column(
+        ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True
+    )
+    processed_by: Mapped[str] = mapped_column(String(120))
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(Text, default="")
