@@ -267,6 +267,7 @@ class CloudEndpoints:
     gcp_api_base: str = "https://cloudresourcemanager.googleapis.com"
     gcp_compute_base: str = "https://compute.googleapis.com"
     gcp_storage_base: str = "https://storage.googleapis.com"
+    gcp_iam_base: str | None = None  # None: iam.googleapis.com beside the API base
     ca_bundle: str | None = None
     timeout_seconds: float = 20.0
     max_attempts: int = 3  # retry budget for temporary errors, first attempt included

@@ -38,3 +38,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("botocore", "boto3", "urllib3", "azure", "msal", "google", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # azure-identity logs every failed token request at WARNING; the scan's error log has it.
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)

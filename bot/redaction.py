@@ -30,14 +30,14 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
         r"(?i)((?:aws_secret_access_key|secret_access_key|secretaccesskey|aws_session_token|"
         r"session_token|sessiontoken|x-amz-security-token|client_secret|clientsecret|"
         r"password|passwd|access_token|refresh_token|id_token|assertion|signature|"
-        r"x-amz-signature|api_key|apikey|secret)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;}]+)"
+        r"x-amz-signature|api_key|apikey|secret|token|key)[\"']?\s*[:=]\s*[\"']?)([^\s\"'&,;}]+)"
     ),
     # AWS session tokens (long base64 blobs starting with the usual prefixes).
     re.compile(r"(?:FwoG|IQoJ|AQoD|AgoJ)[A-Za-z0-9/+=]{20,}"),
     # Azure client secrets: 3-char prefix, a digit, "Q~", then 31+ chars.
     re.compile(r"[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}"),
     # AWS secret access keys: exactly 40 base64-ish characters standing alone.
-    re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
+    re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
 )
 
 

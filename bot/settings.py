@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         default="https://storage.googleapis.com",
         validation_alias=AliasChoices("CSPM_GCP_STORAGE_BASE", "gcp_storage_base"),
     )
+    gcp_iam_base: str | None = Field(
+        default=None, validation_alias=AliasChoices("CSPM_GCP_IAM_BASE", "gcp_iam_base")
+    )
     ca_bundle: str | None = Field(
         default=None, validation_alias=AliasChoices("CSPM_CA_BUNDLE", "ca_bundle")
     )
@@ -140,7 +143,9 @@ class Settings(BaseSettings):
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
 
-    @field_validator("aws_endpoint_url", "ca_bundle", "slack_api_url", mode="before")
+    @field_validator(
+        "aws_endpoint_url", "ca_bundle", "slack_api_url", "gcp_iam_base", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -174,6 +179,7 @@ class Settings(BaseSettings):
             gcp_api_base=self.gcp_api_base.rstrip("/"),
             gcp_compute_base=self.gcp_compute_base.rstrip("/"),
             gcp_storage_base=self.gcp_storage_base.rstrip("/"),
+            gcp_iam_base=self.gcp_iam_base.rstrip("/") if self.gcp_iam_base else None,
             ca_bundle=self.ca_bundle,
             timeout_seconds=self.cloud_timeout_seconds,
             max_attempts=self.cloud_max_attempts,

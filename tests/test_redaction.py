@@ -12,9 +12,7 @@ from bot.redaction import REDACTED, redact, redact_one_line
 
 B64 = string.ascii_letters + string.digits + "/+"
 aws_secret = st.text(alphabet=B64, min_size=40, max_size=40)
-aws_session_token = st.text(alphabet=B64 + "=", min_size=60, max_size=200).map(
-    lambda s: "IQoJ" + s
-)
+aws_session_token = st.text(alphabet=B64 + "=", min_size=60, max_size=200).map(lambda s: "IQoJ" + s)
 azure_secret = st.tuples(
     st.text(alphabet=string.ascii_letters + string.digits, min_size=3, max_size=3),
     st.integers(0, 9),
@@ -46,8 +44,9 @@ def embed(before: str, secret: str, after: str, style: int, glued: bool = True) 
 
 @settings(max_examples=300)
 @given(prose, aws_secret, prose, st.integers(0, 4))
-def test_aws_secret_key_never_survives_even_unknown(before: str, secret: str, after: str,
-                                                    style: int) -> None:
+def test_aws_secret_key_never_survives_even_unknown(
+    before: str, secret: str, after: str, style: int
+) -> None:
     # Without a hint, a key is recognised by its shape, so it must stand apart from other text.
     text = embed(before, secret, after, style, glued=False)
     assert secret not in redact(text)
@@ -55,16 +54,16 @@ def test_aws_secret_key_never_survives_even_unknown(before: str, secret: str, af
 
 @settings(max_examples=200)
 @given(prose, st.one_of(aws_session_token, azure_secret, jwt), prose, st.integers(0, 4))
-def test_structured_tokens_never_survive(before: str, secret: str, after: str,
-                                         style: int) -> None:
+def test_structured_tokens_never_survive(before: str, secret: str, after: str, style: int) -> None:
     out = redact(embed(before, secret, after, style, glued=False))
     assert secret not in out
 
 
 @settings(max_examples=300)
 @given(prose, own_secret, prose, st.integers(0, 4))
-def test_connector_own_secret_never_survives(before: str, secret: str, after: str,
-                                             style: int) -> None:
+def test_connector_own_secret_never_survives(
+    before: str, secret: str, after: str, style: int
+) -> None:
     text = embed(before, secret, after, style)
     out = redact(text, [secret])
     assert secret not in out
@@ -85,14 +84,26 @@ def test_private_key_pem_block_is_removed_whole() -> None:
         .decode()
     )
     body_line = pem.splitlines()[3]
-    for text in (f"bad key: {pem}", json.dumps({"private_key": pem, "x": 1}),
-                 "truncated " + pem[:200]):
+    for text in (
+        f"bad key: {pem}",
+        json.dumps({"private_key": pem, "x": 1}),
+        "truncated " + pem[:200],
+    ):
         out = redact(text)
         assert body_line not in out
         assert "BEGIN PRIVATE KEY" not in out or REDACTED in out
 
 
 def test_ordinary_error_text_is_kept() -> None:
-    text = ("User: arn:aws:iam::123456789012:user/scanner is not authorized to perform: "
-            "iam:GetAccountSummary on resource: *")
+    text = (
+        "User: arn:aws:iam::123456789012:user/scanner is not authorized to perform: "
+        "iam:GetAccountSummary on resource: *"
+    )
     assert redact(text) == text
+
+
+def test_generic_key_and_token_assignments_are_redacted() -> None:
+    secret = "a" * 20 + "B/" * 10
+    assert secret not in redact(f"key={secret}")
+    assert "abc.def-ghi" not in redact("token=abc.def-ghi")
+    assert redact("The specified key does not exist.") == "The specified key does not exist."

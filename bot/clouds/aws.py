@@ -118,6 +118,8 @@ _TEMPORARY_CODES = frozenset(
         "RequestTimeoutException",
     }
 )
+# 403s that are not a missing permission: the host's clock is off (fix the clock, not IAM).
+_CLOCK_SKEW_CODES = frozenset({"RequestTimeTooSkewed", "RequestExpired", "SignatureExpired"})
 _TEMPORARY_EXCEPTIONS: tuple[type[BaseException], ...] = (
     EndpointConnectionError,
     ConnectTimeoutError,
@@ -169,12 +171,24 @@ def _client_config(endpoints: CloudEndpoints, region: str) -> Config:
     )
 
 
+def _core_session() -> botocore.session.Session:
+    """A botocore session that ignores AWS_PROFILE/AWS_DEFAULT_PROFILE: connectors never use
+    the host's profiles, and a profile missing on this host must not break every call."""
+    return botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+
+
+def _require_keys(creds: AwsCredentials) -> None:
+    """Refuse empty keys: boto3 treats "" as "not given" and would fall back to the host's
+    own credentials (environment, profile, instance role)."""
+    if not creds.access_key_id.strip() or not creds.secret_access_key.strip():
+        raise NoCredentialsError()
+
+
 def _base_session(creds: AwsCredentials, endpoints: CloudEndpoints) -> boto3.session.Session:
     """A boto3 session holding exactly the connector's key, never ambient credentials."""
-    if not creds.access_key_id.strip() or not creds.secret_access_key.strip():
-        # boto3 treats empty strings as "not given" and would use the host's own credentials.
-        raise NoCredentialsError()
+    _require_keys(creds)
     return boto3.session.Session(
+        botocore_session=_core_session(),
         aws_access_key_id=creds.access_key_id,
         aws_secret_access_key=creds.secret_access_key,
         region_name=endpoints.aws_default_region,
@@ -271,7 +285,7 @@ def _role_session(
     creds: AwsCredentials, endpoints: CloudEndpoints, cancel: CancelToken | None
 ) -> boto3.session.Session:
     """A boto3 session whose only credential source is AssumeRole with the connector's key."""
-    core = botocore.session.Session()
+    core = _core_session()
     core.register_component(
         "credential_provider", CredentialResolver([_AssumeRoleProvider(creds, endpoints, cancel)])
     )
@@ -296,12 +310,13 @@ class AwsSession:
         self.cancel = cancel
         self._secrets = creds.secret_values()
         if creds.role_arn:
-            _base_session(creds, endpoints)  # same empty-key guard as the direct path
+            _require_keys(creds)
             self._boto = _role_session(creds, endpoints, cancel)
         else:
             self._boto = _base_session(creds, endpoints)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._identity_lock = threading.Lock()
         self._identity: dict[str, str] | None = None
 
     @property
@@ -325,10 +340,11 @@ class AwsSession:
             return self._clients[key]
 
     def _caller(self) -> dict[str, str]:
-        if self._identity is None:
-            got = self.client("sts").get_caller_identity()
-            self._identity = {"Account": got["Account"], "Arn": got["Arn"]}
-        return self._identity
+        with self._identity_lock:  # one STS call even when region jobs ask at once
+            if self._identity is None:
+                got = self.client("sts").get_caller_identity()
+                self._identity = {"Account": str(got["Account"]), "Arn": str(got["Arn"])}
+            return self._identity
 
     @property
     def account_id(self) -> str:
@@ -402,6 +418,8 @@ def _category(code: str, status: int, exc: BaseException) -> ErrorCategory:
         return ErrorCategory.PERMISSION_DENIED
     if code in _TEMPORARY_CODES or status >= 500:
         return ErrorCategory.TEMPORARY
+    if code in _CLOCK_SKEW_CODES:
+        return ErrorCategory.UNKNOWN
     if status == 403:
         return ErrorCategory.PERMISSION_DENIED
     return ErrorCategory.UNKNOWN
@@ -425,10 +443,10 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
     def clean(text: str) -> str:
         return redact_one_line(_mask_key_ids(text), secret_list)
 
-    where = ""
+    where = ""  # e.g. " on iam GetAccountSummary in us-east-1"
     if call.get("operation"):
-        where = f" ({call.get('service', 'aws')} {call['operation']}"
-        where += f" in {call['region']})" if call.get("region") else ")"
+        where = f" on {call.get('service', 'aws')} {call['operation']}"
+        where += f" in {call['region']}" if call.get("region") else ""
     said = provider_message or str(exc) or code
 
     if category is ErrorCategory.INVALID_CREDENTIALS:
@@ -444,7 +462,7 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
             message = f"Permission denied: the scanner's IAM identity may not call {action}"
             message += f" on {resource}." if resource and resource != "*" else "."
         else:
-            message = f"Permission denied ({code}){where}: {said}"
+            message = f"Permission denied{where} ({code}): {said}"
         if action == "sts:AssumeRole":
             remediation = (
                 "Allow the access key to call sts:AssumeRole on the role, and check the "
@@ -464,10 +482,10 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
         if isinstance(exc, BotoCoreError):
             message = f"Could not reach AWS ({code}): {said}"
         else:
-            message = f"AWS is throttling or temporarily unavailable ({code}){where}: {said}"
+            message = f"AWS throttled or failed temporarily{where} ({code}): {said}"
         remediation = REMEDIATION_TEMPORARY
     else:
-        message = f"Unexpected AWS error ({code}){where}: {said}"
+        message = f"Unexpected AWS error{where} ({code}): {said}"
         remediation = REMEDIATION_UNKNOWN
 
     detail_lines = [f"{type(exc).__name__}: {exc}"]
@@ -584,6 +602,7 @@ class AwsAdapter:
                 got = _assume_role(_new_client(session, "sts", region, endpoints), aws)
                 secrets += [got["SecretAccessKey"], got["SessionToken"]]
                 session = boto3.session.Session(
+                    botocore_session=_core_session(),
                     aws_access_key_id=got["AccessKeyId"],
                     aws_secret_access_key=got["SecretAccessKey"],
                     aws_session_token=got["SessionToken"],

@@ -25,9 +25,8 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.identity import ClientSecretCredential
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from bot.clouds._http import BACKOFF_FACTOR, retrying_session, verify_setting
 from bot.domain import (
     AzureCredentials,
     CancelToken,
@@ -43,9 +42,6 @@ from bot.errors import InputError
 from bot.redaction import redact, redact_one_line
 
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
-BACKOFF_FACTOR = 0.5  # seconds; urllib3 / azure-core: 0, 1, 2, ... between attempts
-RETRY_AFTER_MAX = 30  # never sleep longer than this on a server's Retry-After
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGES = 1000  # a nextLink loop guard
 _DETAIL_LIMIT = 4000
 
@@ -141,37 +137,6 @@ def _status_phrase(status: int) -> str:
 # --------------------------------------------------------------------------------------------
 # HTTP plumbing
 # --------------------------------------------------------------------------------------------
-
-
-def retrying_session(endpoints: CloudEndpoints) -> requests.Session:
-    """A `requests.Session` with the bounded retry budget of `endpoints` and its CA bundle.
-
-    Retries connection errors, read timeouts (GET) and 429/5xx answers up to
-    `max_attempts - 1` times with exponential backoff, honouring Retry-After (capped).
-    After the last attempt the error response itself is returned, not an exception.
-    """
-    retry = Retry(
-        total=max(0, endpoints.max_attempts - 1),
-        backoff_factor=BACKOFF_FACTOR,
-        backoff_max=10,
-        status_forcelist=RETRY_STATUSES,
-        respect_retry_after_header=True,
-        retry_after_max=RETRY_AFTER_MAX,
-        raise_on_status=False,
-    )
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    # note: requests lets REQUESTS_CA_BUNDLE override `session.verify`; callers therefore also
-    # pass `verify=` on every request (see `verify_setting`)
-    session.verify = verify_setting(endpoints)
-    return session
-
-
-def verify_setting(endpoints: CloudEndpoints) -> str | bool:
-    """The `verify=` value for requests: the configured CA bundle, else the default store."""
-    return endpoints.ca_bundle or True
 
 
 def _credential(creds: AzureCredentials, endpoints: CloudEndpoints) -> ClientSecretCredential:
@@ -373,7 +338,7 @@ def _error(
         category=category,
         code=redact_one_line(code, secrets, limit=80),
         message=redact_one_line(message, secrets),
-        remediation=remediation or REMEDIATION[category],
+        remediation=redact_one_line(remediation or REMEDIATION[category], secrets, limit=500),
         detail=redact(detail, secrets)[:_DETAIL_LIMIT],
     )
 

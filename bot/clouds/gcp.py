@@ -25,9 +25,8 @@ from google.auth import exceptions as gauth_exceptions
 from google.auth.transport.requests import AuthorizedSession
 from google.auth.transport.requests import Request as GoogleAuthRequest
 from google.oauth2 import service_account
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
+from bot.clouds._http import retry_adapter
 from bot.domain import (
     CancelToken,
     CloudCallError,
@@ -43,9 +42,6 @@ from bot.errors import InputError
 from bot.redaction import redact, redact_one_line
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
-BACKOFF_FACTOR = 0.5
-RETRY_AFTER_MAX = 30
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGES = 1000
 MAX_KEY_FILE_CHARS = 20_000
 _DETAIL_LIMIT = 4000
@@ -167,19 +163,6 @@ def _find_permission(message: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _retry_adapter(endpoints: CloudEndpoints) -> HTTPAdapter:
-    retry = Retry(
-        total=max(0, endpoints.max_attempts - 1),
-        backoff_factor=BACKOFF_FACTOR,
-        backoff_max=10,
-        status_forcelist=RETRY_STATUSES,
-        respect_retry_after_header=True,
-        retry_after_max=RETRY_AFTER_MAX,
-        raise_on_status=False,
-    )
-    return HTTPAdapter(max_retries=retry)
-
-
 def iam_base_for(api_base: str) -> str:
     """The IAM API base: `iam.googleapis.com` beside the default Resource Manager host,
     else the configured API base itself (proxies, private endpoints, test stand-ins)."""
@@ -248,7 +231,7 @@ class GcpSession:
         self.api_base = endpoints.gcp_api_base.rstrip("/")
         self.compute_base = endpoints.gcp_compute_base.rstrip("/")
         self.storage_base = endpoints.gcp_storage_base.rstrip("/")
-        self.iam_base = iam_base_for(endpoints.gcp_api_base)
+        self.iam_base = endpoints.gcp_iam_base or iam_base_for(endpoints.gcp_api_base)
         self._timeout = endpoints.timeout_seconds
         self._verify: str | bool = endpoints.ca_bundle or True
         self._cancel = cancel
@@ -256,7 +239,7 @@ class GcpSession:
 
         # token requests: connection errors retried by urllib3; 5xx by google-auth itself
         self._token_http = requests.Session()
-        adapter = _retry_adapter(endpoints)
+        adapter = retry_adapter(endpoints)
         self._token_http.mount("https://", adapter)
         self._token_http.mount("http://", adapter)
         self._token_http.verify = self._verify
@@ -265,8 +248,8 @@ class GcpSession:
         self._http = AuthorizedSession(
             self._credentials, auth_request=self._auth_request, max_refresh_attempts=1
         )
-        self._http.mount("https://", _retry_adapter(endpoints))
-        self._http.mount("http://", _retry_adapter(endpoints))
+        self._http.mount("https://", retry_adapter(endpoints))
+        self._http.mount("http://", retry_adapter(endpoints))
         self._http.verify = self._verify
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -378,7 +361,7 @@ def _error(
         category=category,
         code=redact_one_line(code, secrets, limit=80),
         message=redact_one_line(message, secrets),
-        remediation=remediation or REMEDIATION[category],
+        remediation=redact_one_line(remediation or REMEDIATION[category], secrets, limit=500),
         detail=redact(detail, secrets)[:_DETAIL_LIMIT],
     )
 

@@ -353,6 +353,9 @@ class ScanEngine:
             for job_id, unit in zip(job_ids, prepared.units, strict=True)
         ]
         wait(futures)
+        close = getattr(prepared, "close", None)
+        if callable(close):
+            close()
         self._recorder.flush()
         return self._finish(scan_id, project_id)
 

@@ -125,6 +125,12 @@ class _CloudScan:
     checks: list[Check]
     secrets: list[str]
 
+    def close(self) -> None:
+        """Release the session's connections."""
+        close = getattr(self.session, "close", None)
+        if callable(close):
+            close()
+
     def run_unit(self, unit: str, cancel: CancelToken) -> UnitOutcome:
         outcome = UnitOutcome()
         for check in checks_for_unit(self.checks, self.provider, unit):

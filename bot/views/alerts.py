@@ -1,11 +1,11 @@
-"""Messages the bot posts on its own: an immediate failure alert to a project's channel and
-the scheduled failure digest."""
+"""The immediate failure alert posted to a project's channel when a scan fails or partially
+fails. (The scheduled digest lives in `bot.views.digest`.)"""
 
 from __future__ import annotations
 
 from bot import ids
-from bot.codec import ConnectorRef, PageKind, PageRef, ProjectRef, ScanRef, encode
-from bot.domain import ErrorCategory, ScanStatus
+from bot.codec import ConnectorRef, ProjectRef, ScanRef, encode
+from bot.domain import ErrorCategory
 from bot.views.common import (
     Block,
     Payload,
@@ -14,17 +14,12 @@ from bot.views.common import (
     category_emoji,
     category_title,
     context,
-    divider,
-    header,
     md,
     message,
     section,
     slack_date,
 )
-from bot.views.models import DigestData, FailureAlert, ProjectRow
-
-DIGEST_PROJECTS_MAX = 15
-DIGEST_CONNECTORS_MAX = 8
+from bot.views.models import FailureAlert
 
 
 def build_failure_alert(alert: FailureAlert) -> Payload:
@@ -68,64 +63,3 @@ def build_failure_alert(alert: FailureAlert) -> Payload:
     )
     blocks.append(actions(*buttons))
     return message(f"{project.name}: scan {scan.status.label}", blocks)
-
-
-def _digest_row(row: ProjectRow) -> Block:
-    note = f" — {md(row.status_message, 140)}" if row.status_message.strip() else ""
-    emoji = row.status.emoji if row.status else ":heavy_minus_sign:"
-    accessory = None
-    if row.last_scan_id is not None and row.status is not None and row.status.has_errors:
-        accessory = button("Error log", ids.ErrorLogAction.OPEN, encode(ScanRef(row.last_scan_id)))
-    return section(
-        f"{emoji} *{md(row.name, 80)}*{note}\n{slack_date(row.last_scan_at)}", accessory=accessory
-    )
-
-
-def build_digest(digest: DigestData) -> Payload:
-    """The scheduled digest: failing projects and connectors that need attention."""
-    blocks: list[Block] = [
-        header("CSPM failure digest"),
-        context(
-            f"{slack_date(digest.period_start)} – {slack_date(digest.period_end)} · "
-            f"{digest.scans_total} scans, {digest.scans_failed} failed or partially failed"
-        ),
-    ]
-    if not digest.failing and not digest.attention:
-        blocks.append(section(":white_check_mark: Nothing failed in this period."))
-        return message("CSPM failure digest: nothing failed", blocks)
-    if digest.failing:
-        blocks += [divider(), section(f"*Failing projects ({len(digest.failing)})*")]
-        blocks += [_digest_row(r) for r in digest.failing[:DIGEST_PROJECTS_MAX]]
-        if len(digest.failing) > DIGEST_PROJECTS_MAX:
-            blocks.append(context(f"…and {len(digest.failing) - DIGEST_PROJECTS_MAX} more."))
-    if digest.attention:
-        blocks += [
-            divider(),
-            section(f"*Connectors that need attention ({len(digest.attention)})*"),
-        ]
-        for c in digest.attention[:DIGEST_CONNECTORS_MAX]:
-            blocks.append(
-                section(
-                    f":warning: *{md(c.name, 60)}* ({c.provider.value.upper()})"
-                    + (f" — {md(c.last_error, 140)}" if c.last_error else ""),
-                    accessory=button(
-                        "Fix credentials",
-                        ids.ConnectorAction.REPLACE,
-                        encode(ConnectorRef(c.connector_id)),
-                    ),
-                )
-            )
-        if len(digest.attention) > DIGEST_CONNECTORS_MAX:
-            blocks.append(context(f"…and {len(digest.attention) - DIGEST_CONNECTORS_MAX} more."))
-    blocks.append(
-        actions(
-            button(
-                "Show failed projects",
-                ids.ProjectAction.SHOW,
-                encode(PageRef(PageKind.PROJECTS, 0, ScanStatus.FAILED)),
-            ),
-            button("Connectors", ids.ConnectorAction.LIST),
-        )
-    )
-    fallback = f"CSPM failure digest: {len(digest.failing)} failing projects"
-    return message(fallback, blocks)

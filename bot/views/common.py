@@ -310,8 +310,8 @@ def header(text: str) -> Block:
 
 
 def section(text: str, accessory: Block | None = None, block_id: str | None = None) -> Block:
-    """A section with mrkdwn text (cut to 3000 as a last resort) and an optional accessory."""
-    block: Block = {"type": "section", "text": mrkdwn(truncate(text, SECTION_TEXT_MAX))}
+    """A section with safe mrkdwn text (cut to 3000 as a last resort) and an optional accessory."""
+    block: Block = {"type": "section", "text": mrkdwn(cut_mrkdwn(text, SECTION_TEXT_MAX))}
     if accessory is not None:
         block["accessory"] = accessory
     if block_id is not None:
@@ -323,10 +323,10 @@ def fields_section(fields: Sequence[str], text: str | None = None) -> Block:
     """A section of up to 10 mrkdwn fields (each cut to 2000)."""
     block: Block = {
         "type": "section",
-        "fields": [mrkdwn(truncate(f, FIELD_TEXT_MAX)) for f in fields[:10]],
+        "fields": [mrkdwn(cut_mrkdwn(f, FIELD_TEXT_MAX)) for f in fields[:10]],
     }
     if text:
-        block["text"] = mrkdwn(truncate(text, SECTION_TEXT_MAX))
+        block["text"] = mrkdwn(cut_mrkdwn(text, SECTION_TEXT_MAX))
     return block
 
 
@@ -334,7 +334,7 @@ def context(*texts: str) -> Block:
     """A context block of mrkdwn texts (at most 10)."""
     return {
         "type": "context",
-        "elements": [mrkdwn(truncate(t, SECTION_TEXT_MAX)) for t in texts[:10] if t],
+        "elements": [mrkdwn(cut_mrkdwn(t, SECTION_TEXT_MAX)) for t in texts[:10] if t],
     }
 
 
@@ -357,7 +357,7 @@ def confirm_dialog(
     """A confirm dialog; `text` must be safe mrkdwn (it is cut to 300)."""
     obj: Block = {
         "title": plain(title, CONFIRM_TITLE_MAX),
-        "text": mrkdwn(truncate(text, CONFIRM_TEXT_MAX)),
+        "text": mrkdwn(cut_mrkdwn(text, CONFIRM_TEXT_MAX)),
         "confirm": plain(confirm, CONFIRM_BUTTON_MAX),
         "deny": plain(deny, CONFIRM_BUTTON_MAX),
     }

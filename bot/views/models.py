@@ -389,21 +389,3 @@ class FailureAlert:
     project: ProjectInfo
     scan: ScanRow
     top_error: ErrorEntryView | None = None
-
-
-@dataclass(frozen=True)
-class DigestData:
-    """A scheduled failure digest.
-
-    period_start / period_end: the window covered.
-    failing: projects whose latest scan in the window failed or partially failed.
-    attention: connectors whose last validation failed.
-    scans_total / scans_failed: counts over the window.
-    """
-
-    period_start: datetime
-    period_end: datetime
-    failing: Sequence[ProjectRow] = ()
-    attention: Sequence[ConnectorInfo] = ()
-    scans_total: int = 0
-    scans_failed: int = 0

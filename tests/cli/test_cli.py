@@ -22,23 +22,33 @@ CLI = str(Path(sys.executable).with_name("cspm-bot"))
 
 @pytest.fixture
 def env(tmp_path: Path, aws_proxy: Any) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("AWS_", "CSPM_", "SLACK_"))}
-    base.update({
-        "CSPM_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
-        "CSPM_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "AWS_ENDPOINT_URL": aws_proxy.url,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "CSPM_CLOUD_MAX_ATTEMPTS": "2",
-        "CSPM_HEARTBEAT_SECONDS": "0.5",
-    })
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CSPM_", "SLACK_"))}
+    base.update(
+        {
+            "CSPM_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+            "CSPM_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "AWS_ENDPOINT_URL": aws_proxy.url,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "CSPM_CLOUD_MAX_ATTEMPTS": "2",
+            "CSPM_HEARTBEAT_SECONDS": "0.5",
+        }
+    )
     return base
 
 
-def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], env=env, input=stdin, capture_output=True, text=True,
-                          timeout=120, cwd=Path(env["CSPM_DATABASE_URL"].split("///")[1]).parent)
+def cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(env["CSPM_DATABASE_URL"].split("///")[1]).parent,
+    )
 
 
 @pytest.fixture
@@ -48,8 +58,7 @@ def onboarded(env: dict[str, str], aws: Any) -> dict[str, str]:
     out = cli(env, "connector", "add", "--provider", "aws", "--name", "prod", stdin=creds)
     assert out.returncode == 0, out.stderr
     assert "Connector 'prod' created" in out.stdout and secret not in out.stdout + out.stderr
-    out = cli(env, "project", "add", "web", "--connector", "prod",
-              "--scope", "us-east-1,eu-west-1")
+    out = cli(env, "project", "add", "web", "--connector", "prod", "--scope", "us-east-1,eu-west-1")
     assert out.returncode == 0, out.stderr
     return {"key_id": key_id, "secret": secret}
 
@@ -67,8 +76,9 @@ def test_new_user_reaches_completed(env: dict[str, str], onboarded: dict[str, st
     assert onboarded["secret"] not in listed.stdout
 
 
-def test_partially_completed_and_errors(env: dict[str, str], onboarded: dict[str, str],
-                                        aws_proxy: Any) -> None:
+def test_partially_completed_and_errors(
+    env: dict[str, str], onboarded: dict[str, str], aws_proxy: Any
+) -> None:
     aws_proxy.throttle(region="eu-west-1")
     out = cli(env, "scan", "run", "web")
     assert out.returncode == 3, out.stderr
@@ -79,8 +89,9 @@ def test_partially_completed_and_errors(env: dict[str, str], onboarded: dict[str
     assert json.loads(history.stdout)["scans"][0]["status"] == "partially_completed"
 
 
-def test_failed_with_invalid_credentials(env: dict[str, str], onboarded: dict[str, str],
-                                         aws: Any) -> None:
+def test_failed_with_invalid_credentials(
+    env: dict[str, str], onboarded: dict[str, str], aws: Any
+) -> None:
     aws.client("iam").delete_access_key(UserName="cli-scanner", AccessKeyId=onboarded["key_id"])
     out = cli(env, "scan", "run", "web")
     assert out.returncode == 4, out.stderr
@@ -91,11 +102,17 @@ def test_failed_with_invalid_credentials(env: dict[str, str], onboarded: dict[st
     assert onboarded["secret"] not in errors.stdout
 
 
-def test_stopped_from_another_process(env: dict[str, str], onboarded: dict[str, str],
-                                      aws_proxy: Any) -> None:
+def test_stopped_from_another_process(
+    env: dict[str, str], onboarded: dict[str, str], aws_proxy: Any
+) -> None:
     aws_proxy.delay(1.0, region="eu-west-1")
-    runner = subprocess.Popen([CLI, "scan", "run", "web"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    runner = subprocess.Popen(
+        [CLI, "scan", "run", "web"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(2.0)
     stop = cli(env, "scan", "stop", "web")
     assert stop.returncode == 0, stop.stderr
@@ -105,8 +122,16 @@ def test_stopped_from_another_process(env: dict[str, str], onboarded: dict[str, 
 
 
 def test_bad_input_gives_clear_messages(env: dict[str, str], aws: Any) -> None:
-    out = cli(env, "connector", "add", "--provider", "aws", "--name", "x",
-              stdin='{"access_key_id": "", "secret_access_key": ""}')
+    out = cli(
+        env,
+        "connector",
+        "add",
+        "--provider",
+        "aws",
+        "--name",
+        "x",
+        stdin='{"access_key_id": "", "secret_access_key": ""}',
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "access_key_id" in out.stderr
     out = cli(env, "connector", "add", "--provider", "oracle", "--name", "x", stdin="{}")
@@ -122,20 +147,21 @@ def test_bad_input_gives_clear_messages(env: dict[str, str], aws: Any) -> None:
     assert out.returncode == 2 and "scan_concurrency" in out.stderr.lower()
 
 
-def test_mistyped_project_suggests_the_real_one(env: dict[str, str],
-                                                onboarded: dict[str, str]) -> None:
+def test_mistyped_project_suggests_the_real_one(
+    env: dict[str, str], onboarded: dict[str, str]
+) -> None:
     out = cli(env, "scan", "history", "wbe")
     assert out.returncode == 2 and "Did you mean: web?" in out.stderr
 
 
-def test_crash_mid_scan_is_recovered_on_next_start(env: dict[str, str],
-                                                   onboarded: dict[str, str],
-                                                   aws_proxy: Any, runtime_factory: Any) -> None:
+def test_crash_mid_scan_is_recovered_on_next_start(
+    env: dict[str, str], onboarded: dict[str, str], aws_proxy: Any, runtime_factory: Any
+) -> None:
     aws_proxy.delay(2.0, region="eu-west-1")
-    runner = subprocess.Popen([CLI, "scan", "run", "web"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    settings = make_settings(env["CSPM_DATABASE_URL"],
-                             encryption_key=env["CSPM_ENCRYPTION_KEY"])
+    runner = subprocess.Popen(
+        [CLI, "scan", "run", "web"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    settings = make_settings(env["CSPM_DATABASE_URL"], encryption_key=env["CSPM_ENCRYPTION_KEY"])
     from storage.db import Database
     from storage.models import Job
 

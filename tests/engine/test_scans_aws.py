@@ -27,8 +27,9 @@ def rt(database_url: str, aws_proxy: Any, runtime_factory: Any) -> Any:
 @pytest.fixture
 def project(rt: Any, aws: Any) -> dict[str, str]:
     key_id, secret = aws.create_user("scanner", admin=True)
-    rt.connectors.create("aws", "prod-aws", {"access_key_id": key_id,
-                                             "secret_access_key": secret}, actor="test")
+    rt.connectors.create(
+        "aws", "prod-aws", {"access_key_id": key_id, "secret_access_key": secret}, actor="test"
+    )
     rt.projects.add("web", "prod-aws", actor="test", scope=REGIONS)
     return {"key_id": key_id, "secret": secret}
 
@@ -44,8 +45,14 @@ def test_completed_scan_records_findings(rt: Any, project: dict[str, str], aws: 
     group = ec2.create_security_group(GroupName="ssh-open", Description="open")["GroupId"]
     ec2.authorize_security_group_ingress(
         GroupId=group,
-        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
-                        "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
+        ],
     )
     scan = run(rt)
     assert scan.status is ScanStatus.COMPLETED
@@ -57,10 +64,12 @@ def test_completed_scan_records_findings(rt: Any, project: dict[str, str], aws: 
     # the account has no password policy, no multi-region trail, and SSH open in eu-west-1
     failing = {(f.check_id, f.region) for f in report.failing}
     assert ("aws_iam_password_policy", "") in failing or any(
-        c == "aws_iam_password_policy" for c, _ in failing)
+        c == "aws_iam_password_policy" for c, _ in failing
+    )
     assert any(c == "aws_cloudtrail_multi_region" for c, _ in failing)
-    assert any(f.check_id == "aws_ec2_sg_open_admin_ports" and group in f.resource
-               for f in report.failing)
+    assert any(
+        f.check_id == "aws_ec2_sg_open_admin_ports" and group in f.resource for f in report.failing
+    )
     assert rt.projects.get("web").last_status is ScanStatus.COMPLETED
 
 
@@ -78,8 +87,12 @@ def test_one_region_throttled_past_the_budget_is_partially_completed(
     errors = rt.scans.errors(scan.id)
     assert errors and {e.category for e in errors} == {ErrorCategory.TEMPORARY}
     assert all(e.unit == "eu-west-1" for e in errors)
-    assert {e.code for e in errors} <= {"Throttling", "RequestLimitExceeded", "SlowDown",
-                                        "ThrottlingException"}
+    assert {e.code for e in errors} <= {
+        "Throttling",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "ThrottlingException",
+    }
     # the retry budget (2 attempts) was spent on each call, no more
     assert aws_proxy.count(region="eu-west-1") % 2 == 0
 
@@ -139,8 +152,11 @@ def test_replace_with_bad_credentials_loses_nothing(
         rt.connectors.replace("prod-aws", {"access_key_id": "", "secret_access_key": ""}, "t")
     assert bad_shape.value.fields
     with pytest.raises(ValidationFailedError, match="authentication failed"):
-        rt.connectors.replace("prod-aws", {"access_key_id": "AKIA" + "Z" * 16,
-                                           "secret_access_key": "x" * 40}, actor="test")
+        rt.connectors.replace(
+            "prod-aws",
+            {"access_key_id": "AKIA" + "Z" * 16, "secret_access_key": "x" * 40},
+            actor="test",
+        )
     info = rt.connectors.get("prod-aws")
     assert not info.deleted and set(info.projects) == {"web", "api"}
     assert run(rt).status is ScanStatus.COMPLETED  # the old credentials still work
@@ -152,8 +168,9 @@ def test_replace_with_good_credentials_repoints_every_project(
     rt.projects.add("api", "prod-aws", actor="test", scope=["us-east-1"])
     old = rt.connectors.get("prod-aws")
     key_id, secret = aws.create_user("scanner2", admin=True)
-    result = rt.connectors.replace("prod-aws", {"access_key_id": key_id,
-                                                "secret_access_key": secret}, actor="U1")
+    result = rt.connectors.replace(
+        "prod-aws", {"access_key_id": key_id, "secret_access_key": secret}, actor="U1"
+    )
     assert set(result.projects) == {"web", "api"}
     assert result.new.name == "prod-aws" and result.new.id != old.id
     assert result.new.fingerprint.startswith(key_id[:4]) and key_id[-4:] in result.new.fingerprint
@@ -173,8 +190,9 @@ def test_secrets_never_stored_in_plain_text(
     run(rt)
     if database_url.startswith("sqlite"):
         rt.db.dispose()
-        raw = b"".join(p.read_bytes() for p in Path(database_url.split("///")[1]).parent.glob(
-            "cspm.db*"))
+        raw = b"".join(
+            p.read_bytes() for p in Path(database_url.split("///")[1]).parent.glob("cspm.db*")
+        )
         assert project["secret"].encode() not in raw
     with rt.db.read() as s:
         for row in s.execute(select(Connector.__table__)).all():

@@ -27,14 +27,24 @@ def test_migrations_reach_head_and_are_idempotent(db: Database) -> None:
     assert current_revision(db.engine) is not None
     db.upgrade()  # second run is a no-op
     tables = set(inspect(db.engine).get_table_names())
-    assert {"connectors", "projects", "scans", "jobs", "error_entries", "findings",
-            "audit_events"} <= tables
+    assert {
+        "connectors",
+        "projects",
+        "scans",
+        "jobs",
+        "error_entries",
+        "findings",
+        "audit_events",
+    } <= tables
 
 
 def test_hot_query_indexes_exist(db: Database) -> None:
     names = {ix["name"] for ix in inspect(db.engine).get_indexes("scans")}
-    assert {"ix_scans_project_created", "ix_scans_status_finished",
-            "uq_scans_one_active_per_project"} <= names
+    assert {
+        "ix_scans_project_created",
+        "ix_scans_status_finished",
+        "uq_scans_one_active_per_project",
+    } <= names
 
 
 def test_sqlite_pragmas(sqlite_url: str) -> None:
@@ -49,17 +59,38 @@ def test_sqlite_pragmas(sqlite_url: str) -> None:
 def test_one_active_scan_per_project_is_enforced_by_the_database(db: Database) -> None:
     with db.unit_of_work() as s:
         p = _project(s)
-        ScanRepo(s).add(Scan(project_id=p.id, connector_id=p.connector_id, status="running",
-                             trigger="cli", requested_by="a"))
+        ScanRepo(s).add(
+            Scan(
+                project_id=p.id,
+                connector_id=p.connector_id,
+                status="running",
+                trigger="cli",
+                requested_by="a",
+            )
+        )
         project_id, connector_id = p.id, p.connector_id
     with pytest.raises(IntegrityError), db.unit_of_work() as s:
-        s.add(Scan(project_id=project_id, connector_id=connector_id, status="queued",
-                   trigger="cli", requested_by="b"))
+        s.add(
+            Scan(
+                project_id=project_id,
+                connector_id=connector_id,
+                status="queued",
+                trigger="cli",
+                requested_by="b",
+            )
+        )
     # finished scans do not count
     with db.unit_of_work() as s:
         for _ in range(3):
-            s.add(Scan(project_id=project_id, connector_id=connector_id, status="failed",
-                       trigger="cli", requested_by="c"))
+            s.add(
+                Scan(
+                    project_id=project_id,
+                    connector_id=connector_id,
+                    status="failed",
+                    trigger="cli",
+                    requested_by="c",
+                )
+            )
     with db.read() as s:
         assert ScanRepo(s).count_history(project_id) == 4
 
@@ -98,9 +129,16 @@ def test_project_page_filters_by_latest_status(db: Database) -> None:
         for i, status in enumerate(["failed", "completed", "failed", None]):
             p = _project(s, f"p{i}")
             if status:
-                scan = ScanRepo(s).add(Scan(project_id=p.id, connector_id=p.connector_id,
-                                            status=status, trigger="cli", requested_by="t",
-                                            finished_at=datetime.now(UTC)))
+                scan = ScanRepo(s).add(
+                    Scan(
+                        project_id=p.id,
+                        connector_id=p.connector_id,
+                        status=status,
+                        trigger="cli",
+                        requested_by="t",
+                        finished_at=datetime.now(UTC),
+                    )
+                )
                 p.last_scan_id = scan.id
     with db.read() as s:
         repo = ProjectRepo(s)
@@ -116,9 +154,18 @@ def test_failed_since_uses_half_open_window(db: Database) -> None:
     with db.unit_of_work() as s:
         p = _project(s)
         for h in range(5):
-            s.add(Scan(project_id=p.id, connector_id=p.connector_id, status="failed",
-                       trigger="schedule", requested_by="t", finished_at=t0 + timedelta(hours=h)))
+            s.add(
+                Scan(
+                    project_id=p.id,
+                    connector_id=p.connector_id,
+                    status="failed",
+                    trigger="schedule",
+                    requested_by="t",
+                    finished_at=t0 + timedelta(hours=h),
+                )
+            )
     with db.read() as s:
-        got = ScanRepo(s).finished_since(t0 + timedelta(hours=1), t0 + timedelta(hours=3),
-                                         ["failed", "partially_completed"])
+        got = ScanRepo(s).finished_since(
+            t0 + timedelta(hours=1), t0 + timedelta(hours=3), ["failed", "partially_completed"]
+        )
         assert [x.finished_at for x in got] == [t0 + timedelta(hours=1), t0 + timedelta(hours=2)]

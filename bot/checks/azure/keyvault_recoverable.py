@@ -8,6 +8,9 @@ from typing import Any
 from bot.checks.azure.collect import ArmReader, key_vaults, properties, resource_label
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("Microsoft.KeyVault/vaults/read",)
+"""The ARM actions `run` needs."""
+
 META = CheckMeta(
     id="azure.keyvault.recoverable",
     provider=Provider.AZURE,

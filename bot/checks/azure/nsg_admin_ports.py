@@ -13,6 +13,9 @@ from bot.checks.azure.collect import (
 )
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("Microsoft.Network/networkSecurityGroups/read",)
+"""The ARM actions `run` needs."""
+
 META = CheckMeta(
     id="azure.network.nsg_admin_ports",
     provider=Provider.AZURE,

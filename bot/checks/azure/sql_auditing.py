@@ -14,6 +14,9 @@ from bot.checks.azure.collect import (
 )
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("Microsoft.Sql/servers/read", "Microsoft.Sql/servers/auditingSettings/read")
+"""The ARM actions `run` needs."""
+
 META = CheckMeta(
     id="azure.sql.auditing",
     provider=Provider.AZURE,

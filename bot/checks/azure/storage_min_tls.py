@@ -8,6 +8,9 @@ from typing import Any
 from bot.checks.azure.collect import ArmReader, properties, resource_label, storage_accounts
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("Microsoft.Storage/storageAccounts/read",)
+"""The ARM actions `run` needs."""
+
 META = CheckMeta(
     id="azure.storage.min_tls",
     provider=Provider.AZURE,

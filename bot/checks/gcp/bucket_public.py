@@ -8,6 +8,9 @@ from typing import Any
 from bot.checks.gcp.collect import GcpReader, bucket_iam_policy, buckets
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("storage.buckets.list", "storage.buckets.getIamPolicy")
+"""The IAM permissions `run` needs."""
+
 META = CheckMeta(
     id="gcp.storage.public_bucket",
     provider=Provider.GCP,

@@ -8,6 +8,9 @@ from typing import Any
 from bot.checks.gcp.collect import GcpReader, buckets
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("storage.buckets.list",)
+"""The IAM permissions `run` needs."""
+
 META = CheckMeta(
     id="gcp.storage.uniform_access",
     provider=Provider.GCP,

@@ -8,6 +8,9 @@ from typing import Any
 from bot.checks.gcp.collect import GcpReader, networks
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("compute.networks.list",)
+"""The IAM permissions `run` needs."""
+
 META = CheckMeta(
     id="gcp.compute.default_network",
     provider=Provider.GCP,

@@ -8,6 +8,9 @@ from typing import Any
 from bot.checks.gcp.collect import GcpReader, firewalls
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("compute.firewalls.list",)
+"""The IAM permissions `run` needs."""
+
 META = CheckMeta(
     id="gcp.compute.firewall_admin_ports",
     provider=Provider.GCP,

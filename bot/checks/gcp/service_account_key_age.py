@@ -9,6 +9,9 @@ from typing import Any
 from bot.checks.gcp.collect import GcpReader, service_accounts, user_managed_keys
 from bot.domain import CheckMeta, CheckResult, Provider, Severity
 
+PERMISSIONS = ("iam.serviceAccounts.list", "iam.serviceAccountKeys.list")
+"""The IAM permissions `run` needs."""
+
 META = CheckMeta(
     id="gcp.iam.service_account_key_age",
     provider=Provider.GCP,

@@ -1,0 +1,197 @@
+"""The typed codec: compact round trips, size limits, and clear errors on tampered input."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import codec
+from bot.codec import (
+    BUTTON_VALUE_MAX,
+    OPTION_VALUE_MAX,
+    PRIVATE_METADATA_MAX,
+    CodecLimitError,
+    ConnectorRef,
+    CreateFlowState,
+    EntryRef,
+    ErrorLogState,
+    FilterRef,
+    HistoryChoice,
+    MenuChoice,
+    PageKind,
+    PageRef,
+    ProjectRef,
+    ReplaceFlowState,
+    RowState,
+    ScanRef,
+    SupportRef,
+    decode,
+    decode_any,
+    encode,
+    encode_metadata,
+    encode_option,
+)
+from bot.domain import Provider, ScanStatus
+from bot.errors import InputError
+
+ids_ = st.integers(min_value=0, max_value=2**63 - 1)
+small_ids = st.integers(min_value=1, max_value=10**12)
+opt_status = st.none() | st.sampled_from(ScanStatus)
+slack_ids = st.none() | st.from_regex(r"[CDG][A-Z0-9]{8,11}", fullmatch=True)
+id_sets = st.frozensets(small_ids, max_size=40)
+
+ANY_CODEC = st.one_of(
+    st.builds(ProjectRef, ids_),
+    st.builds(ScanRef, ids_),
+    st.builds(ConnectorRef, ids_),
+    st.builds(EntryRef, ids_),
+    st.builds(FilterRef, opt_status),
+    st.builds(PageRef, st.sampled_from(PageKind), st.integers(0, 10**6), opt_status,
+              st.none() | small_ids),
+    st.builds(RowState, small_ids, st.integers(0, 10**6), opt_status, id_sets),
+    st.builds(HistoryChoice, st.sampled_from(MenuChoice), ids_),
+    st.builds(ErrorLogState, small_ids, id_sets),
+    st.builds(CreateFlowState, st.none() | st.sampled_from(Provider), slack_ids,
+              st.integers(0, 100)),
+    st.builds(ReplaceFlowState, small_ids, st.sampled_from(Provider), slack_ids,
+              st.none() | st.from_regex(r"\d{10}\.\d{6}", fullmatch=True),
+              st.none() | small_ids, st.integers(0, 100)),
+    st.builds(SupportRef, st.none() | small_ids, st.none() | small_ids, st.none() | small_ids,
+              slack_ids),
+)  # fmt: skip
+
+
+@given(ANY_CODEC)
+def test_every_type_round_trips(obj: object) -> None:
+    text = encode_metadata(obj)
+    assert decode(text, type(obj)) == obj
+    assert decode_any(text) == obj
+    assert text == text.strip() and "\n" not in text
+
+
+@given(st.builds(HistoryChoice, st.sampled_from(MenuChoice), ids_))
+def test_history_menu_options_fit_an_option_value(obj: HistoryChoice) -> None:
+    assert len(encode_option(obj)) <= OPTION_VALUE_MAX
+
+
+@given(st.builds(FilterRef, opt_status))
+def test_status_filter_options_fit_an_option_value(obj: FilterRef) -> None:
+    assert len(encode_option(obj)) <= OPTION_VALUE_MAX
+
+
+def test_encoding_is_compact_and_drops_defaults() -> None:
+    assert encode(ScanRef(42)) == '{"t":"s","scan_id":42}'
+    assert encode(PageRef(PageKind.PROJECTS)) == '{"t":"pg","kind":"projects"}'
+    assert json.loads(encode(RowState(7, expanded=frozenset({9, 3})))) == {
+        "t": "r",
+        "project_id": 7,
+        "expanded": [3, 9],
+    }
+
+
+def test_size_limits_are_enforced_at_encode_time() -> None:
+    big = ErrorLogState(1, frozenset(range(10**6, 10**6 + 200)))  # ~1600 characters
+    with pytest.raises(CodecLimitError, match="limit is 75"):
+        encode_option(big)
+    encode(big)  # fits a button value
+    bigger = ErrorLogState(1, frozenset(range(10**9, 10**9 + 250)))  # ~2750 characters
+    with pytest.raises(CodecLimitError, match=f"limit is {BUTTON_VALUE_MAX}"):
+        encode(bigger)
+    encode_metadata(bigger)  # fits private_metadata
+    with pytest.raises(CodecLimitError, match=f"limit is {PRIVATE_METADATA_MAX}"):
+        encode_metadata(ErrorLogState(1, frozenset(range(10**9, 10**9 + 300))))
+
+
+def test_only_codec_types_are_encoded() -> None:
+    with pytest.raises(TypeError):
+        encode({"scan_id": 1})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not json",
+        "[]",
+        "42",
+        '"s"',
+        "{}",
+        '{"t":"zz","scan_id":1}',
+        '{"t":7}',
+        '{"t":"s"}',
+        '{"t":"s","scan_id":"1"}',
+        '{"t":"s","scan_id":1.5}',
+        '{"t":"s","scan_id":true}',
+        '{"t":"s","scan_id":-1}',
+        '{"t":"s","scan_id":null}',
+        '{"t":"s","scan_id":1,"admin":true}',
+        '{"t":"s","scan_id":99999999999999999999999}',
+        '{"t":"f","status":"broken"}',
+        '{"t":"f","status":3}',
+        '{"t":"r","project_id":1,"expanded":{"a":1}}',
+        '{"t":"r","project_id":1,"expanded":["1"]}',
+        '{"t":"rf","connector_id":1,"provider":"oracle"}',
+        '{"t":"rf","connector_id":1,"provider":"aws","channel_id":"' + "C" * 300 + '"}',
+        '{"t":"el","scan_id":1,"expanded":' + json.dumps(list(range(501))) + "}",
+        "{" * 5000,
+        '{"t":"s","scan_id":1}' + " " * 3000,
+    ],
+)
+def test_malformed_or_tampered_input_is_an_input_error(text: str) -> None:
+    with pytest.raises(InputError, match="run the command again"):
+        decode_any(text)
+
+
+def test_the_wrong_type_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="wrong kind"):
+        decode(encode(ProjectRef(1)), ScanRef)
+
+
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_raises_anything_but_input_error(text: str) -> None:
+    with contextlib.suppress(InputError):
+        decode_any(text)
+
+
+@given(st.dictionaries(st.text(max_size=8), st.none() | st.integers() | st.text(max_size=8)))
+def test_arbitrary_objects_never_raise_anything_but_input_error(payload: dict) -> None:
+    for tag in ("s", "rf", "el", "pg", "r"):
+        with contextlib.suppress(InputError):
+            decode_any(json.dumps({**payload, "t": tag}))
+
+
+def test_no_codec_type_has_a_field_that_could_hold_a_secret() -> None:
+    for cls in codec._BY_TAG.values():
+        for f in dataclasses.fields(cls):
+            assert not codec._SECRETISH.search(f.name), f"{cls.__name__}.{f.name}"
+
+
+def test_secret_looking_fields_are_refused() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Leaky:
+        client_secret: str
+
+    with pytest.raises(TypeError, match="not allowed"):
+        codec._register("leaky")(Leaky)
+
+
+def test_tags_are_unique() -> None:
+    with pytest.raises(TypeError, match="used twice"):
+        codec._register("s")(dataclasses.make_dataclass("Again", [("x", int)], frozen=True))
+
+
+def test_row_state_toggles_its_own_row() -> None:
+    assert RowState(5, expanded=frozenset({1})).toggled() == {1, 5}
+    assert RowState(5, expanded=frozenset({1, 5})).toggled() == {1}
+
+
+def test_error_log_state_expands_and_collapses() -> None:
+    state = ErrorLogState(9).with_expanded(3).with_expanded(4)
+    assert state.expanded == {3, 4}
+    assert state.with_expanded(3, expanded=False).expanded == {4}
+    assert state.scan_id == 9
