@@ -423,6 +423,32 @@ def cmd_scan_findings(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_checks(rt: Runtime, args: argparse.Namespace) -> int:
+    import importlib
+
+    from bot.checks.registry import checks_for
+    from bot.domain import Provider
+
+    providers = [Provider(args.provider)] if args.provider else list(Provider)
+    checks = [c.meta for p in providers for c in checks_for(p)]
+    permissions = {
+        p.value: list(importlib.import_module(f"bot.checks.{p.value}").REQUIRED_PERMISSIONS)
+        for p in providers
+    }
+
+    def text() -> str:
+        rows = [[m.provider.value, m.id, m.severity.value, m.title] for m in checks]
+        perms = "\n".join(f"{p}: {', '.join(v)}" for p, v in permissions.items())
+        return (
+            table(rows, ["PROVIDER", "CHECK", "SEVERITY", "TITLE"])
+            + "\n\nRead-only permissions the connector needs:\n"
+            + perms
+        )
+
+    emit(args, {"checks": checks, "permissions": permissions}, text)
+    return 0
+
+
 def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
@@ -514,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("target")
     e.add_argument("-v", "--verbose", action="store_true", help="include full details")
     cmd(scan, "findings", cmd_scan_findings, "failing findings by severity").add_argument("target")
+
+    ch = cmd(sub, "checks", cmd_checks, "list the checks and the permissions they need")
+    ch.add_argument("--provider", choices=["aws", "azure", "gcp"])
     return p
 
 

@@ -282,7 +282,7 @@ def test_check_metadata_is_complete() -> None:
     assert len(ids) == len(set(ids)) >= 8
     for check in CHECKS:
         assert check.meta.provider is Provider.AWS
-        assert check.meta.id.startswith("aws_")
+        assert check.meta.id.startswith("aws.")
         assert check.meta.scope in ("global", "regional")
         assert check.meta.title and check.meta.remediation.endswith(".")
     assert {"ec2:DescribeRegions", "iam:GetAccountSummary"} <= set(REQUIRED_PERMISSIONS)

@@ -63,12 +63,12 @@ def test_completed_scan_records_findings(rt: Any, project: dict[str, str], aws: 
     assert report.passed + sum(report.failed_by_severity.values()) > 0
     # the account has no password policy, no multi-region trail, and SSH open in eu-west-1
     failing = {(f.check_id, f.region) for f in report.failing}
-    assert ("aws_iam_password_policy", "") in failing or any(
-        c == "aws_iam_password_policy" for c, _ in failing
+    assert ("aws.iam.password_policy", "") in failing or any(
+        c == "aws.iam.password_policy" for c, _ in failing
     )
-    assert any(c == "aws_cloudtrail_multi_region" for c, _ in failing)
+    assert any(c == "aws.cloudtrail.multi_region" for c, _ in failing)
     assert any(
-        f.check_id == "aws_ec2_sg_open_admin_ports" and group in f.resource for f in report.failing
+        f.check_id == "aws.ec2.sg_open_admin_ports" and group in f.resource for f in report.failing
     )
     assert rt.projects.get("web").last_status is ScanStatus.COMPLETED
 

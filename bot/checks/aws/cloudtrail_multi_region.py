@@ -12,7 +12,7 @@ PERMISSIONS = ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus")
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_cloudtrail_multi_region",
+    id="aws.cloudtrail.multi_region",
     provider=Provider.AWS,
     title="A multi-region CloudTrail trail is logging",
     severity=Severity.HIGH,

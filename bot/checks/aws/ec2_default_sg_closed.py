@@ -12,7 +12,7 @@ PERMISSIONS = ("ec2:DescribeSecurityGroups",)
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_ec2_default_sg_closed",
+    id="aws.ec2.default_sg_closed",
     provider=Provider.AWS,
     title="Default security groups allow no traffic",
     severity=Severity.LOW,

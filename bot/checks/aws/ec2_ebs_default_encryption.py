@@ -11,7 +11,7 @@ PERMISSIONS = ("ec2:GetEbsEncryptionByDefault",)
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_ec2_ebs_default_encryption",
+    id="aws.ec2.ebs_default_encryption",
     provider=Provider.AWS,
     title="EBS volumes are encrypted by default",
     severity=Severity.MEDIUM,

@@ -18,7 +18,7 @@ PERMISSIONS = ("ec2:DescribeSecurityGroups",)
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_ec2_sg_open_admin_ports",
+    id="aws.ec2.sg_open_admin_ports",
     provider=Provider.AWS,
     title="Security groups do not open SSH, RDP or all ports to the internet",
     severity=Severity.HIGH,

@@ -15,7 +15,7 @@ PERMISSIONS = ("iam:ListUsers", "iam:ListAccessKeys")
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_iam_access_key_rotation",
+    id="aws.iam.access_key_rotation",
     provider=Provider.AWS,
     title=f"Access keys are rotated within {MAX_AGE_DAYS} days",
     severity=Severity.MEDIUM,

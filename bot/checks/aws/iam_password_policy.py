@@ -15,7 +15,7 @@ PERMISSIONS = ("iam:GetAccountPasswordPolicy",)
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_iam_password_policy",
+    id="aws.iam.password_policy",
     provider=Provider.AWS,
     title="IAM password policy is strong",
     severity=Severity.MEDIUM,

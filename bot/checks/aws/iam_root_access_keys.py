@@ -12,7 +12,7 @@ PERMISSIONS = ("iam:GetAccountSummary",)
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_iam_root_access_keys",
+    id="aws.iam.root_access_keys",
     provider=Provider.AWS,
     title="Root user has no access keys",
     severity=Severity.CRITICAL,

@@ -12,7 +12,7 @@ PERMISSIONS = ("iam:GetAccountSummary",)
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_iam_root_mfa",
+    id="aws.iam.root_mfa",
     provider=Provider.AWS,
     title="Root user has MFA enabled",
     severity=Severity.CRITICAL,

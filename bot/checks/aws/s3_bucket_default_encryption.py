@@ -13,7 +13,7 @@ PERMISSIONS = ("s3:ListAllMyBuckets", "s3:GetEncryptionConfiguration")
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_s3_bucket_default_encryption",
+    id="aws.s3.bucket_default_encryption",
     provider=Provider.AWS,
     title="S3 buckets encrypt objects by default",
     severity=Severity.MEDIUM,

@@ -15,7 +15,7 @@ PERMISSIONS = ("s3:ListAllMyBuckets", "s3:GetBucketPublicAccessBlock")
 """The IAM actions the check calls."""
 
 META = CheckMeta(
-    id="aws_s3_bucket_public_access_block",
+    id="aws.s3.bucket_public_access_block",
     provider=Provider.AWS,
     title="S3 buckets block public access",
     severity=Severity.HIGH,
