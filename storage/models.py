@@ -118,6 +118,8 @@ class Project(Base):
     # Denormalised pointer to the newest scan, so project lists filter by status and page
     # without scanning history (no FK: scans already reference projects).
     last_scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # ... and its status, so counting projects per status never touches the scans table.
+    last_status: Mapped[str | None] = mapped_column(String(24), nullable=True, index=True)
 
     connector: Mapped[Connector] = relationship(back_populates="projects")
 

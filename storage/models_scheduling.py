@@ -94,9 +94,12 @@ class DigestDelivery(Base):
     channel_id: Mapped[str] = mapped_column(String(40))
     period_start: Mapped[datetime] = mapped_column(UtcDateTime)
     period_end: Mapped[datetime] = mapped_column(UtcDateTime)
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|skipped
+    # pending → sending → sent; skipped (empty period, no all-clear); failed (gave up)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

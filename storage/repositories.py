@@ -94,37 +94,41 @@ class ProjectRepo:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    def _with_last_scan(self, status: str | None) -> Any:
-        query: Any = select(Project, Scan).outerjoin(Scan, Scan.id == Project.last_scan_id)
+    @staticmethod
+    def _status_filter(query: Any, status: str | None) -> Any:
         if status == "never":
-            query = query.where(Project.last_scan_id.is_(None))
-        elif status:
-            query = query.where(Scan.status == status)
+            return query.where(Project.last_status.is_(None))
+        if status:
+            return query.where(Project.last_status == status)
         return query
 
     def page_with_last_scan(
         self, status: str | None, offset: int, limit: int
     ) -> list[tuple[Project, Scan | None]]:
         """One page of projects by name with their newest scan, optionally by its status."""
+        query = select(Project, Scan).outerjoin(Scan, Scan.id == Project.last_scan_id)
         rows = self.s.execute(
-            self._with_last_scan(status).order_by(Project.name).offset(offset).limit(limit)
+            self._status_filter(query, status).order_by(Project.name).offset(offset).limit(limit)
         ).all()
         return [(row[0], row[1]) for row in rows]
 
     def count(self, status: str | None = None) -> int:
         """How many projects (whose newest scan has `status`, if given)."""
-        sub = self._with_last_scan(status).with_only_columns(Project.id).subquery()
-        return int(self.s.scalar(select(func.count()).select_from(sub)) or 0)
+        query = self._status_filter(select(func.count(Project.id)), status)
+        return int(self.s.scalar(query) or 0)
 
     def status_counts(self) -> dict[str | None, int]:
         """Projects per status of their newest scan (None: never scanned)."""
         rows = self.s.execute(
-            select(Scan.status, func.count(Project.id))
-            .select_from(Project)
-            .outerjoin(Scan, Scan.id == Project.last_scan_id)
-            .group_by(Scan.status)
+            select(Project.last_status, func.count(Project.id)).group_by(Project.last_status)
         ).all()
         return {status: int(n) for status, n in rows}
+
+    def set_last_status(self, scan_id: int, status: str) -> None:
+        """Record a scan's status on its project, if it is the project's newest scan."""
+        self.s.execute(
+            update(Project).where(Project.last_scan_id == scan_id).values(last_status=status)
+        )
 
     def add(self, project: Project) -> Project:
         """Stage a new project and assign its id."""

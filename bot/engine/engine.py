@@ -40,6 +40,7 @@ from bot.engine.status import JobOutcome, final_status, status_message
 from bot.redaction import redact, redact_one_line
 from storage.db import Database
 from storage.models import ErrorEntry, Finding, Job, Project, Scan
+from storage.repositories import ProjectRepo
 
 log = logging.getLogger(__name__)
 
@@ -318,6 +319,7 @@ class ScanEngine:
             scan.owner = self.owner
             scan.heartbeat_at = _now()
             scan.status_message = status_message(ScanStatus.RUNNING, [])
+            ProjectRepo(s).set_last_status(scan_id, ScanStatus.RUNNING.value)
             project_id, connector_id = project.id, scan.connector_id
             scope, check_ids = list(project.scope), list(project.check_ids)
             if scan.stop_requested_at is not None:
@@ -578,6 +580,7 @@ def finalize_scan(db: Database, scan_id: int) -> ScanStatus:
         ]
         status = final_status(scan.stop_requested_at is not None, outcomes)
         scan.status = status.value
+        ProjectRepo(s).set_last_status(scan_id, status.value)
         scan.status_message = status_message(status, outcomes, scan.stopped_by)
         scan.finished_at = _now()
         scan.jobs_total = len(jobs)

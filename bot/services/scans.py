@@ -146,6 +146,7 @@ class ScanService:
                     )
                 )
                 project.last_scan_id = scan.id
+                project.last_status = scan.status
                 AuditRepo(s).record(actor, "scan.run", "scan", scan.id, {"project": project.name})
                 return scan_info(scan, project, connector)
         except IntegrityError:  # another request won the race for the active slot

@@ -60,6 +60,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_by", sa.String(length=120), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("ts", sa.String(length=40), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -134,9 +136,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_apscheduler_jobs")),
     )
     with op.batch_alter_table("apscheduler_jobs", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_apscheduler_jobs_next_run_time", ["next_run_time"], unique=False
-        )
+        batch_op.create_index("ix_apscheduler_jobs_next_run_time", ["next_run_time"], unique=False)
 
 
 def downgrade() -> None:
