@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, event, insert, update
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import bot.scheduling  # noqa: E402,F401  (scheduling tables)
+import storage.models_scheduling  # noqa: E402,F401  (scheduling tables)
 from bot.scheduling.digest_query import compute_digest  # noqa: E402
 from bot.views.digest import build_digest  # noqa: E402
 from storage.db import Database  # noqa: E402

@@ -13,8 +13,9 @@ is imported (`storage/migrations/env.py` and `bot.scheduling` import it).
   project's next statuses update or reply to, instead of posting new messages.
 - `scan_followups`: each finished scan is followed up (alert, retry) exactly once.
 
-APScheduler's own `apscheduler_jobs` table is created by migration 0002 with the columns its
-`SQLAlchemyJobStore` expects; it is not mapped here.
+`apscheduler_jobs` is APScheduler's own job store table, declared here exactly as its
+`SQLAlchemyJobStore` declares it (so migrations own it and autogenerate leaves it alone); only
+APScheduler reads and writes it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,16 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
+    Table,
     Text,
+    Unicode,
     UniqueConstraint,
     text,
 )
@@ -120,6 +126,9 @@ class AlertIncident(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     channel_id: Mapped[str] = mapped_column(String(40))
     ts: Mapped[str | None] = mapped_column(String(40), nullable=True)  # NULL until posted
+    post_attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed first posts
+    last_post_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_post_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     opened_scan_id: Mapped[int] = mapped_column(Integer)
     last_scan_id: Mapped[int] = mapped_column(Integer)
@@ -154,3 +163,13 @@ class ScanFollowup(Base):
     processed_by: Mapped[str] = mapped_column(String(120))
     processed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)
+"""APScheduler 3's job store table (`bot.scheduling.jobs.SharedJobStore`)."""

@@ -33,6 +33,7 @@ class Sub(StrEnum):
     CONNECTORS = "connectors"
     CONNECT = "connect"
     SUPPORT = "support"
+    DIGEST = "digest"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec(Sub.CONNECT, "", "Connect a new cloud account (admins).", ("add-connector",)),
     CommandSpec(Sub.SUPPORT, "<scan>", "Contact support about a scan, with its redacted error "
                 "log (admins)."),
+    CommandSpec(Sub.DIGEST, "[subscribe|unsubscribe|list|now]", "This channel's scheduled "
+                "failure digest (`/cspm digest help`; changes: operators).", ("digests",)),
     CommandSpec(Sub.HELP, "", "This help.", ("?", "usage")),
 )  # fmt: skip
 """Every subcommand, in help order."""

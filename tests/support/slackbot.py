@@ -29,6 +29,7 @@ from bot.slack.client import make_web_client
 from bot.slack.context import SlackContext
 from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
 from tests.conftest import make_settings
+from tests.standins.aws import refused_url
 from tests.standins.slack import SlackStandIn
 from tests.support.slackdriver import SIGNING_SECRET, SlackDriver, TrackingExecutor
 
@@ -86,6 +87,8 @@ def make_bot(
             "operators": [OPERATOR, GROUP],
             "admins": [ADMIN],
             "support_channel": SUPPORT_CHANNEL,
+            # scans of seeded (placeholder) connectors must never leave the machine
+            "aws_endpoint_url": refused_url(),
         }
         values.update(overrides)
         interval = float(values.pop("progress_interval", 0.2))
@@ -211,7 +214,7 @@ def seed_scan(
             s.add(
                 Finding(
                     scan_id=scan.id,
-                    check_id="aws_iam_root_mfa",
+                    check_id="aws.iam.root_mfa",
                     resource=f"arn:aws:iam::123456789012:root-{i}",
                     region="",
                     severity="critical",
@@ -220,6 +223,7 @@ def seed_scan(
                 )
             )
         p.last_scan_id = scan.id
+        p.last_status = status.value
         return scan.id
 
 

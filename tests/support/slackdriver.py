@@ -312,13 +312,18 @@ class SlackDriver:
         *,
         option_value: str | None = None,
         match: Callable[[dict[str, Any]], bool] | None = None,
+        view: dict[str, Any] | None = None,
         settle: bool = True,
     ) -> HttpResult:
-        """Press the element `action_id` in a modal or Home view the stand-in holds."""
-        view = self.slack.views.get(view_id, None)
+        """Press the element `action_id` in a modal (by view id) or a user's Home (by user id).
+
+        `view` overrides what the payload carries (e.g. a stale copy with an old hash).
+        """
         if view is None:
-            home = self.slack.home[view_id]
-            view = dict(home, id=f"VH{view_id}", hash="home")
+            if view_id in self.slack.views:
+                view = self.slack.views[view_id]
+            else:
+                view = dict(self.slack.home[view_id], id=f"VH{view_id}", hash="home")
         element = find_element(view, action_id, match)
         payload = self._base("block_actions", user)
         payload.update(

@@ -1,0 +1,375 @@
+"""What happens after a scan ends: the incident alert, the automatic retry, support flags.
+
+Each finished scan is followed up exactly once (`scan_followups` row, inserted in the same
+transaction as the incident change). The engine listener follows up the scans of this process
+at once; the scheduler's sweep picks up scans that ended elsewhere (the CLI, a process that
+died) within `followup_sweep_minutes`.
+
+One alert per incident: the first Failed / Partially Completed scan of a project opens an
+incident and posts one message to the project's alert channel. The project's next statuses
+update that message (chat.update) and reply in its thread: still failing → a thread reply;
+Completed → the message shows "recovered" and the incident closes. The incident row is written
+before the message is posted; one whose message could not be posted yet (ts NULL) is posted
+by the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.domain import ErrorCategory
+from bot.scheduling.config import SchedulingConfig
+from bot.scheduling.delivery import Deliverer
+from bot.scheduling.digest_query import FAILING, FINISHED, streak_of
+from bot.scheduling.incidents import (
+    Action,
+    ScanFacts,
+    alert_data,
+    normalize_mention,
+    transition,
+)
+from bot.views.alert import build_alert, build_alert_reply
+from bot.views.digest_models import AlertData, RetryNotice, SupportCase, SupportReason
+from storage.db import Database
+from storage.models import Connector, Project, Scan
+from storage.models_scheduling import AlertIncident, ScanFollowup
+
+log = logging.getLogger(__name__)
+
+MAX_POST_ATTEMPTS = 12
+
+
+def repost_backoff(attempts: int) -> timedelta:
+    """Wait before posting an incident's alert again after `attempts` failures (30 s … 1 h)."""
+    return timedelta(seconds=min(3600.0, 30.0 * 2 ** max(0, attempts - 1)))
+
+
+def retry_delay(attempt: int, base_seconds: float, factor: float) -> timedelta:
+    """Wait before retry `attempt` (1-based): base * factor**(attempt-1)."""
+    return timedelta(seconds=base_seconds * factor ** max(0, attempt - 1))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of following up one scan."""
+
+    scan_id: int
+    project_id: int
+    action: Action
+    alert: AlertData | None = None
+    incident_id: int | None = None
+    channel_id: str | None = None
+    ts: str | None = None
+    escalated: bool = False
+    retry: RetryNotice | None = None
+    retry_after_scan_id: int | None = None
+    support: tuple[SupportCase, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """One line for logs and the followup row."""
+        parts = [self.action.value]
+        if self.retry:
+            parts.append(f"retry {self.retry.attempt}/{self.retry.max_attempts}")
+        if self.support:
+            parts.append("support: " + ",".join(c.reason.value for c in self.support))
+        return "; ".join(parts)
+
+
+RetryScheduler = Callable[[int, int, datetime], None]
+"""schedule_retry(project_id, after_scan_id, at)."""
+
+
+class FollowupService:
+    """Alerts, retries and support flags for finished scans."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: SchedulingConfig,
+        now: Callable[[], datetime],
+        holder: str,
+        deliverer: Callable[[], Deliverer | None],
+        schedule_retry: RetryScheduler | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.now = now
+        self.holder = holder
+        self._deliverer = deliverer
+        self.schedule_retry = schedule_retry
+        self.mention = normalize_mention(config.alert_mention)
+        if config.alert_mention and self.mention is None:
+            log.warning(
+                "CSPM_ALERT_MENTION %r is not a user group id (S…) or <!subteam^S…>; ignored",
+                config.alert_mention,
+            )
+
+    # --- deciding ---------------------------------------------------------------------------
+    def _history(self, s: Session, scan: Scan, depth: int) -> list[tuple[str, str]]:
+        rows = s.execute(
+            select(Scan.status, Scan.trigger)
+            .where(
+                Scan.project_id == scan.project_id,
+                Scan.id <= scan.id,
+                Scan.status.in_(FINISHED),
+            )
+            .order_by(Scan.created_at.desc(), Scan.id.desc())
+            .limit(depth)
+        ).all()
+        return [(st, tr) for st, tr in rows]
+
+    def _support(
+        self,
+        scan: Scan,
+        project: Project,
+        connector: Connector,
+        categories: Sequence[ErrorCategory],
+        streak: int,
+    ) -> tuple[SupportCase, ...]:
+        cases = []
+
+        def case(reason: SupportReason, detail: str) -> SupportCase:
+            return SupportCase(project.id, project.name, reason, detail, scan.id, connector.id)
+
+        window = timedelta(hours=self.config.support_new_connector_hours)
+        if (
+            ErrorCategory.INVALID_CREDENTIALS in categories
+            and scan.created_at - connector.created_at < window
+        ):
+            cases.append(
+                case(
+                    SupportReason.NEW_CONNECTOR_AUTH,
+                    "the connector was created less than "
+                    f"{self.config.support_new_connector_hours:g} h ago and is still rejected",
+                )
+            )
+        if streak >= self.config.support_failure_streak:
+            cases.append(case(SupportReason.REPEATED_FAILURES, f"failed {streak} times in a row"))
+        if ErrorCategory.UNKNOWN in categories:
+            cases.append(
+                case(SupportReason.UNKNOWN_ERRORS, "the error log shows unknown processing errors")
+            )
+        return tuple(cases)
+
+    def _retry(
+        self,
+        scan: Scan,
+        project: Project,
+        categories: Sequence[ErrorCategory],
+        history: Sequence[tuple[str, str]],
+    ) -> tuple[RetryNotice | None, bool]:
+        """The retry to schedule (if any) and whether the cap was reached."""
+        if (
+            scan.status not in FAILING
+            or set(categories) != {ErrorCategory.TEMPORARY}
+            or project.last_scan_id != scan.id
+        ):
+            return None, False
+        done = 0
+        for _status, trigger in history:
+            if trigger != "retry":
+                break
+            done += 1
+        cap = self.config.retry_max_attempts
+        if done >= cap:
+            return None, True
+        attempt = done + 1
+        at = self.now() + retry_delay(
+            attempt, self.config.retry_base_seconds, self.config.retry_factor
+        )
+        return RetryNotice(attempt, cap, at), False
+
+    def _decide(self, s: Session, scan_id: int) -> Decision | None:
+        facts = ScanFacts.load(s, scan_id)
+        if facts is None:
+            return None
+        scan, project = facts.scan, facts.project
+        categories = facts.categories
+        depth = max(self.config.retry_max_attempts, self.config.support_failure_streak) + 2
+        history = self._history(s, scan, depth)
+        streak = streak_of(st for st, _ in history)
+        support = (
+            self._support(scan, project, facts.connector, categories, streak)
+            if facts.failing
+            else ()
+        )
+        retry, exhausted = self._retry(scan, project, categories, history)
+        moved = transition(s, facts, bool(support), self.now())
+        incident = moved.incident
+        alert = None
+        if incident is not None:
+            alert = alert_data(
+                facts,
+                incident,
+                moved.action,
+                support=support,
+                retry=retry,
+                retries_exhausted=exhausted,
+                mention=self.mention,
+            )
+        return Decision(
+            scan_id=scan.id,
+            project_id=project.id,
+            action=moved.action,
+            alert=alert,
+            incident_id=incident.id if incident is not None else None,
+            channel_id=incident.channel_id if incident is not None else None,
+            ts=incident.ts if incident is not None else None,
+            escalated=moved.escalated,
+            retry=retry,
+            retry_after_scan_id=scan.id if retry else None,
+            support=support,
+        )
+
+    # --- acting -----------------------------------------------------------------------------
+    def process(self, scan_id: int) -> Decision | None:
+        """Follow up one finished scan (once, whichever process gets there first)."""
+        try:
+            with self.db.unit_of_work() as s:
+                s.add(
+                    ScanFollowup(scan_id=scan_id, processed_by=self.holder, processed_at=self.now())
+                )
+                s.flush()
+                decision = self._decide(s, scan_id)
+                if decision is None:
+                    return None
+                followup = s.get(ScanFollowup, scan_id)
+                if followup is not None:
+                    followup.outcome = decision.summary
+        except IntegrityError:
+            log.debug("scan %s was already followed up", scan_id)
+            return None
+        if decision.retry is not None and self.schedule_retry is not None:
+            self.schedule_retry(decision.project_id, decision.scan_id, decision.retry.at)
+        self._notify(decision)
+        return decision
+
+    def _notify(self, decision: Decision) -> None:
+        deliverer = self._deliverer()
+        alert = decision.alert
+        if deliverer is None or alert is None or decision.channel_id is None:
+            return
+        channel, ts = decision.channel_id, decision.ts
+        if decision.action is Action.POST or (decision.action is Action.UPDATE and ts is None):
+            self._post_incident(deliverer, decision.incident_id, channel, alert)
+            return
+        if ts is None:  # recovered before its first message could be posted: nothing to fix
+            return
+        deliverer.update(channel, ts, build_alert(_without_mention(alert)))  # pinged at open
+        reply = alert if decision.escalated else _without_mention(alert)
+        deliverer.post(channel, build_alert_reply(reply), thread_ts=ts)
+
+    def _post_incident(
+        self, deliverer: Deliverer, incident_id: int | None, channel: str, alert: AlertData
+    ) -> None:
+        result = deliverer.post(channel, build_alert(alert))
+        if incident_id is None:
+            return
+        with self.db.unit_of_work() as s:
+            incident = s.get(AlertIncident, incident_id)
+            if incident is None or incident.ts is not None:
+                return
+            if result.ok:
+                incident.ts = result.ts
+                incident.last_post_error = None
+            else:
+                log.warning("alert for %s not posted: %s", alert.project.name, result.error)
+                incident.post_attempts += 1
+                incident.last_post_error = (result.error or "unknown error")[:300]
+            incident.last_post_at = self.now()
+
+    # --- recovery ---------------------------------------------------------------------------
+    def unfollowed_scans(self, limit: int = 200) -> list[int]:
+        """Scans that ended in the sweep window and were not followed up yet."""
+        cutoff = self.now() - timedelta(minutes=self.config.followup_sweep_minutes)
+        with self.db.read() as s:
+            return list(
+                s.scalars(
+                    select(Scan.id)
+                    .outerjoin(ScanFollowup, ScanFollowup.scan_id == Scan.id)
+                    .where(
+                        Scan.status.in_(FINISHED),
+                        Scan.finished_at >= cutoff,
+                        ScanFollowup.scan_id.is_(None),
+                    )
+                    .order_by(Scan.id)
+                    .limit(limit)
+                )
+            )
+
+    def sweep(self) -> int:
+        """Follow up scans that ended without this process seeing them."""
+        done = 0
+        for scan_id in self.unfollowed_scans():
+            if self.process(scan_id) is not None:
+                done += 1
+        return done
+
+    def repost_unposted(self) -> int:
+        """Post the message of open incidents whose first post failed (with backoff, and
+        giving up after `MAX_POST_ATTEMPTS`: the digest still lists the failure)."""
+        deliverer = self._deliverer()
+        if deliverer is None:
+            return 0
+        now = self.now()
+        with self.db.read() as s:
+            pending = [
+                (i.id, i.last_scan_id, i.channel_id)
+                for i in s.scalars(
+                    select(AlertIncident).where(
+                        AlertIncident.is_open.is_(True),
+                        AlertIncident.ts.is_(None),
+                        AlertIncident.post_attempts < MAX_POST_ATTEMPTS,
+                    )
+                )
+                if i.last_post_at is None or i.last_post_at + repost_backoff(i.post_attempts) <= now
+            ]
+        posted = 0
+        for incident_id, scan_id, channel in pending:
+            alert = self.rebuild(incident_id, scan_id)
+            if alert is not None:
+                self._post_incident(deliverer, incident_id, channel, alert)
+                posted += 1
+        return posted
+
+    def rebuild(self, incident_id: int, scan_id: int) -> AlertData | None:
+        """The alert data of an open incident, from its latest scan."""
+        with self.db.read() as s:
+            incident = s.get(AlertIncident, incident_id)
+            facts = ScanFacts.load(s, scan_id)
+            if incident is None or facts is None:
+                return None
+            return alert_data(facts, incident, Action.POST, mention=self.mention)
+
+    def incidents(self, project_id: int | None = None) -> list[dict[str, object]]:
+        """Incident rows (newest first), for operators and tests."""
+        with self.db.read() as s:
+            query = select(AlertIncident).order_by(AlertIncident.id.desc()).limit(200)
+            if project_id is not None:
+                query = query.where(AlertIncident.project_id == project_id)
+            return [
+                {
+                    "id": i.id,
+                    "project_id": i.project_id,
+                    "channel_id": i.channel_id,
+                    "ts": i.ts,
+                    "is_open": i.is_open,
+                    "failures": i.failures,
+                    "support_flagged": i.support_flagged,
+                    "last_scan_id": i.last_scan_id,
+                    "last_status": i.last_status,
+                }
+                for i in s.scalars(query)
+            ]
+
+
+def _without_mention(alert: AlertData) -> AlertData:
+    return replace(alert, mention=None)

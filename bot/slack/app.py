@@ -1,0 +1,143 @@
+"""The Bolt app factory: middleware, the one error handler, and every listener.
+
+`build_app(rt)` returns a `slack_bolt.App` that serves both HTTP (signed requests) and Socket
+Mode. Listeners ack first and hand slow work (scans, stops, validations) to a background pool,
+so Bolt runs with ``process_before_response=False`` and the ack is never held up.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+import handlers
+from bot.runtime import Runtime
+from bot.slack import failures, scanflows
+from bot.slack.client import make_web_client
+from bot.slack.context import SlackContext
+from bot.slack.origin import Origin
+from bot.slack.permissions import Permissions
+from bot.slack.progress import MIN_INTERVAL, ProgressTracker
+from bot.slack.queries import Queries
+
+log = logging.getLogger("bot.slack")
+
+LISTENER_THREADS = 32
+BACKGROUND_THREADS = 16
+
+_contexts: weakref.WeakKeyDictionary[App, SlackContext] = weakref.WeakKeyDictionary()
+
+
+def context_of(app: App) -> SlackContext:
+    """The `SlackContext` of an app built by `build_app`."""
+    return _contexts[app]
+
+
+def _team_of(body: dict[str, Any]) -> str | None:
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, dict):
+        team = team.get("id")
+    if not team and isinstance(body.get("user"), dict):
+        team = body["user"].get("team_id")
+    return str(team) if team else None
+
+
+def workspace_guard(team_id: str | None) -> Callable[..., Any]:
+    """Global middleware: refuse requests from any workspace other than `team_id`."""
+
+    def guard(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        team = _team_of(body)
+        if not team_id or team is None or team == team_id:
+            return next()
+        log.warning("refused a request from workspace %s (this bot serves %s)", team, team_id)
+        text = "This CSPM bot serves another Slack workspace; it cannot act for yours."
+        if "command" in body:
+            return BoltResponse(
+                status=200,
+                body={"response_type": "ephemeral", "text": text},
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
+        if body.get("type") == "view_submission":
+            return BoltResponse(
+                status=200,
+                body={"response_action": "clear"},
+                headers={"content-type": "application/json;charset=utf-8"},
+            )
+        return BoltResponse(status=200, body="")
+
+    return guard
+
+
+def _error_handler(ctx: SlackContext) -> Callable[..., Any]:
+    def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
+        origin = Origin.from_body(body)
+        if origin.kind == "view_submission" and response is not None:
+            # Not acknowledged yet: the answer is the ack itself (inline errors or an error view).
+            response.status = 200
+            response.body = failures.submission_ack_json(error, origin)
+            response.headers = {"content-type": ["application/json;charset=utf-8"]}
+            return
+        failures.report(error, ctx.replier(origin))
+
+    return on_error
+
+
+def build_app(
+    rt: Runtime,
+    client: WebClient | None = None,
+    *,
+    token_verification_enabled: bool = True,
+    request_verification_enabled: bool = True,
+    listener_executor: Executor | None = None,
+    background: Executor | None = None,
+    progress_interval: float = MIN_INTERVAL,
+) -> App:
+    """The Bolt app of the bot, wired to `rt`.
+
+    `client` defaults to one built from the settings (bot token, SLACK_API_URL, 429 retries).
+    Socket Mode passes ``request_verification_enabled=False`` (its requests are not signed).
+    Tests pass their own executors to wait for background work.
+    """
+    settings = rt.settings
+    client = client or make_web_client(settings)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        token_verification_enabled=token_verification_enabled,
+        request_verification_enabled=request_verification_enabled,
+        process_before_response=False,
+        listener_executor=listener_executor
+        or ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="cspm-listener"),
+        name="cspm-bot",
+    )
+    queries = Queries(rt)
+    ctx_ref: list[SlackContext] = []
+    progress = ProgressTracker(
+        client,
+        render=lambda scan_id: scanflows.render_progress(ctx_ref[0], scan_id),
+        on_finished=lambda event: scanflows.post_alert(ctx_ref[0], event),
+        min_interval=progress_interval,
+    )
+    ctx = SlackContext(
+        rt=rt,
+        client=client,
+        permissions=Permissions(client, settings.operators, settings.admins),
+        queries=queries,
+        progress=progress,
+        background=background
+        or ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="cspm-slack-work"),
+    )
+    ctx_ref.append(ctx)
+    rt.engine.add_listener(progress.on_event)
+    _contexts[app] = ctx
+
+    app.use(workspace_guard(settings.slack_team_id))
+    app.error(_error_handler(ctx))
+    handlers.register(app, ctx)
+    return app

@@ -1,0 +1,145 @@
+"""The one mapping from an exception to what the user sees (DESIGN §1: one error handler).
+
+Domain errors (`bot.errors`) carry a message fit to show as-is: they become an ephemeral
+reply, inline field errors or an error view on the open modal. Anything else is unexpected:
+it is logged (redacted, by the logging filter) with a short reference id, and the user gets
+that id, never a traceback. The Bolt error handler (`bot.slack.app`) and the background
+runner (`bot.slack.context`) both end up here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import ids
+from bot.codec import CreateFlowState, ReplaceFlowState, decode_any
+from bot.errors import CspmError, InputError, NotFoundError
+from bot.slack.command_parser import HELP, UsageError
+from bot.slack.origin import Origin, Replier
+from bot.views.common import error_message, usage_message
+from bot.views.connectors import build_field_errors
+from bot.views.notices import build_error_modal
+
+log = logging.getLogger("bot.slack")
+
+_FORM_VIEWS = {str(ids.ConnectorView.CREATE_SUBMIT), str(ids.ConnectorView.REPLACE_SUBMIT)}
+_SUPPORT_VIEW = str(ids.SupportView.SUBMIT)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What to tell the user about one exception."""
+
+    text: str
+    suggestions: tuple[str, ...] = ()
+    reference: str | None = None
+    fields: dict[str, str] | None = None
+    usage: bool = False
+
+
+def describe(error: BaseException) -> Failure:
+    """Classify an exception; unexpected ones are logged with a fresh reference id."""
+    if isinstance(error, UsageError):
+        return Failure(error.message, tuple(error.suggestions), usage=True)
+    if isinstance(error, NotFoundError):
+        return Failure(error.message, tuple(error.suggestions), usage=bool(error.suggestions))
+    if isinstance(error, InputError):
+        return Failure(error.message, fields=dict(error.fields) or None)
+    if isinstance(error, CspmError):
+        return Failure(error.message)
+    reference = uuid.uuid4().hex[:8]
+    if isinstance(error, SlackApiError):
+        log.error(
+            "Slack API call failed (reference %s): %s", reference, error.response.get("error")
+        )
+    else:
+        log.error("unexpected error (reference %s)", reference, exc_info=error)
+    return Failure(
+        "Something went wrong on our side. Nothing you did caused it; please try again.",
+        reference=reference,
+    )
+
+
+def message_for(failure: Failure) -> dict[str, Any]:
+    """The ephemeral message of a failure (usage help for command mistakes)."""
+    if failure.usage:
+        return usage_message(failure.text, list(failure.suggestions), commands=HELP)
+    return error_message(failure.text, failure.reference)
+
+
+def notice_callback_id(origin: Origin) -> str:
+    """A registered callback id for an error modal shown in `origin`'s flow."""
+    if origin.callback_id and origin.callback_id in ids.ALL_IDS:
+        return origin.callback_id
+    return str(ids.ConnectorView.RESULT)
+
+
+def submission_ack(failure: Failure, origin: Origin) -> dict[str, Any]:
+    """The ack body of a view submission that failed before it was acknowledged."""
+    if failure.fields and origin.callback_id in _FORM_VIEWS:
+        provider = None
+        try:
+            state = decode_any(origin.view_metadata)
+            if isinstance(state, CreateFlowState | ReplaceFlowState):
+                provider = state.provider
+        except InputError:
+            pass
+        return build_field_errors(
+            failure.fields,
+            provider,
+            create=origin.callback_id == str(ids.ConnectorView.CREATE_SUBMIT),
+        )
+    if failure.fields and origin.callback_id == _SUPPORT_VIEW:
+        return {
+            "response_action": "errors",
+            "errors": {str(ids.SupportInput.DESCRIPTION): failure.text[:150]},
+        }
+    text = failure.text
+    if failure.suggestions:
+        text += " Did you mean: " + ", ".join(failure.suggestions) + "?"
+    view = build_error_modal(text, failure.reference, callback_id=notice_callback_id(origin))
+    return {"response_action": "update", "view": view}
+
+
+def submission_ack_json(error: BaseException, origin: Origin) -> str:
+    """`submission_ack` of `error`, as the JSON body of the HTTP answer."""
+    return json.dumps(submission_ack(describe(error), origin))
+
+
+def report(error: BaseException, replier: Replier, *, acked_view: bool = False) -> None:
+    """Tell the user about `error` after the request was acknowledged.
+
+    `acked_view`: the error happened in the background work of a view submission whose ack
+    already replaced the modal (e.g. "Validating…"): the error then replaces that view.
+    """
+    failure = describe(error)
+    origin = replier.origin
+    try:
+        if acked_view and origin.view_id:
+            text = failure.text
+            view = build_error_modal(
+                text, failure.reference, callback_id=notice_callback_id(origin)
+            )
+            replier.update_modal(view, check=False)
+        elif origin.in_modal and not origin.response_url:
+            view = build_error_modal(
+                failure.text
+                + (" Did you mean: " + ", ".join(failure.suggestions) + "?"
+                   if failure.suggestions else ""),
+                failure.reference,
+                callback_id=notice_callback_id(origin),
+            )  # fmt: skip
+            try:
+                replier.open_modal(view)
+            except SlackApiError:
+                replier.dm(message_for(failure))
+        else:
+            replier.reply(message_for(failure))
+    except Exception:
+        log.exception("could not tell user %s about an error", origin.user_id)

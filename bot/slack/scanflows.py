@@ -1,0 +1,180 @@
+"""Starting, re-running and stopping scans from Slack, with a live progress message.
+
+A scan started here is queued, its progress message is posted (in the channel the user
+acted in, else in their DM with the bot), the message is tied to the scan for throttled
+updates, and only then is the scan handed to the engine, so no event is missed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import ids
+from bot.codec import ReplaceFlowState, decode_any
+from bot.engine.engine import ScanEvent
+from bot.errors import CspmError
+from bot.services.scans import ScanInfo
+from bot.slack.context import SlackContext
+from bot.slack.origin import Origin
+from bot.views.alerts import build_failure_alert
+from bot.views.notices import (
+    build_notice_modal,
+    build_rerun_header,
+    build_rerun_skipped,
+    build_rerun_started_modal,
+    build_scan_started,
+    build_stop_requested,
+)
+from bot.views.scanprogress import build_scan_progress
+
+log = logging.getLogger(__name__)
+
+_NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+def render_progress(ctx: SlackContext, scan_id: int) -> dict[str, Any]:
+    """The progress message of a scan as it is now."""
+    return build_scan_progress(ctx.queries.scan_progress(scan_id))
+
+
+def post_alert(ctx: SlackContext, event: ScanEvent) -> None:
+    """Post the failure alert of a finished scan to its project's alert channel, if any."""
+    found = ctx.queries.failure_alert(event.scan_id)
+    if found is None:
+        return
+    channel, alert = found
+    payload = build_failure_alert(alert)
+    ctx.client.chat_postMessage(channel=channel, text=payload["text"], blocks=payload["blocks"])
+
+
+def progress_channel(origin: Origin) -> str | None:
+    """Where an interaction's progress goes: its channel (None means the user's DM)."""
+    if origin.view_type is not None:
+        return None
+    return origin.channel_id
+
+
+def post_where_possible(
+    ctx: SlackContext,
+    origin: Origin,
+    channel: str | None,
+    payload: dict[str, Any],
+    thread_ts: str | None = None,
+) -> tuple[str, str, bool]:
+    """Post in `channel`, falling back to the user's DM; returns (channel, ts, in_channel)."""
+    replier = ctx.replier(origin)
+    if channel:
+        try:
+            posted_channel, ts = replier.post(channel, payload, thread_ts)
+            return posted_channel, ts, True
+        except SlackApiError as exc:
+            if exc.response.get("error") not in _NOT_POSTABLE:
+                raise
+            log.info("cannot post in %s (%s); using the DM", channel, exc.response.get("error"))
+    posted_channel, ts = replier.dm(payload)
+    return posted_channel, ts, False
+
+
+def start_scan(
+    ctx: SlackContext,
+    origin: Origin,
+    project_ref: str | int,
+    trigger: str,
+    channel: str | None = None,
+    thread_ts: str | None = None,
+) -> tuple[ScanInfo, str | None]:
+    """Queue a scan, post its progress message and run it.
+
+    Returns the scan and the channel its progress went to (None: the user's DM).
+    """
+    info = ctx.rt.scans.create(project_ref, trigger, origin.actor)
+    where: str | None = None
+    try:
+        target = channel if channel is not None else progress_channel(origin)
+        posted, ts, in_channel = post_where_possible(
+            ctx, origin, target, render_progress(ctx, info.id), thread_ts
+        )
+        ctx.progress.track(info.id, posted, ts)
+        where = posted if in_channel else None
+    except Exception:
+        log.exception("cannot post the progress of scan %s; running it anyway", info.id)
+    finally:
+        ctx.rt.engine.submit(info.id)
+    return info, where
+
+
+def rerun_projects(
+    ctx: SlackContext,
+    origin: Origin,
+    connector_name: str,
+    projects: Sequence[str],
+    channel: str | None,
+    thread_ts: str | None = None,
+) -> list[str]:
+    """Re-run `projects` with progress in a thread under one header message.
+
+    Returns the projects that could not be re-run, with the reason (also posted).
+    """
+    header = build_rerun_header(connector_name, projects, origin.user_id)
+    posted, ts, _ = post_where_possible(ctx, origin, channel, header, thread_ts)
+    problems: list[str] = []
+    for name in projects:
+        try:
+            start_scan(ctx, origin, name, "rerun", channel=posted, thread_ts=thread_ts or ts)
+        except CspmError as exc:
+            problems.append(f"{name}: {exc.message}")
+    if problems:
+        ctx.replier(origin).post(posted, build_rerun_skipped(problems), thread_ts or ts)
+    return problems
+
+
+def run_and_tell(ctx: SlackContext, origin: Origin, project: int, trigger: str) -> None:
+    """Start a scan and tell the user where its progress goes (a notice over a modal)."""
+    info, where = start_scan(ctx, origin, project, trigger)
+    replier = ctx.replier(origin)
+    if origin.in_modal:
+        replier.open_modal(
+            build_notice_modal(
+                "Scan queued",
+                f"Scan #{info.id} of {info.project_name} is queued.",
+                "Its progress is posted in your direct messages with the bot.",
+                callback_id=origin.callback_id or ids.ErrorLogView.MODAL,
+            )
+        )
+    else:
+        replier.reply(build_scan_started(info.id, info.project_name, where))
+
+
+def rerun_and_tell(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
+    """Run the project of scan `scan_id` again (trigger "rerun")."""
+    run_and_tell(ctx, origin, ctx.rt.scans.get(scan_id).project_id, "rerun")
+
+
+def stop_and_tell(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
+    """Ask a scan to stop and confirm to the user; its progress message shows Stopped."""
+    info = ctx.rt.scans.stop(scan_id, origin.actor, by_scan_id=True)
+    ctx.replier(origin).reply(build_stop_requested(info.id, info.project_name))
+
+
+def rerun_connector_and_tell(ctx: SlackContext, origin: Origin, connector_id: int) -> None:
+    """Re-run every project of a connector (DESIGN §4 step 5), progress in a thread."""
+    connector = ctx.rt.connectors.get(connector_id)
+    channel, thread_ts = progress_channel(origin), origin.thread_ts
+    if origin.view_metadata:
+        state = decode_any(origin.view_metadata)
+        if isinstance(state, ReplaceFlowState):
+            channel, thread_ts = state.channel_id, state.thread_ts
+    problems = rerun_projects(ctx, origin, connector.name, connector.projects, channel, thread_ts)
+    if origin.in_modal:
+        view = build_rerun_started_modal(
+            len(connector.projects) - len(problems),
+            len(connector.projects),
+            connector.name,
+            channel,
+            callback_id=ids.ConnectorView.RESULT,
+        )
+        ctx.replier(origin).update_modal(view, check=False)

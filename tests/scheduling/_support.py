@@ -1,0 +1,179 @@
+"""Helpers for the scheduling tests: a scripted job runner, rows, and a service factory."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.credentials import to_secret_dict
+from bot.domain import (
+    AwsCredentials,
+    CancelToken,
+    CloudCallError,
+    CloudError,
+    ErrorCategory,
+    Provider,
+)
+from bot.engine.jobs import ErrorRecord, UnitOutcome
+from bot.runtime import Runtime
+from storage.models import Connector, ErrorEntry, Project, Scan
+
+ERRORS = {
+    "temporary": CloudError(
+        ErrorCategory.TEMPORARY, "Throttling", "Rate exceeded", "Retry the scan later."
+    ),
+    "auth": CloudError(
+        ErrorCategory.INVALID_CREDENTIALS,
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+        "Replace the connector's credentials.",
+    ),
+    "permission": CloudError(
+        ErrorCategory.PERMISSION_DENIED,
+        "AccessDenied",
+        "not authorized to perform ec2:DescribeRegions",
+        "Grant ec2:DescribeRegions to the scanner.",
+    ),
+    "unknown": CloudError(
+        ErrorCategory.UNKNOWN, "InternalError", "Something odd", "Contact support."
+    ),
+}
+
+
+@dataclass
+class _Prepared:
+    units: list[str]
+    failing: dict[str, CloudError]
+
+    def run_unit(self, unit: str, cancel: CancelToken) -> UnitOutcome:
+        outcome = UnitOutcome()
+        if unit in self.failing:
+            outcome.errors.append(ErrorRecord(self.failing[unit], "check.x"))
+        return outcome
+
+
+@dataclass
+class ScriptedRunner:
+    """A JobRunner whose next scans follow a script: "ok", "partial-<err>" or an error name.
+
+    "<err>" (e.g. "temporary") fails the planning (every job fails); "partial-<err>" runs two
+    units of which the second fails with that error. An empty script means "ok".
+    """
+
+    script: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def then(self, *steps: str) -> ScriptedRunner:
+        with self.lock:
+            self.script.extend(steps)
+        return self
+
+    def prepare(
+        self,
+        provider: Provider,
+        creds: Any,
+        scope: Sequence[str],
+        check_ids: Sequence[str],
+        cancel: CancelToken,
+    ) -> _Prepared:
+        with self.lock:
+            step = self.script.pop(0) if self.script else "ok"
+        if step == "ok":
+            return _Prepared(["us-east-1", "eu-west-1"], {})
+        if step.startswith("partial-"):
+            return _Prepared(["us-east-1", "eu-west-1"], {"eu-west-1": ERRORS[step[8:]]})
+        raise CloudCallError(ERRORS[step])
+
+
+def add_connector(rt: Runtime, name: str = "prod-aws", created_at: datetime | None = None) -> int:
+    """A live AWS connector row with encrypted (fake) credentials."""
+    creds = AwsCredentials("AKIAEXAMPLEEXAMPLE01", "secret/" + name)
+    with rt.db.unit_of_work() as s:
+        c = Connector(
+            name=name,
+            provider="aws",
+            fingerprint="AKIA…LE01",
+            account_id="123456789012",
+            secret_ciphertext=rt.box.encrypt(to_secret_dict(creds)),
+            created_by="test",
+            created_at=created_at or datetime.now(UTC) - timedelta(days=30),
+        )
+        s.add(c)
+        s.flush()
+        return c.id
+
+
+def add_project(rt: Runtime, name: str, connector_id: int, alert_channel: str | None = None) -> int:
+    """A project row."""
+    with rt.db.unit_of_work() as s:
+        p = Project(
+            name=name, connector_id=connector_id, created_by="test", alert_channel=alert_channel
+        )
+        s.add(p)
+        s.flush()
+        return p.id
+
+
+def add_scan(
+    rt: Runtime,
+    project_id: int,
+    status: str,
+    finished_at: datetime,
+    categories: Sequence[str] = (),
+    trigger: str = "schedule",
+) -> int:
+    """A finished scan row with one error entry per category (no engine involved)."""
+    with rt.db.unit_of_work() as s:
+        project = s.get(Project, project_id)
+        assert project is not None
+        scan = Scan(
+            project_id=project_id,
+            connector_id=project.connector_id,
+            status=status,
+            status_message=f"{status} scan",
+            trigger=trigger,
+            requested_by="test",
+            created_at=finished_at - timedelta(minutes=5),
+            started_at=finished_at - timedelta(minutes=5),
+            finished_at=finished_at,
+        )
+        s.add(scan)
+        s.flush()
+        for category in categories:
+            s.add(
+                ErrorEntry(
+                    scan_id=scan.id,
+                    unit="us-east-1",
+                    category=category,
+                    code="Code",
+                    message="message",
+                    remediation="do something",
+                    created_at=finished_at,
+                )
+            )
+        project.last_scan_id = scan.id
+        return scan.id
+
+
+def run_scan(rt: Runtime, project: str | int, trigger: str = "manual") -> int:
+    """Queue and run one scan synchronously through the real engine; returns its id."""
+    info = rt.scans.create(project, trigger=trigger, actor="test")
+    rt.engine.run_scan(info.id)
+    return info.id
+
+
+def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
+    """Poll `predicate` until it returns something truthy."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)

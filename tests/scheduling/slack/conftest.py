@@ -1,0 +1,3 @@
+"""The real Bolt app for `/cspm digest` (fixtures of tests.support.slackbot)."""
+
+from tests.support.slackbot import *  # noqa: F403

@@ -1,0 +1,162 @@
+"""The HTTP endpoint and the app around the listeners: signature checks, the workspace
+guard, the one error handler, 429 retries, the health check and the Events API handshake."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+from bot import ids
+from tests.support.query import all_text
+from tests.support.slackbot import (
+    ADMIN,
+    CHANNEL,
+    OPERATOR,
+    READER,
+    Bot,
+    seed_connector,
+    seed_project,
+)
+from tests.support.slackdriver import SIGNING_SECRET
+
+
+def _sign(body: bytes, ts: str, secret: str = SIGNING_SECRET) -> str:
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256)
+    return "v0=" + digest.hexdigest()
+
+
+def test_a_correctly_signed_command_is_accepted(bot: Bot) -> None:
+    body = bot.driver.command_body("help", READER)
+    ts = str(int(time.time()))
+    result = bot.driver.signed_post(
+        body, "application/x-www-form-urlencoded", timestamp=int(ts), signature=_sign(body, ts)
+    )
+    bot.settle()
+    assert result.status == 200
+    assert bot.slack.calls_to("response_url")
+
+
+@pytest.mark.parametrize("attack", ["tampered", "wrong_secret", "stale", "missing"])
+def test_bad_signatures_are_rejected_before_any_handler_runs(bot: Bot, attack: str) -> None:
+    body = bot.driver.command_body("scan web", ADMIN)
+    ts = int(time.time())
+    signature = _sign(body, str(ts))
+    if attack == "tampered":
+        body = body.replace(b"scan+web", b"stop+web")
+    elif attack == "wrong_secret":
+        signature = _sign(body, str(ts), "not-the-secret")
+    elif attack == "stale":
+        ts -= 6 * 60  # outside Slack's 5-minute window
+        signature = _sign(body, str(ts))
+    if attack == "missing":
+        result = bot.driver.request("POST", "/slack/events", body)
+    else:
+        result = bot.driver.signed_post(
+            body, "application/x-www-form-urlencoded", timestamp=ts, signature=signature
+        )
+    bot.settle()
+    assert result.status == 401
+    assert [c.method for c in bot.slack.requests if c.method != "auth.test"] == []
+
+
+def test_requests_from_another_workspace_are_refused(make_bot: Any) -> None:
+    bot = make_bot(slack_team_id="T0THEIRS0")  # the stand-in's requests come from T0STANDIN
+    result = bot.driver.command("projects", ADMIN)
+    assert result.status == 200
+    assert "serves another Slack workspace" in result.json()["text"]
+    message = {"blocks": [{"type": "actions", "elements": [
+        {"type": "button", "action_id": ids.ConnectorAction.CREATE,
+         "text": {"type": "plain_text", "text": "New connector"}}]}]}  # fmt: skip
+    result = bot.driver.click_in_message(message, ids.ConnectorAction.CREATE, ADMIN)
+    assert result.status == 200 and result.body == b""
+    assert [c.method for c in bot.slack.requests if c.method != "auth.test"] == []
+
+
+def test_the_right_workspace_is_served(make_bot: Any) -> None:
+    bot = make_bot(slack_team_id="T0STANDIN")
+    bot.driver.command("help", READER)
+    assert bot.slack.calls_to("response_url")
+
+
+def test_unexpected_errors_give_a_reference_and_are_logged(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    with bot.rt.db.unit_of_work() as s:  # a real fault: the table is gone
+        s.execute(text("DROP TABLE projects"))
+    with caplog.at_level(logging.ERROR):
+        bot.driver.command("projects", READER)
+    reply = all_text(bot.slack.last("response_url").body)
+    found = re.search(r"Reference: `([0-9a-f]{8})`", reply)
+    assert found and "Something went wrong" in reply
+    assert "Traceback" not in reply and "sqlite" not in reply.lower()
+    logged = [r for r in caplog.records if found.group(1) in r.getMessage()]
+    assert logged and logged[0].exc_info is not None
+
+
+def test_a_view_submission_failing_unexpectedly_shows_an_error_view(bot: Bot) -> None:
+    bot.driver.command("connect", ADMIN)
+    view_id = bot.slack.last("views.open").view_id
+    with bot.rt.db.unit_of_work() as s:
+        s.execute(text("DROP TABLE connectors"))
+    F = ids.ConnectorInput
+    result = bot.driver.submit(
+        view_id,
+        {F.NAME: "x", F.PROVIDER: "aws", F.ACCESS_KEY_ID: "AKIA" + "A" * 16,
+         F.SECRET_ACCESS_KEY: "b" * 40},
+        ADMIN,
+    )  # fmt: skip
+    ack = result.json()
+    assert ack["response_action"] == "update"
+    assert "Reference:" in all_text(ack["view"])
+
+
+def test_rate_limited_calls_are_retried_after_retry_after(bot: Bot) -> None:
+    bot.slack.rate_limit("chat.postMessage", times=1, retry_after=1)
+    bot.driver.event({"type": "app_home_opened", "user": READER, "tab": "home"})
+    start = time.monotonic()
+    bot.driver.click_in_view(READER, ids.HomeAction.HELP, READER)
+    assert time.monotonic() - start >= 1.0  # waited as Slack asked
+    assert bot.slack.count("/api/chat.postMessage") == 2  # a 429, then the retry
+    assert [c.status for c in bot.slack.calls if c.path == "/api/chat.postMessage"] == [429, 200]
+    assert bot.slack.last("chat.postMessage").body["channel"] == READER
+
+
+def test_healthz_checks_the_database(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = bot.driver.request("GET", "/healthz")
+    assert result.status == 200 and result.json() == {"status": "ok", "database": "ok"}
+    broken = create_engine("sqlite:////proc/no/such/dir/cspm.db")
+    monkeypatch.setattr(bot.rt.db, "_read_sessions", sessionmaker(broken))
+    result = bot.driver.request("GET", "/healthz")
+    assert result.status == 503 and result.json()["database"] == "unreachable"
+
+
+def test_other_paths_and_methods(bot: Bot) -> None:
+    assert bot.driver.request("GET", "/").status == 404
+    assert bot.driver.request("GET", "/slack/events").status == 405
+    assert bot.driver.request("POST", "/healthz").status == 405
+
+
+def test_events_url_verification_handshake(bot: Bot) -> None:
+    body = json.dumps({"token": "t", "challenge": "c0ffee", "type": "url_verification"}).encode()
+    result = bot.driver.signed_post(body, "application/json")
+    assert result.status == 200 and result.json()["challenge"] == "c0ffee"
+
+
+def test_the_ack_is_not_held_up_by_slow_work(bot: Bot) -> None:
+    seed_connector(bot.rt)
+    seed_project(bot.rt, "web")
+    bot.slack.hang(2.0, times=1, path_prefix="/api/chat.postMessage")  # a slow Slack
+    start = time.monotonic()
+    result = bot.driver.command("scan web", OPERATOR, channel=CHANNEL, settle=False)
+    assert result.status == 200 and time.monotonic() - start < 1.0
+    bot.settle()
+    assert bot.slack.calls_to("chat.postMessage")  # the progress message went out after
