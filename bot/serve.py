@@ -205,9 +205,14 @@ def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> in
 
 def _serve_socket_mode(rt: Runtime, client: WebClient) -> int:
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
         signal.signal(sig, lambda *_: stop.set())
-    return run_socket_mode(rt, client, stop)
+    try:
+        return run_socket_mode(rt, client, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Gunicorn:

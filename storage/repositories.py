@@ -30,11 +30,24 @@ class ConnectorRepo:
             select(Connector).where(Connector.name == name, Connector.deleted_at.is_(None))
         )
 
-    def list_live(self) -> Sequence[Connector]:
-        """Live connectors by name."""
-        return self.s.scalars(
-            select(Connector).where(Connector.deleted_at.is_(None)).order_by(Connector.name)
-        ).all()
+    def list_live(self, offset: int = 0, limit: int | None = None) -> Sequence[Connector]:
+        """Live connectors by name (one page of them when `limit` is given)."""
+        query = (
+            select(Connector)
+            .where(Connector.deleted_at.is_(None))
+            .order_by(Connector.name)
+            .offset(offset)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        return self.s.scalars(query).all()
+
+    def count_live(self) -> int:
+        """How many live connectors there are."""
+        return int(
+            self.s.scalar(select(func.count(Connector.id)).where(Connector.deleted_at.is_(None)))
+            or 0
+        )
 
     def live_names(self) -> list[str]:
         """Names of live connectors (for "did you mean")."""

@@ -48,8 +48,9 @@ def test_bad_values_are_rejected_with_the_name(monkeypatch: pytest.MonkeyPatch) 
         load_settings()
 
 
-def test_key_file_is_generated_0600_and_logged(tmp_path: Path,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_key_file_is_generated_0600_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     key_file = tmp_path / "data" / "secret.key"
     with caplog.at_level(logging.WARNING):
         box = SecretBox.from_settings(None, key_file)

@@ -35,7 +35,7 @@ from bot.domain import (
     ScanStatus,
 )
 from bot.engine.executor import JobExecutor, thread_pool
-from bot.engine.jobs import JobRunner, UnitOutcome
+from bot.engine.jobs import ErrorRecord, JobRunner, UnitOutcome
 from bot.engine.status import JobOutcome, final_status, status_message
 from bot.redaction import redact, redact_one_line
 from storage.db import Database
@@ -107,10 +107,27 @@ class _Recorder:
         self.queue.put(item)
 
     def flush(self) -> None:
-        """Block until everything queued so far is written."""
+        """Block until everything queued so far is written (by the caller itself once the
+        writer thread has stopped, so nothing is lost and nobody waits forever)."""
         marker = _Flush()
         self.queue.put(marker)
-        marker.done.wait()
+        while not marker.done.wait(0.2):
+            if not self._thread.is_alive():
+                self._drain_inline()
+
+    def _drain_inline(self) -> None:
+        batch: list[Any] = []
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                batch.append(item)
+        self._write(batch)
+        for item in batch:
+            if isinstance(item, _Flush):
+                item.done.set()
 
     def close(self) -> None:
         self._stopping.set()
@@ -266,6 +283,7 @@ class ScanEngine:
         self._scan_of_job: dict[int, int] = {}
         self._lock = threading.Lock()
         self._listeners: list[ScanListener] = []
+        self._closing = False  # set by shutdown(wait_for_scans=False): cancels mean interrupted
         self._recorder = _Recorder(self)
 
     # --- public API ------------------------------------------------------------------------
@@ -287,9 +305,20 @@ class ScanEngine:
         return True
 
     def shutdown(self, wait_for_scans: bool = True) -> None:
-        """Stop the pools and the writer."""
-        self._scans.shutdown(wait=wait_for_scans)
-        self._jobs.shutdown(wait=wait_for_scans)
+        """Stop the pools and the writer.
+
+        `wait_for_scans=False` interrupts running scans: their jobs stop at the next cloud
+        call and are recorded as interrupted, so each scan still gets its true status (as
+        after a crash, but without waiting for the next start to recover it).
+        """
+        if not wait_for_scans:
+            self._closing = True
+            with self._lock:
+                tokens = list(self._tokens.values())
+            for token in tokens:
+                token.cancel()
+        self._scans.shutdown(wait=True)
+        self._jobs.shutdown(wait=True)
         self._recorder.close()
 
     def run_scan(self, scan_id: int) -> ScanStatus:
@@ -331,6 +360,10 @@ class ScanEngine:
             token.checkpoint()
             prepared = self.runner.prepare(provider, creds, scope, check_ids, token)
         except ScanCancelled:
+            if self._closing:
+                status = mark_interrupted(self.db, scan_id)
+                self._emit(scan_id, project_id, "finished", status)
+                return status
             return self._finish(scan_id, project_id)
         except CloudCallError as exc:
             self._record_plan_failure(scan_id, exc.error)
@@ -383,21 +416,17 @@ class ScanEngine:
         token: CancelToken,
     ) -> None:
         if token.cancelled:
-            self._recorder.put(_JobDone(job_id, JobStatus.CANCELLED, unit, None, "Stopped"))
+            self._recorder.put(self._cancelled(job_id, unit, "Stopped"))
             return
         self._recorder.put(_JobStarted(job_id))
         try:
             outcome: UnitOutcome = prepared.run_unit(unit, token)
         except ScanCancelled:
-            self._recorder.put(
-                _JobDone(job_id, JobStatus.CANCELLED, unit, None, "Stopped while running")
-            )
+            self._recorder.put(self._cancelled(job_id, unit, "Stopped while running"))
             return
         except Exception as exc:  # a bug in a check must not take the scan down
             log.exception("job %s (%s) crashed", job_id, unit)
             outcome = UnitOutcome()
-            from bot.engine.jobs import ErrorRecord
-
             outcome.errors.append(
                 ErrorRecord(
                     CloudError(
@@ -419,6 +448,13 @@ class ScanEngine:
             status = JobStatus.SUCCEEDED
         self._recorder.put(_JobDone(job_id, status, unit, outcome, message))
         self._emit(scan_id, project_id, "job_finished", ScanStatus.RUNNING)
+
+    def _cancelled(self, job_id: int, unit: str, message: str) -> _JobDone:
+        """A job ended by Stop, or by the bot shutting down (then it is interrupted)."""
+        if self._closing:
+            outcome = UnitOutcome(errors=[ErrorRecord(INTERRUPTED_ERROR)])
+            return _JobDone(job_id, JobStatus.INTERRUPTED, unit, outcome, INTERRUPTED_ERROR.message)
+        return _JobDone(job_id, JobStatus.CANCELLED, unit, None, message)
 
     def _record_plan_failure(self, scan_id: int, error: CloudError) -> None:
         with self.db.unit_of_work() as s:

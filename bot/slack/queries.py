@@ -250,8 +250,17 @@ class Queries:
     def connectors_page(
         self, page: int = 0, per_page: int = connectors_view.PAGE_SIZE
     ) -> Page[ConnectorInfo]:
-        """One page of the live connectors."""
-        return Page.of([connector_view(c) for c in self.rt.connectors.list()], page, per_page)
+        """One page of the live connectors (only that page is read)."""
+        items, total = self.rt.connectors.page(page, per_page)
+        pages = max(1, -(-total // per_page))
+        if page > pages - 1:  # a stale Next button after deletions: show the last page
+            items, total = self.rt.connectors.page(pages - 1, per_page)
+        return Page(
+            items=[connector_view(c) for c in items],
+            page=min(page, pages - 1),
+            total_pages=pages,
+            total_items=total,
+        )
 
     def connector(self, connector_id: int) -> ConnectorInfo:
         """One live connector."""

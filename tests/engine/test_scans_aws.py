@@ -215,3 +215,22 @@ def test_concurrent_starts_admit_exactly_one(rt: Any, project: dict[str, str]) -
         t.join()
     assert sum(1 for r in results if not isinstance(r, Exception)) == 1
     assert sum(1 for r in results if isinstance(r, ConflictError)) == 5
+
+
+def test_shutdown_interrupts_running_scans_with_their_true_status(
+    rt: Any, project: dict[str, str], aws_proxy: Any
+) -> None:
+    aws_proxy.delay(0.5, region="us-west-2")
+    aws_proxy.delay(0.5, region="eu-west-1")
+    scan = rt.scans.start("web", trigger="manual", actor="test")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if any(j.status is JobStatus.SUCCEEDED for j in rt.scans.jobs(scan.id)):
+            break
+        time.sleep(0.05)
+    rt.engine.shutdown(wait_for_scans=False)  # returns once the jobs stopped
+    final = rt.scans.get(scan.id)
+    assert final.status is ScanStatus.PARTIALLY_COMPLETED  # not Stopped: nobody stopped it
+    statuses = {j.status for j in rt.scans.jobs(scan.id)}
+    assert JobStatus.INTERRUPTED in statuses and JobStatus.SUCCEEDED in statuses
+    assert any(e.code == "Interrupted" for e in rt.scans.errors(scan.id))

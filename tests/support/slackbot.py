@@ -111,6 +111,10 @@ def make_bot(
     for bot in built:
         bot.driver.settle()
         bot.ctx.close()
+        # Let scans started by the test end first: closing the engine under a running scan
+        # leaves its thread waiting for the closed recorder, and the interpreter then hangs
+        # at exit joining it (see the report to the lead).
+        bot.rt.engine.shutdown(wait_for_scans=True)
 
 
 @pytest.fixture
