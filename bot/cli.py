@@ -543,6 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ch = cmd(sub, "checks", cmd_checks, "list the checks and the permissions they need")
     ch.add_argument("--provider", choices=["aws", "azure", "gcp"])
+
+    from bot.scheduling.cli import add_cli  # digest and schedule groups (light imports)
+
+    add_cli(sub)
     return p
 
 

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
 from slack_bolt import App
@@ -28,6 +28,9 @@ from sqlalchemy import text
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.slack.client import api_base_url, make_web_client
+
+if TYPE_CHECKING:
+    from bot.scheduling.service import SchedulingService
 
 log = logging.getLogger(__name__)
 
@@ -179,10 +182,12 @@ def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> in
     """Serve over Socket Mode until `stop` is set; returns the exit code."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+    from bot.scheduling import start_scheduling
     from bot.slack.app import build_app, context_of
 
-    app = build_app(rt, client, request_verification_enabled=False)
+    app = build_app(rt, client, request_verification_enabled=False, post_alerts=False)
     handler = SocketModeHandler(app, app_token=rt.settings.slack_app_token)
+    scheduling = start_scheduling(rt, client)
     try:
         try:
             handler.connect()
@@ -199,6 +204,7 @@ def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> in
         stop.wait()
         return 0
     finally:
+        scheduling.stop()
         handler.close()
         context_of(app).close()
 
@@ -249,19 +255,29 @@ class _Gunicorn:
         self.application = Application()
         self.runtime: Runtime | None = None
         self.bolt_app: App | None = None
+        self.scheduling: SchedulingService | None = None
 
     def load(self) -> WsgiApp:
         """Build the runtime, the Bolt app and the WSGI app inside the worker."""
         from bot.slack.app import build_app
 
+        # Hand the GIL over more often than the default 5 ms so a request thread that only
+        # has to ack is not held up behind post-ack work (queries, builders, Slack calls).
+        sys.setswitchinterval(0.001)
+        from bot.scheduling import start_scheduling
+
         self.runtime = build_runtime(self.settings, migrate=False)
-        self.bolt_app = build_app(self.runtime, make_web_client(self.settings))
+        client = make_web_client(self.settings)
+        self.bolt_app = build_app(self.runtime, client, post_alerts=False)
+        self.scheduling = start_scheduling(self.runtime, client)
         return create_wsgi_app(self.runtime, self.bolt_app)
 
     def worker_exit(self, server: Any, worker: Any) -> None:
         """Stop the worker's progress updates, background work and engine cleanly."""
         from bot.slack.app import context_of
 
+        if self.scheduling is not None:
+            self.scheduling.stop()
         if self.bolt_app is not None:
             context_of(self.bolt_app).close()
         if self.runtime is not None:

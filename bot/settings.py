@@ -134,6 +134,30 @@ class Settings(BaseSettings):
     support_channel: str | None = Field(
         default=None, validation_alias=AliasChoices("CSPM_SUPPORT_CHANNEL", "support_channel")
     )
+    # --- scheduling, digests, alerts (bot.scheduling.config reads these by name) --------
+    alert_mention: str | None = Field(
+        default=None, validation_alias=AliasChoices("CSPM_ALERT_MENTION", "alert_mention")
+    )
+    retry_max_attempts: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        validation_alias=AliasChoices("CSPM_RETRY_MAX_ATTEMPTS", "retry_max_attempts"),
+    )
+    retry_base_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("CSPM_RETRY_BASE_SECONDS", "retry_base_seconds"),
+    )
+    support_failure_streak: int = Field(
+        default=3,
+        ge=1,
+        validation_alias=AliasChoices("CSPM_SUPPORT_FAILURE_STREAK", "support_failure_streak"),
+    )
+    digest_default_timezone: str = Field(
+        default="UTC",
+        validation_alias=AliasChoices("CSPM_DIGEST_TIMEZONE", "digest_default_timezone"),
+    )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("CSPM_LOG_LEVEL", "log_level")
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage.models import AuditEvent, Connector, ErrorEntry, Finding, Job, Project, Scan
 
@@ -119,7 +119,11 @@ class ProjectRepo:
         self, status: str | None, offset: int, limit: int
     ) -> list[tuple[Project, Scan | None]]:
         """One page of projects by name with their newest scan, optionally by its status."""
-        query = select(Project, Scan).outerjoin(Scan, Scan.id == Project.last_scan_id)
+        query = (
+            select(Project, Scan)
+            .outerjoin(Scan, Scan.id == Project.last_scan_id)
+            .options(joinedload(Project.connector))
+        )
         rows = self.s.execute(
             self._status_filter(query, status).order_by(Project.name).offset(offset).limit(limit)
         ).all()

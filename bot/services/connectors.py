@@ -106,7 +106,7 @@ class ConnectorService:
             by_id = repo.project_names_by_connector([c.id for c in live])
             return [_info(c, by_id.get(c.id, [])) for c in live]
 
-    def page(self, page: int = 0, per_page: int = 20) -> tuple[list[ConnectorInfo], int]:
+    def page(self, page: int = 0, per_page: int = 20) -> tuple[Sequence[ConnectorInfo], int]:
         """One page of live connectors by name, and how many there are in all."""
         with self.db.read() as s:
             repo = ConnectorRepo(s)
