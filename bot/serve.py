@@ -185,7 +185,7 @@ def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> in
     from bot.scheduling import start_scheduling
     from bot.slack.app import build_app, context_of
 
-    app = build_app(rt, client, request_verification_enabled=False, post_alerts=False)
+    app = build_app(rt, client, request_verification_enabled=False)
     handler = SocketModeHandler(app, app_token=rt.settings.slack_app_token)
     scheduling = start_scheduling(rt, client)
     try:
@@ -268,7 +268,7 @@ class _Gunicorn:
 
         self.runtime = build_runtime(self.settings, migrate=False)
         client = make_web_client(self.settings)
-        self.bolt_app = build_app(self.runtime, client, post_alerts=False)
+        self.bolt_app = build_app(self.runtime, client)
         self.scheduling = start_scheduling(self.runtime, client)
         return create_wsgi_app(self.runtime, self.bolt_app)
 

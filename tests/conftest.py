@@ -32,6 +32,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def _reset_postgres(url: str) -> None:
+    import storage.models_scheduling  # noqa: F401  (its tables must be dropped too)
+
     db = Database(url)
     with db.engine.begin() as conn:
         Base.metadata.drop_all(conn)

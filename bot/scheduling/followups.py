@@ -179,6 +179,8 @@ class FollowupService:
                 break
             done += 1
         cap = self.config.retry_max_attempts
+        if cap <= 0:  # automatic retries switched off
+            return None, False
         if done >= cap:
             return None, True
         attempt = done + 1

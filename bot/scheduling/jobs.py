@@ -150,12 +150,21 @@ class SharedJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
 
 
 def build_scheduler(
-    engine: Engine, dispatch: Dispatch, max_workers: int = 8
+    engine: Engine, dispatch: Dispatch, max_workers: int = 8, *, quiet: bool = False
 ) -> BackgroundScheduler:
-    """A BackgroundScheduler on the shared job store and the fire executor (not started)."""
+    """A BackgroundScheduler on the shared job store and the fire executor (not started).
+
+    `quiet` keeps APScheduler's start/stop messages out of the log (short-lived CLI use).
+    """
+    options: dict[str, Any] = {}
+    if quiet:
+        quiet_log = logging.getLogger("bot.scheduling.offline")
+        quiet_log.setLevel(logging.WARNING)
+        options["logger"] = quiet_log
     scheduler = BackgroundScheduler(
         timezone="UTC",
         job_defaults={"coalesce": True, "max_instances": 1},
+        **options,
     )
     scheduler.add_jobstore(SharedJobStore(engine), JOBSTORE)
     scheduler.add_executor(FireExecutor(dispatch, max_workers), EXECUTOR)

@@ -236,7 +236,7 @@ def _offline_dispatch(jid: str, args: tuple[Any, ...], when: datetime) -> None:
 @contextmanager
 def offline_syncer(db: Database, config: SchedulingConfig) -> Iterator[JobSyncer]:
     """A `JobSyncer` on a paused scheduler: writes jobs without running any (CLI, tests)."""
-    scheduler = build_scheduler(db.engine, _offline_dispatch, max_workers=1)
+    scheduler = build_scheduler(db.engine, _offline_dispatch, max_workers=1, quiet=True)
     scheduler.start(paused=True)
     try:
         yield JobSyncer(scheduler, db, config)

@@ -97,14 +97,13 @@ def build_app(
     listener_executor: Executor | None = None,
     background: Executor | None = None,
     progress_interval: float = MIN_INTERVAL,
-    post_alerts: bool = True,
 ) -> App:
     """The Bolt app of the bot, wired to `rt`.
 
     `client` defaults to one built from the settings (bot token, SLACK_API_URL, 429 retries).
     Socket Mode passes ``request_verification_enabled=False`` (its requests are not signed).
-    Tests pass their own executors to wait for background work. `post_alerts=False` leaves
-    failure alerts to the scheduling service (`bot.scheduling`), which `serve` starts.
+    Tests pass their own executors to wait for background work.
+    Failure alerts come from the scheduling service (`bot.scheduling`), which `serve` starts.
     """
     settings = rt.settings
     client = client or make_web_client(settings)
@@ -123,11 +122,6 @@ def build_app(
     progress = ProgressTracker(
         client,
         render=lambda scan_id: scanflows.render_progress(ctx_ref[0], scan_id),
-        # With scheduling running, its incident alerts (one per incident, updated and
-        # threaded, persisted) replace this process-local one.
-        on_finished=(lambda event: scanflows.post_alert(ctx_ref[0], event))
-        if post_alerts
-        else None,
         min_interval=progress_interval,
     )
     ctx = SlackContext(

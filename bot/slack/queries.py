@@ -29,7 +29,6 @@ from bot.views.models import (
     ErrorEntryView,
     ErrorLogData,
     FailingFinding,
-    FailureAlert,
     FindingsSummary,
     HistoryData,
     HomeData,
@@ -283,17 +282,6 @@ class Queries:
             requested_by=None if s.trigger == "schedule" else slack_user(s.requested_by),
             status_message=s.status_message,
         )
-
-    def failure_alert(self, scan_id: int) -> tuple[str, FailureAlert] | None:
-        """The alert channel and alert of a failed scan, or None (no channel / no failure)."""
-        scan = self.rt.scans.get(scan_id)
-        project = self.rt.projects.get(scan.project_id)
-        if not project.alert_channel or not scan.status.has_errors:
-            return None
-        connector_id = self._live_connector_id(scan.connector_id)
-        errors = self.rt.scans.errors(scan.id)
-        top = _entry(errors[0], connector_id) if errors else None
-        return project.alert_channel, FailureAlert(_project_info(project), scan_row(scan), top)
 
     def _reruns(self, project_id: int, since: datetime) -> int:
         with self.rt.db.read() as s:

@@ -15,12 +15,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.codec import ReplaceFlowState, decode_any
-from bot.engine.engine import ScanEvent
 from bot.errors import CspmError
 from bot.services.scans import ScanInfo
 from bot.slack.context import SlackContext
 from bot.slack.origin import Origin
-from bot.views.alerts import build_failure_alert
 from bot.views.notices import (
     build_notice_modal,
     build_rerun_header,
@@ -39,16 +37,6 @@ _NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived", "restrict
 def render_progress(ctx: SlackContext, scan_id: int) -> dict[str, Any]:
     """The progress message of a scan as it is now."""
     return build_scan_progress(ctx.queries.scan_progress(scan_id))
-
-
-def post_alert(ctx: SlackContext, event: ScanEvent) -> None:
-    """Post the failure alert of a finished scan to its project's alert channel, if any."""
-    found = ctx.queries.failure_alert(event.scan_id)
-    if found is None:
-        return
-    channel, alert = found
-    payload = build_failure_alert(alert)
-    ctx.client.chat_postMessage(channel=channel, text=payload["text"], blocks=payload["blocks"])
 
 
 def progress_channel(origin: Origin) -> str | None:

@@ -389,6 +389,24 @@ def button(
     return btn
 
 
+def stop_button(value: str) -> Block:
+    """The Stop button and its confirm dialog, the same on every surface."""
+    return button(
+        "Stop",
+        ids.ScanAction.STOP,
+        value,
+        style="danger",
+        confirm=confirm_dialog(
+            "Stop this scan?",
+            "Jobs still running are cancelled; finished jobs keep their results. "
+            "The scan will show as Stopped.",
+            confirm="Stop scan",
+            deny="Keep running",
+            danger=True,
+        ),
+    )
+
+
 def option(text: str, value: str) -> Block:
     """An option for a select or an overflow menu (text ≤ 75)."""
     return {"text": plain(text, OPTION_TEXT_MAX), "value": value}

@@ -1,8 +1,7 @@
 """Plain data for the failure digest and the failure alert builders.
 
-`bot.views.models` has a first `DigestData` / `FailureAlert`; the scheduled digest and the
-incident alert need more (causes, credential problems, support cases, the previous period,
-the incident's state, retries, a mention), so they have their own frozen dataclasses here.
+The scheduled digest and the incident alert carry causes, credential problems, support
+cases, the previous period, the incident's state, retries and a mention.
 Like every view model: no ORM objects, no secrets, text already redacted, aware datetimes,
 and the builders never read the clock.
 """

@@ -25,7 +25,6 @@ from bot.views.common import (
     Payload,
     actions,
     button,
-    confirm_dialog,
     context,
     divider,
     duration,
@@ -38,6 +37,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    stop_button,
     trigger_label,
     user_ref,
 )
@@ -71,20 +71,7 @@ _CHOICE_TEXT = {
 
 def _accessory(scan: ScanRow) -> Block:
     if scan.status.is_active:
-        return button(
-            "Stop",
-            ids.ScanAction.STOP,
-            encode(ScanRef(scan.scan_id)),
-            style="danger",
-            confirm=confirm_dialog(
-                "Stop this scan?",
-                "Jobs still running are cancelled; finished jobs keep their results. "
-                "The scan will show as Stopped.",
-                confirm="Stop scan",
-                deny="Keep running",
-                danger=True,
-            ),
-        )
+        return stop_button(encode(ScanRef(scan.scan_id)))
     options = [
         option(_CHOICE_TEXT[c], encode_option(HistoryChoice(c, scan.scan_id)))
         for c in menu_choices(scan)

@@ -377,15 +377,3 @@ class HomeData:
     def total_projects(self) -> int:
         """Every project, whatever its status."""
         return sum(self.status_counts.values())
-
-
-@dataclass(frozen=True)
-class FailureAlert:
-    """An immediate alert to a project's channel when a scan fails or partially fails.
-
-    scan: the scan; project: its project; top_error: the first error entry (if any).
-    """
-
-    project: ProjectInfo
-    scan: ScanRow
-    top_error: ErrorEntryView | None = None

@@ -19,7 +19,6 @@ from bot.views.common import (
     Payload,
     actions,
     button,
-    confirm_dialog,
     context,
     divider,
     header,
@@ -33,6 +32,7 @@ from bot.views.common import (
     slack_date,
     static_select,
     status_badge,
+    stop_button,
 )
 from bot.views.models import JobRow, Page, ProjectRow
 
@@ -120,22 +120,7 @@ def _row(row: ProjectRow, state: RowState) -> list[Block]:
         )
     buttons.append(button("History", ids.ProjectAction.HISTORY, encode(ProjectRef(row.project_id))))
     if status is not None and status.is_active and row.last_scan_id is not None:
-        buttons.append(
-            button(
-                "Stop",
-                ids.ScanAction.STOP,
-                encode(ScanRef(row.last_scan_id)),
-                style="danger",
-                confirm=confirm_dialog(
-                    "Stop this scan?",
-                    "Jobs still running are cancelled; finished jobs keep their results. "
-                    "The scan will show as Stopped.",
-                    confirm="Stop scan",
-                    deny="Keep running",
-                    danger=True,
-                ),
-            )
-        )
+        buttons.append(stop_button(encode(ScanRef(row.last_scan_id))))
     else:
         buttons.append(button("Run", ids.ScanAction.RUN, encode(ProjectRef(row.project_id))))
     blocks.append(actions(*buttons))

@@ -14,7 +14,6 @@ from bot.views.common import (
     Payload,
     actions,
     button,
-    confirm_dialog,
     context,
     duration,
     md,
@@ -22,6 +21,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    stop_button,
     user_ref,
 )
 from bot.views.models import ScanProgress
@@ -56,24 +56,7 @@ def build_scan_progress(progress: ScanProgress) -> Payload:
         blocks.append(context(f"`{progress_bar(p.jobs_done, p.jobs_total)}` {counts}"))
         if note:
             blocks.append(context(note))
-        blocks.append(
-            actions(
-                button(
-                    "Stop",
-                    ids.ScanAction.STOP,
-                    scan_ref,
-                    style="danger",
-                    confirm=confirm_dialog(
-                        "Stop this scan?",
-                        "Jobs still running are cancelled; finished jobs keep their results. "
-                        "The scan will show as Stopped.",
-                        confirm="Stop scan",
-                        deny="Keep running",
-                        danger=True,
-                    ),
-                )
-            )
-        )
+        blocks.append(actions(stop_button(scan_ref)))
         return message(f"Scan of {p.project_name}: {p.status.label} ({counts})", blocks)
 
     took = duration(p.started_at, p.finished_at)

@@ -288,3 +288,19 @@ def test_projects_without_alert_channel_get_no_alert_but_retries(
     assert slack.calls_to("chat.postMessage") == []
     assert f"retry:{pid}" in service.next_run_times()
     assert service.followups.incidents(pid) == []
+
+
+def test_retries_can_be_switched_off(
+    rt: Runtime,
+    project_id: int,
+    service_factory: Factory,
+    slack: SlackStandIn,
+    runner: ScriptedRunner,
+) -> None:
+    service = service_factory(rt, config=SchedulingConfig(retry_max_attempts=0))
+    runner.then("temporary")
+    run_scan(rt, "web")
+    service.drain()
+    assert f"retry:{project_id}" not in service.next_run_times()
+    [alert] = _top_level(slack)
+    assert "retries used up" not in alert.text() and "scan.rerun" in str(alert.blocks)

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from bot.codec import CreateFlowState, ErrorLogState, ReplaceFlowState, SupportRef
 from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus, Severity
 from bot.views import (
-    alerts,
     connectors,
     errorlog,
     findings,
@@ -26,7 +25,6 @@ from bot.views.models import (
     ErrorEntryView,
     ErrorLogData,
     FailingFinding,
-    FailureAlert,
     FindingsSummary,
     HistoryData,
     HomeData,
@@ -247,12 +245,6 @@ progresses = st.builds(
 @given(progresses)
 def test_scan_progress(progress) -> None:
     assert_valid_message(scanprogress.build_scan_progress(progress))
-
-
-@FAST
-@given(project_infos, scan_rows, st.none() | entries)
-def test_alerts(project, scan, top) -> None:
-    assert_valid_message(alerts.build_failure_alert(FailureAlert(project, scan, top)))
 
 
 @FAST
