@@ -2,7 +2,7 @@
 endpoint (`cspm-bot serve`: gunicorn + Bolt), with 8 concurrent senders, at two data sizes,
 beside a bare Bolt app that acks a static message, served the same way in the same run.
 
-    .venv/bin/python bench/bench_ack_latency.py [--requests 40] [--senders 8]
+    .venv/bin/python -m bench.bench_ack_latency [--requests 120] [--senders 8]
 
 Data: 50 projects / 2,000 scans / 10,000 jobs, and 5,000 projects / 200,000 scans /
 1,000,000 jobs (SQLite, seeded by bench/seed.py). Prints p50 and p99 per interaction.
