@@ -332,10 +332,10 @@ def test_password_policy_judge_lists_every_problem() -> None:
 def test_access_key_judge_boundaries() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     keys = [
-        AccessKey("arn:u/a", "AKIAAAAAAAAAAAAA0001", "Active", now - timedelta(days=90)),
-        AccessKey("arn:u/b", "AKIAAAAAAAAAAAAA0002", "Active", now - timedelta(days=91)),
-        AccessKey("arn:u/c", "AKIAAAAAAAAAAAAA0003", "Inactive", now - timedelta(days=900)),
-        AccessKey("arn:u/d", "AKIAAAAAAAAAAAAA0004", "Active", datetime(2025, 1, 1)),  # naive
+        AccessKey("arn:u/a", "AKIA" + "A" * 12 + "0001", "Active", now - timedelta(days=90)),
+        AccessKey("arn:u/b", "AKIA" + "A" * 12 + "0002", "Active", now - timedelta(days=91)),
+        AccessKey("arn:u/c", "AKIA" + "A" * 12 + "0003", "Inactive", now - timedelta(days=900)),
+        AccessKey("arn:u/d", "AKIA" + "A" * 12 + "0004", "Active", datetime(2025, 1, 1)),  # naive
     ]
     results = iam_access_key_rotation.judge(keys, now)
     assert [(r.resource, r.passed) for r in results] == [

