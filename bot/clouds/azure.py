@@ -8,10 +8,10 @@ retry budget. Every failure is turned into a redacted `CloudError` by `AzureAdap
 
 from __future__ import annotations
 
-import http
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -26,6 +26,7 @@ from azure.core.exceptions import (
 )
 from azure.identity import ClientSecretCredential
 
+from bot.clouds._errors import cloud_error, remediations, status_phrase
 from bot.clouds._http import BACKOFF_FACTOR, retrying_session, verify_setting
 from bot.domain import (
     AzureCredentials,
@@ -39,23 +40,14 @@ from bot.domain import (
     ValidationResult,
 )
 from bot.errors import InputError
-from bot.redaction import redact, redact_one_line
 
 SUBSCRIPTIONS_API_VERSION = "2022-12-01"
 MAX_PAGES = 1000  # a nextLink loop guard
-_DETAIL_LIMIT = 4000
 
-REMEDIATION = {
-    ErrorCategory.INVALID_CREDENTIALS: (
-        "Replace the connector with new credentials (saved credentials cannot be edited)."
-    ),
-    ErrorCategory.PERMISSION_DENIED: (
-        "Assign the Reader role to the app registration on each subscription to scan, "
-        "then re-run the scan."
-    ),
-    ErrorCategory.TEMPORARY: "Re-run the scan; contact support if it keeps failing.",
-    ErrorCategory.UNKNOWN: "Contact support and include these error details.",
-}
+REMEDIATION = remediations(
+    "Assign the Reader role to the app registration on each subscription to scan, "
+    "then re-run the scan."
+)
 
 # AADSTS codes that mean "these credentials cannot work": the user must replace them.
 _AADSTS_INVALID = {
@@ -120,18 +112,11 @@ class ArmError(Exception):
             code = str(body["error"].get("code") or "")
             message = str(body["error"].get("message") or "")
         if not code:
-            code = _status_phrase(response.status_code)
+            code = status_phrase(response.status_code)
         if not message:
             message = (response.text or response.reason or "")[:1000]
         url = urlsplit(response.url)._replace(query="").geturl() if response.url else ""
         return cls(response.status_code, code, message, url)
-
-
-def _status_phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase.replace(" ", "")
-    except ValueError:
-        return f"HTTP{status}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,21 +311,7 @@ def _is_tls_failure(exc: BaseException) -> bool:
     )
 
 
-def _error(
-    category: ErrorCategory,
-    code: str,
-    message: str,
-    secrets: Sequence[str],
-    detail: str = "",
-    remediation: str | None = None,
-) -> CloudError:
-    return CloudError(
-        category=category,
-        code=redact_one_line(code, secrets, limit=80),
-        message=redact_one_line(message, secrets),
-        remediation=redact_one_line(remediation or REMEDIATION[category], secrets, limit=500),
-        detail=redact(detail, secrets)[:_DETAIL_LIMIT],
-    )
+_error = partial(cloud_error, defaults=REMEDIATION)
 
 
 def _classify_aad(exc: BaseException, secrets: Sequence[str]) -> CloudError:
@@ -399,7 +370,7 @@ def _classify_aad(exc: BaseException, secrets: Sequence[str]) -> CloudError:
     if status is not None and (status in (408, 429) or status >= 500):
         return _error(
             ErrorCategory.TEMPORARY,
-            _status_phrase(status),
+            status_phrase(status),
             f"Microsoft Entra ID answered HTTP {status} while signing in.",
             secrets,
             text,
@@ -511,7 +482,7 @@ def classify_azure(exc: BaseException, secrets: Sequence[str]) -> CloudError:
         status = _response_status(exc)
         if status is not None and (status in (408, 429) or status >= 500):
             return _error(
-                ErrorCategory.TEMPORARY, _status_phrase(status), f"Azure: {text}", secrets, text
+                ErrorCategory.TEMPORARY, status_phrase(status), f"Azure: {text}", secrets, text
             )
     if isinstance(exc, AzureError):
         return _error(ErrorCategory.UNKNOWN, type(exc).__name__, f"Azure: {text}", secrets, text)

@@ -10,10 +10,10 @@ redacted `CloudError`.
 
 from __future__ import annotations
 
-import http
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,6 +26,7 @@ from google.auth.transport.requests import AuthorizedSession
 from google.auth.transport.requests import Request as GoogleAuthRequest
 from google.oauth2 import service_account
 
+from bot.clouds._errors import cloud_error, remediations, status_phrase
 from bot.clouds._http import retry_adapter
 from bot.domain import (
     CancelToken,
@@ -39,12 +40,10 @@ from bot.domain import (
     ValidationResult,
 )
 from bot.errors import InputError
-from bot.redaction import redact, redact_one_line
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 MAX_PAGES = 1000
 MAX_KEY_FILE_CHARS = 20_000
-_DETAIL_LIMIT = 4000
 
 # Only these keys of a key file are kept; token_uri, auth_uri, the cert URLs and
 # universe_domain (which would switch google-auth to self-signed JWTs) are dropped.
@@ -60,17 +59,10 @@ _PERMISSION_RES = (
     re.compile(r"permission[s]? \(?'?([a-z]+\.[a-zA-Z]+\.[a-zA-Z]+)'?\)?"),
 )
 
-REMEDIATION = {
-    ErrorCategory.INVALID_CREDENTIALS: (
-        "Replace the connector with new credentials (saved credentials cannot be edited)."
-    ),
-    ErrorCategory.PERMISSION_DENIED: (
-        "Grant the service account the Viewer role (roles/viewer) and Security Reviewer "
-        "(roles/iam.securityReviewer) on the project, then re-run the scan."
-    ),
-    ErrorCategory.TEMPORARY: "Re-run the scan; contact support if it keeps failing.",
-    ErrorCategory.UNKNOWN: "Contact support and include these error details.",
-}
+REMEDIATION = remediations(
+    "Grant the service account the Viewer role (roles/viewer) and Security Reviewer "
+    "(roles/iam.securityReviewer) on the project, then re-run the scan."
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,7 +119,7 @@ class GcpApiError(Exception):
             reason = error
             message = str(body.get("error_description") or "") if isinstance(body, dict) else ""
         if not reason:
-            reason = _status_phrase(response.status_code)
+            reason = status_phrase(response.status_code)
         if not message:
             message = (response.text or response.reason or "")[:1000]
         url = _strip_query(response.url or "")
@@ -136,13 +128,6 @@ class GcpApiError(Exception):
         if not permission and _PROJECT_GET_RE.search(url):
             permission = "resourcemanager.projects.get"  # Resource Manager never names it
         return cls(response.status_code, reason, message, url, permission)
-
-
-def _status_phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase.replace(" ", "")
-    except ValueError:
-        return f"HTTP{status}"
 
 
 def _strip_query(url: str) -> str:
@@ -349,21 +334,7 @@ def _in_chain(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> boo
     return False
 
 
-def _error(
-    category: ErrorCategory,
-    code: str,
-    message: str,
-    secrets: Sequence[str],
-    detail: str = "",
-    remediation: str | None = None,
-) -> CloudError:
-    return CloudError(
-        category=category,
-        code=redact_one_line(code, secrets, limit=80),
-        message=redact_one_line(message, secrets),
-        remediation=redact_one_line(remediation or REMEDIATION[category], secrets, limit=500),
-        detail=redact(detail, secrets)[:_DETAIL_LIMIT],
-    )
+_error = partial(cloud_error, defaults=REMEDIATION)
 
 
 _GRANT_MESSAGES = (
