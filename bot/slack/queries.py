@@ -251,7 +251,7 @@ class Queries:
     ) -> Page[ConnectorInfo]:
         """One page of the live connectors (only that page is read)."""
         items, total = self.rt.connectors.page(page, per_page)
-        pages = max(1, -(-total // per_page))
+        pages = _page_count(total, per_page)
         if page > pages - 1:  # a stale Next button after deletions: show the last page
             items, total = self.rt.connectors.page(pages - 1, per_page)
         return Page(
