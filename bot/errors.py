@@ -48,3 +48,13 @@ class ValidationFailedError(CspmError):
     def __init__(self, message: str, error: object | None = None) -> None:
         super().__init__(message)
         self.error = error
+
+
+class OverloadedError(CspmError):
+    """The bot took the request but has no room to do it now; nothing was done."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The bot is overloaded right now and could not take this request; nothing was "
+            "done. Please try again in a minute."
+        )

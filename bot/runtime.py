@@ -39,9 +39,16 @@ class Runtime:
 
 
 def build_runtime(
-    settings: Settings, migrate: bool = True, runner: JobRunner | None = None
+    settings: Settings,
+    migrate: bool = True,
+    runner: JobRunner | None = None,
+    recover: bool = True,
 ) -> Runtime:
-    """Open the database (migrating it), load the key and start the engine."""
+    """Open the database (migrating it), load the key and start the engine.
+
+    `recover` finishes scans left behind by a process that died; the serving process of
+    `cspm-bot serve`, which never runs scans itself, leaves that to its worker.
+    """
     db = Database(settings.database_url)
     if migrate:
         db.upgrade()
@@ -55,7 +62,7 @@ def build_runtime(
         concurrency=settings.scan_concurrency,
         heartbeat_seconds=settings.heartbeat_seconds,
     )
-    recovered = engine.recover()
+    recovered = engine.recover() if recover else []
     if recovered:
         log.warning("recovered %d scan(s) interrupted by a previous crash", len(recovered))
     return Runtime(

@@ -1,8 +1,13 @@
 """`cspm-bot serve`: run the Slack bot.
 
 - Socket Mode when `SLACK_APP_TOKEN` (``xapp-…``) is set: no public URL needed.
-- Otherwise HTTP: gunicorn (threads worker) serves ``POST /slack/events`` (signed requests,
-  verified with `SLACK_SIGNING_SECRET`) and ``GET /healthz`` (JSON, with a database check).
+- Otherwise HTTP: granian (a Rust HTTP server, WSGI) serves ``POST /slack/events`` (signed requests,
+  verified with `SLACK_SIGNING_SECRET`) and ``GET /healthz`` (JSON: the database and the
+  worker process).
+
+Either way the process that talks to Slack only verifies, acks and relays: everything after
+the ack (queries, replies, scans, progress messages, the scheduler) runs in the worker process
+it starts (`bot.slack.worker`), so an ack never waits behind other requests' work.
 
 Before anything starts, the configuration is checked and the bot token is tried with
 ``auth.test``: a missing or rejected token gives one clear line naming what to set, never a
@@ -11,8 +16,10 @@ traceback. `SLACK_API_URL` points the Web API client elsewhere (proxies, test st
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -30,7 +37,7 @@ from bot.settings import Settings
 from bot.slack.client import api_base_url, make_web_client
 
 if TYPE_CHECKING:
-    from bot.scheduling.service import SchedulingService
+    from bot.slack.worker import WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +45,8 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 EXIT_CONFIG = 2
 EXIT_AUTH = 1
-HTTP_THREADS = 16
+HTTP_THREADS = max(4, min(16, 2 * (os.cpu_count() or 1) + 1))
+"""Python threads running acks (granian's blocking threads): the GIL runs one at a time."""
 
 _AUTH_HINTS = {
     "invalid_auth": "copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions "
@@ -145,8 +153,12 @@ def database_ok(rt: Runtime) -> bool:
         return False
 
 
-def create_wsgi_app(rt: Runtime, bolt_app: App) -> WsgiApp:
-    """The bot's WSGI app: ``POST /slack/events`` (Bolt) and ``GET /healthz``."""
+def create_wsgi_app(rt: Runtime, bolt_app: App, worker: WorkerProcess | None = None) -> WsgiApp:
+    """The bot's WSGI app: ``POST /slack/events`` (Bolt) and ``GET /healthz``.
+
+    With `worker` (the process that runs the work after each ack), health also reports
+    whether it is up: Slack requests are still acked while it restarts, but not answered.
+    """
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     slack = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
@@ -157,13 +169,12 @@ def create_wsgi_app(rt: Runtime, bolt_app: App) -> WsgiApp:
         if path == HEALTH_PATH:
             if method not in ("GET", "HEAD"):
                 return _json(start_response, "405 Method Not Allowed", {"error": "use GET"})
-            if database_ok(rt):
-                return _json(start_response, "200 OK", {"status": "ok", "database": "ok"})
-            return _json(
-                start_response,
-                "503 Service Unavailable",
-                {"status": "error", "database": "unreachable"},
-            )
+            health = {"database": "ok" if database_ok(rt) else "unreachable"}
+            if worker is not None:
+                health["worker"] = "ok" if worker.alive() else "down"
+            healthy = all(v == "ok" for v in health.values())
+            status = "200 OK" if healthy else "503 Service Unavailable"
+            return _json(start_response, status, {"status": "ok" if healthy else "error", **health})
         if path == EVENTS_PATH:
             if method != "POST":
                 return _json(start_response, "405 Method Not Allowed", {"error": "use POST"})
@@ -178,16 +189,35 @@ def create_wsgi_app(rt: Runtime, bolt_app: App) -> WsgiApp:
 # --------------------------------------------------------------------------------------------
 
 
+def start_worker(settings: Settings) -> WorkerProcess:
+    """Start the worker process (`bot.slack.worker`); raises `ConfigError` if it fails."""
+    from bot.slack.worker import WorkerError, WorkerProcess
+
+    worker = WorkerProcess(settings)
+    try:
+        worker.start()
+    except WorkerError as exc:
+        raise ConfigError(f"{exc}. The log above says more.", EXIT_AUTH) from None
+    return worker
+
+
 def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> int:
-    """Serve over Socket Mode until `stop` is set; returns the exit code."""
+    """Serve over Socket Mode until `stop` is set; returns the exit code.
+
+    `rt` serves the acks; the work after them runs in the worker process.
+    """
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.scheduling import start_scheduling
     from bot.slack.app import build_app, context_of
 
-    app = build_app(rt, client, request_verification_enabled=False)
+    try:
+        worker = start_worker(rt.settings)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    app = build_app(rt, client, request_verification_enabled=False, relay=worker)
     handler = SocketModeHandler(app, app_token=rt.settings.slack_app_token)
-    scheduling = start_scheduling(rt, client)
+    gc.freeze()  # as in HTTP mode (`http_front`)
     try:
         try:
             handler.connect()
@@ -204,8 +234,8 @@ def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> in
         stop.wait()
         return 0
     finally:
-        scheduling.stop()
         handler.close()
+        worker.close()
         context_of(app).close()
 
 
@@ -221,75 +251,71 @@ def _serve_socket_mode(rt: Runtime, client: WebClient) -> int:
             signal.signal(sig, handler)
 
 
-class _Gunicorn:
-    """gunicorn embedded: one worker process with threads; the runtime is built in the
-    worker (the engine's threads do not survive a fork)."""
+def http_front(settings: Settings) -> WsgiApp:
+    """The WSGI app of HTTP mode, built inside granian's worker process: the acking side,
+    and the bot's worker process it relays to. Both are closed when that process exits."""
+    from multiprocessing.util import Finalize
 
-    def __init__(self, settings: Settings, host: str, port: int) -> None:
-        from gunicorn.app.base import BaseApplication
+    from bot.logs import configure_logging
+    from bot.slack.app import build_app, context_of
 
-        outer = self
+    configure_logging(settings.log_level)
+    try:
+        worker = start_worker(settings)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        raise
+    rt = build_runtime(settings, migrate=False, recover=False)
+    bolt_app = build_app(rt, make_web_client(settings), relay=worker)
 
-        class Application(BaseApplication):  # type: ignore[misc]
-            def load_config(self) -> None:
-                options = {
-                    "bind": f"{host}:{port}",
-                    "workers": 1,
-                    "worker_class": "gthread",
-                    "threads": HTTP_THREADS,
-                    "timeout": 60,
-                    "graceful_timeout": 20,
-                    "keepalive": 5,
-                    "loglevel": settings.log_level.lower(),
-                    "accesslog": None,
-                    "proc_name": "cspm-bot",
-                    "worker_exit": outer.worker_exit,
-                }
-                for key, value in options.items():
-                    self.cfg.set(key, value)
+    def close() -> None:
+        worker.close()  # hands over queued work and lets the worker finish it
+        context_of(bolt_app).close()
+        rt.close()
 
-            def load(self) -> WsgiApp:
-                return outer.load()
+    # granian's workers are multiprocessing children: they run these finalizers, not atexit.
+    Finalize(bolt_app, close, exitpriority=10)
+    # Startup built a large, long-lived heap (SDKs, Bolt, SQLAlchemy): keep it out of
+    # the garbage collector's way, or a full collection stalls every ack in flight.
+    gc.freeze()
+    return create_wsgi_app(rt, bolt_app, worker)
 
-        self.settings = settings
-        self.application = Application()
-        self.runtime: Runtime | None = None
-        self.bolt_app: App | None = None
-        self.scheduling: SchedulingService | None = None
 
-    def load(self) -> WsgiApp:
-        """Build the runtime, the Bolt app and the WSGI app inside the worker."""
-        from bot.slack.app import build_app
+def serve_http(settings: Settings, host: str, port: int) -> int:
+    """Serve ``POST /slack/events`` and ``/healthz`` with granian until SIGTERM/SIGINT.
 
-        # Hand the GIL over more often than the default 5 ms so a request thread that only
-        # has to ack is not held up behind post-ack work (queries, builders, Slack calls).
-        sys.setswitchinterval(0.001)
-        from bot.scheduling import start_scheduling
+    granian parses HTTP in Rust and calls the WSGI app from a few Python threads: the ack
+    path spends its time in Bolt and the bot, not in the server (see the ack-latency
+    benchmark). One worker process; a failed one is started again.
+    """
+    from functools import partial
 
-        self.runtime = build_runtime(self.settings, migrate=False)
-        client = make_web_client(self.settings)
-        self.bolt_app = build_app(self.runtime, client)
-        self.scheduling = start_scheduling(self.runtime, client)
-        return create_wsgi_app(self.runtime, self.bolt_app)
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
 
-    def worker_exit(self, server: Any, worker: Any) -> None:
-        """Stop the worker's progress updates, background work and engine cleanly."""
-        from bot.slack.app import context_of
-
-        if self.scheduling is not None:
-            self.scheduling.stop()
-        if self.bolt_app is not None:
-            context_of(self.bolt_app).close()
-        if self.runtime is not None:
-            self.runtime.close()
-
-    def run(self) -> int:
-        """Run until SIGTERM/SIGINT; returns the exit code."""
-        try:
-            self.application.run()
-        except SystemExit as exc:
-            return int(exc.code or 0) if isinstance(exc.code, int | None) else 1
-        return 0
+    level = settings.log_level.lower()
+    server = Granian(
+        "bot.serve:http_front",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        websockets=False,
+        workers=1,
+        blocking_threads=HTTP_THREADS,
+        log_level=LogLevels(level) if level in LogLevels.__members__ else LogLevels.info,
+        # granian's own records go through the bot's (redacting) root handler
+        log_dictconfig={
+            "loggers": {
+                "_granian": {"handlers": [], "propagate": True},
+                "granian.access": {"handlers": [], "propagate": True},
+            }
+        },
+        respawn_failed_workers=True,
+        workers_kill_timeout=30,
+    )
+    server.serve(target_loader=partial(http_front, settings), wrap_loader=False)
+    return 0
 
 
 def serve(rt: Runtime, port: int = 3000, host: str = "0.0.0.0") -> int:  # noqa: S104
@@ -310,7 +336,7 @@ def serve(rt: Runtime, port: int = 3000, host: str = "0.0.0.0") -> int:  # noqa:
     )
     if mode == "socket":
         return _serve_socket_mode(rt, client)
-    # HTTP: gunicorn forks its worker; stop this process's engine and pool first.
+    # HTTP: granian forks its worker; stop this process's engine and pool first.
     rt.engine.shutdown(wait_for_scans=False)
     rt.db.dispose()
     print(
@@ -318,4 +344,4 @@ def serve(rt: Runtime, port: int = 3000, host: str = "0.0.0.0") -> int:  # noqa:
         f"(health: {HEALTH_PATH})",
         file=sys.stderr,
     )
-    return _Gunicorn(settings, host, port).run()
+    return serve_http(settings, host, port)

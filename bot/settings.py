@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     )
     support_channel: str | None = Field(
         default=None, validation_alias=AliasChoices("CSPM_SUPPORT_CHANNEL", "support_channel")
+    )
+    worker_priority: Literal["idle", "low", "normal"] = Field(
+        default="idle",
+        validation_alias=AliasChoices("CSPM_WORKER_PRIORITY", "worker_priority"),
     )
     # --- scheduling, digests, alerts (bot.scheduling.config reads these by name) --------
     alert_mention: str | None = Field(

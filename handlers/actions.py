@@ -1,8 +1,8 @@
 """Block actions: buttons, overflow menus and selects in messages, modals and App Home.
 
-Each listener acks first, decodes its value with `bot.codec`, and either answers at once
-(reads: one query, one builder, one client call) or hands the work to the background pool
-(runs, stops, re-runs, validations). Roles are enforced by `requires` middleware.
+Each listener is a work function behind an empty ack (`bot.slack.listeners`): it decodes its
+value with `bot.codec`, then reads (one query, one builder, one client call) or acts (runs,
+stops, re-runs, validations). Roles are enforced before the ack by `requires` middleware.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bot.slack.command_parser import HELP
 from bot.slack.connectorflows import delete_and_tell, replace_state, validate_and_tell
 from bot.slack.context import SlackContext
 from bot.slack.guards import requires
-from bot.slack.listeners import AckFn, safe
+from bot.slack.listeners import Listeners
 from bot.slack.permissions import Role
 from bot.slack.scanflows import (
     progress_channel,
@@ -80,42 +80,32 @@ def projects_payload(
 
 
 def _register_projects(app: App, ctx: SlackContext) -> None:
-    on = safe(ctx)
+    on = Listeners(app, ctx)
 
-    @app.action(ids.ProjectAction.JOBS)
-    @on
-    def jobs(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ProjectAction.JOBS)
+    def jobs(body: dict[str, Any], action: dict[str, Any]) -> None:
         state = decode(_value(action), RowState)
         ref = PageRef(PageKind.PROJECTS, state.page, state.status_filter)
         ctx.replier(ctx.origin(body)).replace(projects_payload(ctx, ref, state.toggled()))
 
-    @app.action(ids.ProjectAction.FILTER)
-    @on
-    def filter_(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ProjectAction.FILTER)
+    def filter_(body: dict[str, Any], action: dict[str, Any]) -> None:
         chosen = decode(_value(action), FilterRef)
         ref = PageRef(PageKind.PROJECTS, 0, chosen.status)
         ctx.replier(ctx.origin(body)).replace(projects_payload(ctx, ref))
 
-    @app.action(ids.ProjectAction.REFRESH)
-    @on
-    def refresh(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ProjectAction.REFRESH)
+    def refresh(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), PageRef)
         ctx.replier(ctx.origin(body)).replace(projects_payload(ctx, ref))
 
-    @app.action(ids.ProjectAction.SHOW)
-    @on
-    def show(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ProjectAction.SHOW)
+    def show(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), PageRef)
         ctx.replier(ctx.origin(body)).reply(projects_payload(ctx, ref))
 
-    @app.action(ids.ProjectAction.HISTORY)
-    @on
-    def history(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ProjectAction.HISTORY)
+    def history(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ProjectRef)
         payload = build_history(ctx.queries.history(ref.project_id))
         replier = ctx.replier(ctx.origin(body))
@@ -126,21 +116,16 @@ def _register_projects(app: App, ctx: SlackContext) -> None:
         else:
             replier.reply(payload)
 
-    @app.action(ids.ProjectAction.FINDINGS)
-    @on
-    def project_findings(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ProjectAction.FINDINGS)
+    def project_findings(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ProjectRef)
         scan_id = ctx.queries.latest_scan_id(ref.project_id)
         ctx.replier(ctx.origin(body)).open_modal(
             build_findings_modal(ctx.queries.findings(scan_id))
         )
 
-    @app.action(ids.PageAction.NEXT)
-    @app.action(ids.PageAction.PREV)
-    @on
-    def paging(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.PageAction.NEXT, ids.PageAction.PREV)
+    def paging(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), PageRef)
         if ref.kind is PageKind.HISTORY:
             if ref.project_id is None:
@@ -157,50 +142,40 @@ def _register_projects(app: App, ctx: SlackContext) -> None:
 
 
 def _register_scans(app: App, ctx: SlackContext) -> None:
-    on = safe(ctx)
+    on = Listeners(app, ctx)
     operator_run = [requires(ctx, Role.OPERATOR, "run scans")]
 
-    @app.action(ids.ScanAction.RUN, middleware=operator_run)
-    @on
-    def run(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ScanAction.RUN, middleware=operator_run)
+    def run(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ProjectRef)
         origin = ctx.origin(body)
-        ctx.after_ack(origin, run_and_tell, ctx, origin, ref.project_id, "manual")
+        run_and_tell(ctx, origin, ref.project_id, "manual")
 
-    @app.action(ids.ScanAction.STOP, middleware=[requires(ctx, Role.OPERATOR, "stop scans")])
-    @on
-    def stop(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ScanAction.STOP, middleware=[requires(ctx, Role.OPERATOR, "stop scans")])
+    def stop(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ScanRef)
         origin = ctx.origin(body)
-        ctx.after_ack(origin, stop_and_tell, ctx, origin, ref.scan_id)
+        stop_and_tell(ctx, origin, ref.scan_id)
 
-    @app.action(ids.ScanAction.RERUN, middleware=operator_run)
-    @on
-    def rerun(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ScanAction.RERUN, middleware=operator_run)
+    def rerun(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ScanRef)
         origin = ctx.origin(body)
-        ctx.after_ack(origin, rerun_and_tell, ctx, origin, ref.scan_id)
+        rerun_and_tell(ctx, origin, ref.scan_id)
 
-    @app.action(ids.ScanAction.RERUN_CONNECTOR, middleware=operator_run)
-    @on
-    def rerun_connector(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ScanAction.RERUN_CONNECTOR, middleware=operator_run)
+    def rerun_connector(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ConnectorRef)
         origin = ctx.origin(body)
-        ctx.after_ack(origin, rerun_connector_and_tell, ctx, origin, ref.connector_id)
+        rerun_connector_and_tell(ctx, origin, ref.connector_id)
 
-    @app.action(ids.HistoryAction.MENU)
-    @on
-    def history_menu(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.HistoryAction.MENU)
+    def history_menu(body: dict[str, Any], action: dict[str, Any]) -> None:
         choice = decode(_value(action), HistoryChoice)
         origin = ctx.origin(body)
         if choice.choice is MenuChoice.RERUN:
             ctx.require(origin, Role.OPERATOR, "run scans")
-            ctx.after_ack(origin, rerun_and_tell, ctx, origin, choice.scan_id)
+            rerun_and_tell(ctx, origin, choice.scan_id)
         elif choice.choice is MenuChoice.FINDINGS:
             view = build_findings_modal(ctx.queries.findings(choice.scan_id))
             ctx.replier(origin).open_modal(view)
@@ -215,21 +190,16 @@ def _register_scans(app: App, ctx: SlackContext) -> None:
 
 
 def _register_errorlog(app: App, ctx: SlackContext) -> None:
-    on = safe(ctx)
+    on = Listeners(app, ctx)
 
-    @app.action(ids.ErrorLogAction.OPEN)
-    @on
-    def open_log(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ErrorLogAction.OPEN)
+    def open_log(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ScanRef)
         view = build_error_log(ctx.queries.error_log(ref.scan_id), ErrorLogState(ref.scan_id))
         ctx.replier(ctx.origin(body)).open_modal(view)
 
-    @app.action(ids.ErrorLogAction.EXPAND)
-    @app.action(ids.ErrorLogAction.COLLAPSE)
-    @on
-    def toggle(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ErrorLogAction.EXPAND, ids.ErrorLogAction.COLLAPSE)
+    def toggle(body: dict[str, Any], action: dict[str, Any]) -> None:
         entry = decode(_value(action), EntryRef)
         origin = ctx.origin(body)
         state = decode(origin.view_metadata, ErrorLogState)
@@ -238,10 +208,8 @@ def _register_errorlog(app: App, ctx: SlackContext) -> None:
         view = build_error_log(ctx.queries.error_log(state.scan_id), new_state)
         ctx.replier(origin).update_modal(view, check=True)
 
-    @app.action(ids.FindingsAction.OPEN)
-    @on
-    def findings(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.FindingsAction.OPEN)
+    def findings(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ScanRef)
         view = build_findings_modal(ctx.queries.findings(ref.scan_id))
         ctx.replier(ctx.origin(body)).open_modal(view)
@@ -251,27 +219,21 @@ def _register_errorlog(app: App, ctx: SlackContext) -> None:
 
 
 def _register_connectors(app: App, ctx: SlackContext) -> None:
-    on = safe(ctx)
+    on = Listeners(app, ctx)
     admin = [requires(ctx, Role.ADMIN, "manage connectors")]
 
-    @app.action(ids.ConnectorAction.LIST)
-    @on
-    def list_(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ConnectorAction.LIST)
+    def list_(body: dict[str, Any], action: dict[str, Any]) -> None:
         ctx.replier(ctx.origin(body)).reply(build_connectors(ctx.queries.connectors_page()))
 
-    @app.action(ids.ConnectorAction.CREATE, middleware=admin)
-    @on
-    def create(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ConnectorAction.CREATE, middleware=admin)
+    def create(body: dict[str, Any], action: dict[str, Any]) -> None:
         origin = ctx.origin(body)
         state = CreateFlowState(channel_id=progress_channel(origin))
         ctx.replier(origin).open_modal(build_create_connector(state))
 
-    @app.action(ids.ConnectorInput.PROVIDER, middleware=admin)
-    @on
-    def provider(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ConnectorInput.PROVIDER, middleware=admin)
+    def provider(body: dict[str, Any], action: dict[str, Any]) -> None:
         origin = ctx.origin(body)
         state = decode(origin.view_metadata, CreateFlowState)
         try:
@@ -281,20 +243,16 @@ def _register_connectors(app: App, ctx: SlackContext) -> None:
         view = build_create_connector(dataclasses.replace(state, provider=chosen))
         ctx.replier(origin).update_modal(view, check=True)
 
-    @app.action(ids.ConnectorAction.REPLACE, middleware=admin)
-    @on
-    def replace(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ConnectorAction.REPLACE, middleware=admin)
+    def replace(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ConnectorRef)
         origin = ctx.origin(body)
         connector = ctx.queries.connector(ref.connector_id)
         state = replace_state(origin, connector.connector_id, connector.provider)
         ctx.replier(origin).open_modal(build_replace_explain(connector, state))
 
-    @app.action(ids.ConnectorAction.RETRY, middleware=admin)
-    @on
-    def retry(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ConnectorAction.RETRY, middleware=admin)
+    def retry(body: dict[str, Any], action: dict[str, Any]) -> None:
         origin = ctx.origin(body)
         state = decode_any(origin.view_metadata)
         if isinstance(state, ReplaceFlowState):
@@ -306,33 +264,27 @@ def _register_connectors(app: App, ctx: SlackContext) -> None:
             raise InputError("This form lost its state. Start again from /cspm connectors.")
         ctx.replier(origin).update_modal(view, check=True)
 
-    @app.action(ids.ConnectorAction.VALIDATE, middleware=admin)
-    @on
-    def validate(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ConnectorAction.VALIDATE, middleware=admin)
+    def validate(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ConnectorRef)
         origin = ctx.origin(body)
-        ctx.after_ack(origin, validate_and_tell, ctx, origin, ref.connector_id)
+        validate_and_tell(ctx, origin, ref.connector_id)
 
-    @app.action(ids.ConnectorAction.DELETE, middleware=admin)
-    @on
-    def delete(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.ConnectorAction.DELETE, middleware=admin)
+    def delete(body: dict[str, Any], action: dict[str, Any]) -> None:
         ref = decode(_value(action), ConnectorRef)
         origin = ctx.origin(body)
-        ctx.after_ack(origin, delete_and_tell, ctx, origin, ref.connector_id)
+        delete_and_tell(ctx, origin, ref.connector_id)
 
 
 # --- support and home ----------------------------------------------------------------------------
 
 
 def _register_support_home(app: App, ctx: SlackContext) -> None:
-    on = safe(ctx)
+    on = Listeners(app, ctx)
 
-    @app.action(ids.SupportAction.OPEN, middleware=[requires(ctx, Role.ADMIN, "contact support")])
-    @on
-    def support(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.SupportAction.OPEN, middleware=[requires(ctx, Role.ADMIN, "contact support")])
+    def support(body: dict[str, Any], action: dict[str, Any]) -> None:
         origin = ctx.origin(body)
         if not ctx.rt.settings.support_channel:
             raise InputError(
@@ -344,16 +296,12 @@ def _register_support_home(app: App, ctx: SlackContext) -> None:
         view = build_support_modal(ctx.queries.support_bundle(ref), ref)
         ctx.replier(origin).open_modal(view)
 
-    @app.action(ids.HomeAction.REFRESH)
-    @on
-    def home_refresh(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.HomeAction.REFRESH)
+    def home_refresh(body: dict[str, Any], action: dict[str, Any]) -> None:
         publish_home(ctx, ctx.origin(body).user_id)
 
-    @app.action(ids.HomeAction.HELP)
-    @on
-    def home_help(ack: AckFn, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    @on.action(ids.HomeAction.HELP)
+    def home_help(body: dict[str, Any], action: dict[str, Any]) -> None:
         ctx.replier(ctx.origin(body)).reply(help_message("/cspm", HELP))
 
 

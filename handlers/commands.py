@@ -1,7 +1,8 @@
 """``/cspm``: one listener; the parser picks the subcommand, each subcommand is one function.
 
+The command is acked at once; the subcommand runs as its work (`bot.slack.listeners`).
 Mistakes (unknown subcommand, missing argument, mistyped project) raise `UsageError` /
-`NotFoundError`, which the app's error handler answers with usage and "did you mean".
+`NotFoundError`, which `bot.slack.failures` answers with usage and "did you mean".
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from bot.codec import CreateFlowState, ErrorLogState, SupportRef
 from bot.errors import InputError
 from bot.slack.command_parser import HELP, ParsedCommand, Sub, parse
 from bot.slack.context import SlackContext
-from bot.slack.listeners import AckFn, safe
+from bot.slack.listeners import Listeners
 from bot.slack.origin import Origin
 from bot.slack.permissions import Role
 from bot.slack.scanflows import start_scan
@@ -118,12 +119,10 @@ SUBCOMMANDS: dict[Sub, Handler] = {
 
 def register(app: App, ctx: SlackContext) -> None:
     """Register ``/cspm``."""
-    on = safe(ctx)
+    on = Listeners(app, ctx)
 
-    @app.command(COMMAND)
-    @on
-    def cspm(ack: AckFn, body: dict[str, Any], payload: dict[str, Any]) -> None:
-        ack()
+    @on.command(COMMAND)
+    def cspm(body: dict[str, Any], payload: dict[str, Any]) -> None:
         origin = ctx.origin(body)
         command = parse(str(body.get("text") or ""))
         SUBCOMMANDS[command.sub](ctx, origin, command)

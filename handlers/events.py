@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.slack.context import SlackContext
+from bot.slack.listeners import Listeners
 from bot.views.home import build_home
 
 
@@ -19,9 +20,10 @@ def publish_home(ctx: SlackContext, user_id: str) -> None:
 
 def register(app: App, ctx: SlackContext) -> None:
     """Register the events the bot subscribes to."""
+    on = Listeners(app, ctx)
 
-    @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any]) -> None:
+    @on.event("app_home_opened")
+    def home_opened(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return
         publish_home(ctx, str(event["user"]))

@@ -1,8 +1,9 @@
 """View submissions: the connector forms (guided replacement and new connector) and support.
 
-A form is checked before the ack: malformed input gets inline field errors
-(``response_action: errors``). Well-formed credentials are acked at once with a "Validating…"
-view; the live validation runs in the background and updates the modal with the result.
+Each form is checked by its ack function: malformed input gets inline field errors
+(``response_action: errors``). Well-formed credentials are acked with a "Validating…" view;
+the work function (`bot.slack.listeners`) then checks the form again, validates the
+credentials live and updates the modal with the result.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt import App
@@ -18,10 +20,11 @@ from bot import ids
 from bot.codec import CreateFlowState, ReplaceFlowState, SupportRef, decode
 from bot.domain import Provider
 from bot.errors import InputError
+from bot.slack import failures
 from bot.slack.connectorflows import check_form, create_in_background, replace_in_background
 from bot.slack.context import SlackContext
 from bot.slack.guards import requires
-from bot.slack.listeners import AckFn, safe
+from bot.slack.listeners import Listeners
 from bot.slack.origin import Origin
 from bot.slack.permissions import Role
 from bot.views.connectors import build_replace_form, build_validating, read_form
@@ -29,6 +32,8 @@ from bot.views.models import SupportTicket
 from bot.views.support import build_support_confirmation, build_support_post
 
 log = logging.getLogger(__name__)
+
+Form = Mapping[str, str]
 
 
 def _values(view: dict[str, Any]) -> dict[str, Any]:
@@ -53,38 +58,45 @@ def _send_support(ctx: SlackContext, origin: Origin, ticket: SupportTicket, chan
 
 def register(app: App, ctx: SlackContext) -> None:
     """Register every view submission."""
-    on = safe(ctx)
+    on = Listeners(app, ctx)
     admin = [requires(ctx, Role.ADMIN, "manage connectors")]
 
-    @app.view(ids.ConnectorView.CREATE_SUBMIT, middleware=admin)
-    @on
-    def create(ack: AckFn, body: dict[str, Any], view: dict[str, Any]) -> None:
-        origin = ctx.origin(body)
-        state = decode(origin.view_metadata, CreateFlowState)
+    def create_form(
+        body: dict[str, Any], view: dict[str, Any]
+    ) -> tuple[CreateFlowState, str, Form]:
+        """The new-connector form, checked: its state (with the provider), name and fields."""
+        state = decode(ctx.origin(body).view_metadata, CreateFlowState)
         raw = read_form(_values(view))
         try:
             provider = Provider(raw["provider"]) if raw.get("provider") else state.provider
         except ValueError:
             raise InputError("Unknown provider.", {"provider": "Choose a provider."}) from None
         name = check_form(ctx, provider, raw, new_name=raw.get("name", ""))
-        assert provider is not None
-        state = dataclasses.replace(state, provider=provider)
-        ack(response_action="update", view=build_validating(name, provider, state))
-        ctx.after_ack(origin, create_in_background, ctx, origin, state, name, raw, acked_view=True)
+        return dataclasses.replace(state, provider=provider), name, raw
 
-    @app.view(ids.ConnectorView.REPLACE_EXPLAIN, middleware=admin)
-    @on
-    def explain(ack: AckFn, body: dict[str, Any], view: dict[str, Any]) -> None:
-        origin = ctx.origin(body)
-        state = decode(origin.view_metadata, ReplaceFlowState)
+    def create_ack(body: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+        state, name, _ = create_form(body, view)
+        assert state.provider is not None
+        return {"response_action": "update", "view": build_validating(name, state.provider, state)}
+
+    def create(body: dict[str, Any], view: dict[str, Any]) -> None:
+        state, name, raw = create_form(body, view)
+        create_in_background(ctx, ctx.origin(body), state, name, raw)
+
+    on.view(ids.ConnectorView.CREATE_SUBMIT, ack=create_ack, work=create, middleware=admin)
+
+    def explain_ack(body: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+        state = decode(ctx.origin(body).view_metadata, ReplaceFlowState)
         connector = ctx.queries.connector(state.connector_id)
-        ack(response_action="update", view=build_replace_form(connector, state))
+        return {"response_action": "update", "view": build_replace_form(connector, state)}
 
-    @app.view(ids.ConnectorView.REPLACE_SUBMIT, middleware=admin)
-    @on
-    def replace(ack: AckFn, body: dict[str, Any], view: dict[str, Any]) -> None:
-        origin = ctx.origin(body)
-        state = decode(origin.view_metadata, ReplaceFlowState)
+    on.view(ids.ConnectorView.REPLACE_EXPLAIN, ack=explain_ack, middleware=admin)
+
+    def replace_form(
+        body: dict[str, Any], view: dict[str, Any]
+    ) -> tuple[ReplaceFlowState, str, str, Form]:
+        """The replacement form, checked: its state, the old and new names, and the fields."""
+        state = decode(ctx.origin(body).view_metadata, ReplaceFlowState)
         connector = ctx.rt.connectors.get(state.connector_id)
         raw = read_form(_values(view))
         name = check_form(
@@ -94,34 +106,54 @@ def register(app: App, ctx: SlackContext) -> None:
             new_name=raw.get("name") or connector.name,
             keep_name=connector.name,
         )
-        ack(response_action="update", view=build_validating(connector.name, state.provider, state))
-        ctx.after_ack(origin, replace_in_background, ctx, origin, state, name, raw, acked_view=True)
+        return state, connector.name, name, raw
 
-    @app.view(ids.SupportView.SUBMIT, middleware=[requires(ctx, Role.ADMIN, "contact support")])
-    @on
-    def support(ack: AckFn, body: dict[str, Any], view: dict[str, Any]) -> None:
-        origin = ctx.origin(body)
-        ref = decode(origin.view_metadata, SupportRef)
-        channel = ctx.rt.settings.support_channel
-        if not channel:
+    def replace_ack(body: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+        state, old_name, _, _ = replace_form(body, view)
+        return {
+            "response_action": "update",
+            "view": build_validating(old_name, state.provider, state),
+        }
+
+    def replace(body: dict[str, Any], view: dict[str, Any]) -> None:
+        state, _, name, raw = replace_form(body, view)
+        replace_in_background(ctx, ctx.origin(body), state, name, raw)
+
+    on.view(ids.ConnectorView.REPLACE_SUBMIT, ack=replace_ack, work=replace, middleware=admin)
+
+    def support_ack(body: dict[str, Any], view: dict[str, Any]) -> None:
+        if not ctx.rt.settings.support_channel:
             raise InputError(
                 "No support channel is configured (CSPM_SUPPORT_CHANNEL).",
                 {"description": "No support channel is configured."},
             )
-        values = _values(view)
-        project = ""
-        if ref.scan_id is not None:
-            project = ctx.rt.scans.get(ref.scan_id).project_name
-        ticket = SupportTicket(
-            reference_id=new_reference(),
-            requested_by=origin.user_id,
-            description=_text(values, ids.SupportInput.DESCRIPTION),
-            details=_text(values, ids.SupportInput.DETAILS),
-            project_name=project,
-            scan_id=ref.scan_id,
-        )
-        ack()
+        decode(ctx.origin(body).view_metadata, SupportRef)  # refuse a form that lost its state
+
+    def support(body: dict[str, Any], view: dict[str, Any]) -> None:
+        origin = ctx.origin(body)
+        ref = decode(origin.view_metadata, SupportRef)
+        # The modal closed with the ack: answer in the channel it was opened from (or a DM).
         answer_in = dataclasses.replace(
             origin, channel_id=ref.channel_id, view_type=None, view_id=None
         )
-        ctx.after_ack(answer_in, _send_support, ctx, answer_in, ticket, channel)
+        try:
+            values = _values(view)
+            project = "" if ref.scan_id is None else ctx.rt.scans.get(ref.scan_id).project_name
+            ticket = SupportTicket(
+                reference_id=new_reference(),
+                requested_by=origin.user_id,
+                description=_text(values, ids.SupportInput.DESCRIPTION),
+                details=_text(values, ids.SupportInput.DETAILS),
+                project_name=project,
+                scan_id=ref.scan_id,
+            )
+            _send_support(ctx, answer_in, ticket, str(ctx.rt.settings.support_channel))
+        except Exception as exc:
+            failures.report(exc, ctx.replier(answer_in))
+
+    on.view(
+        ids.SupportView.SUBMIT,
+        ack=support_ack,
+        work=support,
+        middleware=[requires(ctx, Role.ADMIN, "contact support")],
+    )

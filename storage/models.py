@@ -104,6 +104,8 @@ class Project(Base):
     """A named scan configuration: connector, scope, checks, schedule and alert channel."""
 
     __tablename__ = "projects"
+    # A connector's projects by name: counted and listed a few at a time per connector.
+    __table_args__ = (Index("ix_projects_connector_name", "connector_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)

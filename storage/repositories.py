@@ -30,24 +30,29 @@ class ConnectorRepo:
             select(Connector).where(Connector.name == name, Connector.deleted_at.is_(None))
         )
 
-    def list_live(self, offset: int = 0, limit: int | None = None) -> Sequence[Connector]:
-        """Live connectors by name (one page of them when `limit` is given)."""
-        query = (
-            select(Connector)
-            .where(Connector.deleted_at.is_(None))
-            .order_by(Connector.name)
-            .offset(offset)
-        )
+    def list_live(
+        self, offset: int = 0, limit: int | None = None, *, failing_only: bool = False
+    ) -> Sequence[Connector]:
+        """Live connectors by name (one page of them when `limit` is given); with
+        `failing_only`, just those whose last validation failed."""
+        query = select(Connector).where(*self._live(failing_only)).order_by(Connector.name)
+        query = query.offset(offset)
         if limit is not None:
             query = query.limit(limit)
         return self.s.scalars(query).all()
 
-    def count_live(self) -> int:
-        """How many live connectors there are."""
+    def count_live(self, *, failing_only: bool = False) -> int:
+        """How many live connectors there are (whose last validation failed)."""
         return int(
-            self.s.scalar(select(func.count(Connector.id)).where(Connector.deleted_at.is_(None)))
-            or 0
+            self.s.scalar(select(func.count(Connector.id)).where(*self._live(failing_only))) or 0
         )
+
+    @staticmethod
+    def _live(failing_only: bool) -> list[Any]:
+        conditions: list[Any] = [Connector.deleted_at.is_(None)]
+        if failing_only:
+            conditions.append(Connector.last_validation_ok.is_(False))
+        return conditions
 
     def live_names(self) -> list[str]:
         """Names of live connectors (for "did you mean")."""
@@ -55,17 +60,43 @@ class ConnectorRepo:
             self.s.scalars(select(Connector.name).where(Connector.deleted_at.is_(None))).all()
         )
 
-    def project_names_by_connector(self, connector_ids: Sequence[int]) -> dict[int, list[str]]:
-        """For each connector id, the names of the projects that use it."""
-        rows = self.s.execute(
-            select(Project.connector_id, Project.name)
-            .where(Project.connector_id.in_(connector_ids))
-            .order_by(Project.name)
-        ).all()
+    def project_names_by_connector(
+        self, connector_ids: Sequence[int], limit_each: int | None = None
+    ) -> dict[int, list[str]]:
+        """For each connector id, the names of the projects that use it, by name; only the
+        first `limit_each` of each when given (so a page costs the same however many
+        projects share a connector)."""
+        if limit_each is None:
+            query = select(Project.connector_id, Project.name).where(
+                Project.connector_id.in_(connector_ids)
+            )
+        else:
+            rank = (
+                func.row_number()
+                .over(partition_by=Project.connector_id, order_by=Project.name)
+                .label("rank")
+            )
+            ranked = (
+                select(Project.connector_id, Project.name, rank)
+                .where(Project.connector_id.in_(connector_ids))
+                .subquery()
+            )
+            query = select(ranked.c.connector_id, ranked.c.name).where(ranked.c.rank <= limit_each)
         result: dict[int, list[str]] = {cid: [] for cid in connector_ids}
-        for cid, name in rows:
+        for cid, name in self.s.execute(query.order_by("connector_id", "name")).all():
             result[cid].append(name)
         return result
+
+    def project_counts_by_connector(self, connector_ids: Sequence[int]) -> dict[int, int]:
+        """For each connector id, how many projects use it."""
+        rows = self.s.execute(
+            select(Project.connector_id, func.count(Project.id))
+            .where(Project.connector_id.in_(connector_ids))
+            .group_by(Project.connector_id)
+        ).all()
+        counts = {cid: 0 for cid in connector_ids}
+        counts.update({int(cid): int(n) for cid, n in rows})
+        return counts
 
     def add(self, connector: Connector) -> Connector:
         """Stage a new connector and assign its id."""

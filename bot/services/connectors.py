@@ -42,6 +42,9 @@ class ConnectorInfo:
     account_id: str
     account_label: str
     projects: tuple[str, ...]
+    """The names of the projects using it (from a list or page: only the first ones)."""
+    project_count: int
+    """How many projects use it."""
     created_by: str
     created_at: datetime
     last_validated_at: datetime | None
@@ -71,7 +74,7 @@ def check_name(name: str) -> str:
     return name
 
 
-def _info(c: Connector, projects: Sequence[str]) -> ConnectorInfo:
+def _info(c: Connector, projects: Sequence[str], count: int | None = None) -> ConnectorInfo:
     return ConnectorInfo(
         id=c.id,
         name=c.name,
@@ -80,6 +83,7 @@ def _info(c: Connector, projects: Sequence[str]) -> ConnectorInfo:
         account_id=c.account_id,
         account_label=c.account_label,
         projects=tuple(projects),
+        project_count=len(projects) if count is None else count,
         created_by=c.created_by,
         created_at=c.created_at,
         last_validated_at=c.last_validated_at,
@@ -87,6 +91,10 @@ def _info(c: Connector, projects: Sequence[str]) -> ConnectorInfo:
         last_validation_error=c.last_validation_error,
         deleted=c.is_deleted,
     )
+
+
+PAGE_PROJECT_NAMES = 100
+"""Project names a connector carries in a page (a list row shows what fits in 400 characters)."""
 
 
 class ConnectorService:
@@ -106,13 +114,21 @@ class ConnectorService:
             by_id = repo.project_names_by_connector([c.id for c in live])
             return [_info(c, by_id.get(c.id, [])) for c in live]
 
-    def page(self, page: int = 0, per_page: int = 20) -> tuple[Sequence[ConnectorInfo], int]:
-        """One page of live connectors by name, and how many there are in all."""
+    def page(
+        self, page: int = 0, per_page: int = 20, *, failing_only: bool = False
+    ) -> tuple[Sequence[ConnectorInfo], int]:
+        """One page of live connectors by name (`failing_only`: whose last validation
+        failed), and how many there are in all. Each carries its project count and only the
+        first `PAGE_PROJECT_NAMES` project names, so a page costs the same whatever the data.
+        """
         with self.db.read() as s:
             repo = ConnectorRepo(s)
-            live = repo.list_live(page * per_page, per_page)
-            by_id = repo.project_names_by_connector([c.id for c in live])
-            return [_info(c, by_id.get(c.id, [])) for c in live], repo.count_live()
+            live = repo.list_live(page * per_page, per_page, failing_only=failing_only)
+            ids = [c.id for c in live]
+            names = repo.project_names_by_connector(ids, limit_each=PAGE_PROJECT_NAMES)
+            counts = repo.project_counts_by_connector(ids)
+            items = [_info(c, names[c.id], counts[c.id]) for c in live]
+            return items, repo.count_live(failing_only=failing_only)
 
     def get(self, ref: str | int) -> ConnectorInfo:
         """A live connector by name or id."""

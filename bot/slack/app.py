@@ -1,8 +1,10 @@
 """The Bolt app factory: middleware, the one error handler, and every listener.
 
 `build_app(rt)` returns a `slack_bolt.App` that serves both HTTP (signed requests) and Socket
-Mode. Listeners ack first and hand slow work (scans, stops, validations) to a background pool,
-so Bolt runs with ``process_before_response=False`` and the ack is never held up.
+Mode. Every listener is an ack function plus a work function (`bot.slack.listeners`): Bolt
+runs with ``process_before_response=True``, so the ack function answers in the request's own
+thread, and the work runs after it (`bot.slack.work`): on a pool of this process, or, given a
+`relay`, in the worker process of `cspm-bot serve` (`bot.slack.worker`).
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from bot.slack.origin import Origin
 from bot.slack.permissions import Permissions
 from bot.slack.progress import MIN_INTERVAL, ProgressTracker
 from bot.slack.queries import Queries
+from bot.slack.work import LocalWorkRunner, Relay, skip_work
 
 log = logging.getLogger("bot.slack")
 
-LISTENER_THREADS = 32
 BACKGROUND_THREADS = 16
+_JSON = {"content-type": ["application/json;charset=utf-8"]}
 
 _contexts: weakref.WeakKeyDictionary[App, SlackContext] = weakref.WeakKeyDictionary()
 
@@ -75,15 +78,25 @@ def workspace_guard(team_id: str | None) -> Callable[..., Any]:
 
 
 def _error_handler(ctx: SlackContext) -> Callable[..., Any]:
-    def on_error(error: Exception, body: dict[str, Any], response: BoltResponse | None) -> None:
+    """Bolt's one error handler: errors raised before the ack (middleware, an ack function)."""
+
+    def on_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None, context: Any
+    ) -> None:
         origin = Origin.from_body(body)
-        if origin.kind == "view_submission" and response is not None:
-            # Not acknowledged yet: the answer is the ack itself (inline errors or an error view).
-            response.status = 200
-            response.body = failures.submission_ack_json(error, origin)
-            response.headers = {"content-type": ["application/json;charset=utf-8"]}
+        if context is not None:
+            skip_work(context)  # the ack tells what went wrong; nothing else must happen
+        if response is None:
+            failures.report(error, ctx.replier(origin))
             return
-        failures.report(error, ctx.replier(origin))
+        response.status = 200
+        response.headers = dict(_JSON)
+        if origin.kind == "view_submission":
+            # The answer is the ack itself: inline errors, or an error view in the modal.
+            response.body = failures.submission_ack_json(error, origin)
+        else:
+            response.body = ""
+            ctx.report_later(origin, error)
 
     return on_error
 
@@ -94,16 +107,20 @@ def build_app(
     *,
     token_verification_enabled: bool = True,
     request_verification_enabled: bool = True,
-    listener_executor: Executor | None = None,
     background: Executor | None = None,
+    relay: Relay | None = None,
     progress_interval: float = MIN_INTERVAL,
 ) -> App:
     """The Bolt app of the bot, wired to `rt`.
 
     `client` defaults to one built from the settings (bot token, SLACK_API_URL, 429 retries).
-    Socket Mode passes ``request_verification_enabled=False`` (its requests are not signed).
-    Tests pass their own executors to wait for background work.
-    Failure alerts come from the scheduling service (`bot.scheduling`), which `serve` starts.
+    Socket Mode passes ``request_verification_enabled=False`` (its requests are not signed),
+    and so does the worker process (its requests come from the serving process).
+    Work functions run on `background` (a pool of this process; tests pass one they can
+    wait on), or, given `relay`, in the worker process (`bot.slack.worker`): that is how
+    `cspm-bot serve` runs, so the serving process only acks.
+    Failure alerts come from the scheduling service (`bot.scheduling`), which the process
+    that runs the work starts.
     """
     settings = rt.settings
     client = client or make_web_client(settings)
@@ -112,9 +129,7 @@ def build_app(
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=token_verification_enabled,
         request_verification_enabled=request_verification_enabled,
-        process_before_response=False,
-        listener_executor=listener_executor
-        or ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="cspm-listener"),
+        process_before_response=True,
         name="cspm-bot",
     )
     queries = Queries(rt)
@@ -132,10 +147,13 @@ def build_app(
         progress=progress,
         background=background
         or ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="cspm-slack-work"),
+        relay=relay,
     )
     ctx_ref.append(ctx)
     rt.engine.add_listener(progress.on_event)
     _contexts[app] = ctx
+
+    app.listener_runner.lazy_listener_runner = LocalWorkRunner(app.logger, ctx.background)
 
     app.use(workspace_guard(settings.slack_team_id))
     app.error(_error_handler(ctx))

@@ -1,10 +1,10 @@
 """What every Slack listener shares: the runtime, the client, permissions, queries, the
-progress tracker and a pool for the work that must not hold up Slack's 3-second ack."""
+progress tracker and the pool that runs work after the ack (`bot.slack.work`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,7 @@ from bot.slack.origin import Origin, Replier
 from bot.slack.permissions import Permissions, Role
 from bot.slack.progress import ProgressTracker
 from bot.slack.queries import Queries
+from bot.slack.work import Relay
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ class SlackContext:
     queries: Queries
     progress: ProgressTracker
     background: Executor
+    relay: Relay | None = None
+    """Where work goes in `cspm-bot serve` (the worker process); None: `background`."""
 
     def origin(self, body: Mapping[str, Any]) -> Origin:
         """The origin of a request body."""
@@ -44,23 +47,10 @@ class SlackContext:
         """Refuse (PermissionDeniedError) unless the origin's user holds `role`."""
         self.permissions.require(origin.user_id, role, what)
 
-    def after_ack(
-        self,
-        origin: Origin,
-        work: Callable[..., None],
-        *args: Any,
-        acked_view: bool = False,
-    ) -> Future[None]:
-        """Run `work(*args)` on the background pool; its errors reach the user like any
-        listener's (see `bot.slack.failures.report`)."""
-
-        def run() -> None:
-            try:
-                work(*args)
-            except Exception as exc:
-                failures.report(exc, self.replier(origin), acked_view=acked_view)
-
-        return self.background.submit(run)
+    def report_later(self, origin: Origin, error: Exception) -> Future[None]:
+        """Tell the user about `error` from the background pool, once the request is acked
+        (a refusal or failure found before the ack, when the ack itself cannot carry it)."""
+        return self.background.submit(failures.report, error, self.replier(origin))
 
     def close(self) -> None:
         """Stop the progress worker and the background pool."""

@@ -22,10 +22,6 @@ from bot.slack.permissions import Role
 _JSON: dict[str, str | Sequence[str]] = {"content-type": "application/json;charset=utf-8"}
 
 
-def _raise(error: Exception) -> None:
-    raise error
-
-
 def requires(ctx: SlackContext, role: Role, what: str) -> Callable[..., Any]:
     """A Bolt listener middleware refusing users below `role` (`what`: "run scans", ...)."""
 
@@ -38,7 +34,7 @@ def requires(ctx: SlackContext, role: Role, what: str) -> Callable[..., Any]:
                 return BoltResponse(
                     status=200, body=failures.submission_ack_json(error, origin), headers=_JSON
                 )
-            ctx.after_ack(origin, _raise, error)
+            ctx.report_later(origin, error)
             return BoltResponse(status=200, body="")
         return next()
 

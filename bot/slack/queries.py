@@ -23,6 +23,7 @@ from bot.services.projects import ProjectInfo as ServiceProject
 from bot.services.scans import ErrorInfo, ScanInfo
 from bot.views import connectors as connectors_view
 from bot.views import history as history_view
+from bot.views import home as home_view
 from bot.views import projects as projects_view
 from bot.views.models import (
     ConnectorInfo,
@@ -88,6 +89,7 @@ def connector_view(c: ServiceConnector) -> ConnectorInfo:
         fingerprint=c.fingerprint,
         account_id=c.account_id,
         projects=c.projects,
+        project_count=c.project_count,
         last_validated_at=c.last_validated_at,
         last_validation_ok=c.last_validation_ok,
         last_error=c.last_validation_error,
@@ -341,14 +343,15 @@ class Queries:
             items, _ = self.rt.projects.page(status, page=0, per_page=HOME_FAILING_MAX)
             failing += [project_row(p) for p in items]
         failing.sort(key=lambda r: r.last_scan_at or as_of, reverse=True)
-        attention = [
-            connector_view(c) for c in self.rt.connectors.list() if c.last_validation_ok is False
-        ]
+        attention, attention_total = self.rt.connectors.page(
+            0, home_view.ATTENTION_MAX, failing_only=True
+        )
         running = counts.get(ScanStatus.RUNNING, 0) + counts.get(ScanStatus.QUEUED, 0)
         return HomeData(
             status_counts=counts,
             failing=failing,
-            attention=attention,
+            attention=[connector_view(c) for c in attention],
+            attention_total=attention_total,
             running=running,
             as_of=as_of,
         )

@@ -95,28 +95,32 @@ def cut_mrkdwn(text: str, limit: int) -> str:
     return cut + ELLIPSIS
 
 
-def join_limited(lines: Sequence[str], limit: int, more: str = "…and {n} more") -> str:
+def join_limited(
+    lines: Sequence[str], limit: int, more: str = "…and {n} more", total: int | None = None
+) -> str:
     """Join `lines` with newlines within `limit` characters, ending with "…and N more".
 
     Every line must already be safe mrkdwn. If not even the first line fits, it is cut.
+    `total` is how many lines there are in all when `lines` holds only the first ones.
     """
+    total = len(lines) if total is None else max(total, len(lines))
     out: list[str] = []
     used = -1  # no newline before the first line
     for i, line in enumerate(lines):
-        rest = len(lines) - i - 1
+        rest = total - i - 1
         reserve = len(more.format(n=rest)) + 1 if rest else 0
         if used + 1 + len(line) + reserve > limit:
             break
         out.append(line)
         used += 1 + len(line)
-    if len(out) == len(lines):
+    if len(out) == total:
         return "\n".join(out)
-    if not out:
-        rest = len(lines) - 1
+    if not out and lines:
+        rest = total - 1
         reserve = len(more.format(n=rest)) + 1 if rest else 0
         out.append(cut_mrkdwn(lines[0], max(1, limit - reserve)))
-    if len(out) < len(lines):
-        out.append(more.format(n=len(lines) - len(out)))
+    if len(out) < total:
+        out.append(more.format(n=total - len(out)))
     return "\n".join(out)
 
 

@@ -94,12 +94,16 @@ def _validation_text(c: ConnectorInfo) -> str:
     return f":x: validation failed {slack_date(c.last_validated_at)}{error}"
 
 
-def _projects_text(projects: Sequence[str], limit: int) -> str:
-    if not projects:
+def _projects_text(projects: Sequence[str], limit: int, total: int | None = None) -> str:
+    """ "used by N projects: a, b, …and M more" within `limit` characters; `total` is how
+    many there are when `projects` names only the first ones."""
+    total = len(projects) if total is None else max(total, len(projects))
+    if not total:
         return "used by no project"
     names = [md(p, PROJECT_NAME_MAX) for p in projects]
-    head = f"used by {len(projects)} project{'s' * (len(projects) != 1)}: "
-    return head + join_limited(names, limit - len(head), "…and {n} more").replace("\n", ", ")
+    head = f"used by {total} project{'s' * (total != 1)}: "
+    text = join_limited(names, limit - len(head), "…and {n} more", total=total)
+    return head + text.replace("\n", ", ")
 
 
 def _identity(c: ConnectorInfo) -> str:
@@ -111,7 +115,7 @@ def _identity(c: ConnectorInfo) -> str:
 
 
 def _delete_confirm(c: ConnectorInfo) -> Block:
-    n = len(c.projects)
+    n = c.projects_total
     impact = (
         f"{n} project{'s' * (n != 1)} use{'s' * (n == 1)} it and will fail until pointed at "
         "another connector (use Replace to keep them working)."
@@ -132,7 +136,7 @@ def _row(c: ConnectorInfo) -> list[Block]:
     flag = ":warning: " if c.needs_attention else ""
     return [
         section(f"{flag}*{md(c.name, NAME_MAX)}*\n{_identity(c)}"),
-        context(_projects_text(c.projects, 400), _validation_text(c)),
+        context(_projects_text(c.projects, 400, c.projects_total), _validation_text(c)),
         actions(
             button(
                 "Replace",

@@ -61,7 +61,7 @@ def _failing_row(row: ProjectRow) -> list[Block]:
 
 def _attention_row(c: ConnectorInfo) -> Block:
     error = f"\n{md(c.last_error, 150)}" if c.last_error and c.last_error.strip() else ""
-    used = len(c.projects)
+    used = c.projects_total
     return section(
         f":warning: *{md(c.name, 60)}* ({c.provider.value.upper()}, used by {used} "
         f"project{'s' * (used != 1)}) failed validation {slack_date(c.last_validated_at)}"
@@ -125,6 +125,8 @@ def build_home(data: HomeData) -> Payload:
         blocks.append(section(":white_check_mark: Every connector passed its last validation."))
     for c in data.attention[:ATTENTION_MAX]:
         blocks.append(_attention_row(c))
-    if len(data.attention) > ATTENTION_MAX:
-        blocks.append(context(f"…and {len(data.attention) - ATTENTION_MAX} more connectors."))
+    attention = len(data.attention) if data.attention_total is None else data.attention_total
+    listed = min(len(data.attention), ATTENTION_MAX)
+    if attention > listed:
+        blocks.append(context(f"…and {attention - listed} more connectors."))
     return {"type": "home", "blocks": blocks}

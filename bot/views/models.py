@@ -203,10 +203,11 @@ class ConnectorInfo:
     connector_id, name, provider: the connector.
     fingerprint: masked key id / client id / client e-mail, e.g. "AKIA…WXYZ".
     account_id: the account reached (AWS account id, Azure tenant, GCP project); "" if unknown.
-    projects: names of every project that uses it.
+    projects: names of the projects that use it (in a list: the first ones only).
     last_validated_at: when it was last validated; last_validation_ok: the outcome (None if
         never validated); last_error: the redacted one-line error of a failed validation.
     created_by: Slack user id of its creator; created_at: when it was created.
+    project_count: how many projects use it (None: as many as `projects` names).
     """
 
     connector_id: int
@@ -220,6 +221,12 @@ class ConnectorInfo:
     last_error: str | None = None
     created_by: str | None = None
     created_at: datetime | None = None
+    project_count: int | None = None
+
+    @property
+    def projects_total(self) -> int:
+        """How many projects use it."""
+        return len(self.projects) if self.project_count is None else self.project_count
 
     @property
     def needs_attention(self) -> bool:
@@ -362,7 +369,8 @@ class HomeData:
 
     status_counts: number of projects per latest-scan status (None = never scanned).
     failing: Failed / Partially Completed projects, most recent first (the builder truncates).
-    attention: connectors whose last validation failed.
+    attention: connectors whose last validation failed (the first ones).
+    attention_total: how many there are in all (None: as many as `attention` lists).
     running: scans queued or running now.
     as_of: when the data was read (shown; the builder does not read the clock).
     """
@@ -370,6 +378,7 @@ class HomeData:
     status_counts: Mapping[ScanStatus | None, int] = field(default_factory=dict)
     failing: Sequence[ProjectRow] = ()
     attention: Sequence[ConnectorInfo] = ()
+    attention_total: int | None = None
     running: int = 0
     as_of: datetime | None = None
 

@@ -1,5 +1,5 @@
 """`cspm-bot serve`: clear messages for missing or rejected tokens (no traceback), and the
-real thing: gunicorn serving signed Slack requests and /healthz in a child process."""
+real thing: granian serving signed Slack requests and /healthz in a child process."""
 
 from __future__ import annotations
 
@@ -160,7 +160,32 @@ class _HttpApp:
             return [exc.read()]
 
 
-def test_gunicorn_serves_signed_requests_and_health(tmp_path: Path, slack: SlackStandIn) -> None:
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (read from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    """True if `pid` still runs (an exited process waiting to be reaped does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_http_mode_serves_signed_requests_and_health(tmp_path: Path, slack: SlackStandIn) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CSPM_", "AWS_"))}
     env.update(
@@ -191,7 +216,7 @@ def test_gunicorn_serves_signed_requests_and_health(tmp_path: Path, slack: Slack
             except OSError:
                 time.sleep(0.1)
         assert status == 200, child.stdout.read().decode() if child.poll() is not None else ""
-        assert b'"database": "ok"' in body
+        assert b'"database": "ok"' in body and b'"worker": "ok"' in body
 
         driver = SlackDriver(_HttpApp(base), slack)
         result = driver.command("help", "U0READER1", settle=False)
@@ -200,6 +225,8 @@ def test_gunicorn_serves_signed_requests_and_health(tmp_path: Path, slack: Slack
         tampered = driver.signed_post(b"text=help", "application/x-www-form-urlencoded",
                                       signature="v0=" + "0" * 64)  # fmt: skip
         assert tampered.status == 401
+        below = _descendants(child.pid)
+        assert len(below) >= 2  # granian's worker (acks) and the bot's worker process
     finally:
         child.send_signal(signal.SIGTERM)
         try:
@@ -209,6 +236,7 @@ def test_gunicorn_serves_signed_requests_and_health(tmp_path: Path, slack: Slack
             output = child.communicate()[0].decode()
     assert child.returncode == 0, output
     assert "Traceback" not in output
+    assert not {pid for pid in below if _running(pid)}  # nothing left behind
 
 
 def test_socket_mode_answers_commands_over_the_websocket(

@@ -47,6 +47,22 @@ def test_hot_query_indexes_exist(db: Database) -> None:
     } <= names
 
 
+def test_a_connectors_projects_are_counted_and_named_a_few_at_a_time(db: Database) -> None:
+    with db.unit_of_work() as s:
+        repo, projects = ConnectorRepo(s), ProjectRepo(s)
+        busy, idle = repo.add(_connector("busy")), repo.add(_connector("idle"))
+        for i in range(30):
+            projects.add(Project(name=f"p{i:02d}", connector_id=busy.id, created_by="test"))
+        s.flush()
+        ids = [busy.id, idle.id]
+        assert repo.project_counts_by_connector(ids) == {busy.id: 30, idle.id: 0}
+        firsts = repo.project_names_by_connector(ids, limit_each=5)
+        assert firsts == {busy.id: ["p00", "p01", "p02", "p03", "p04"], idle.id: []}
+        assert len(repo.project_names_by_connector(ids)[busy.id]) == 30
+    names = {ix["name"] for ix in inspect(db.engine).get_indexes("projects")}
+    assert "ix_projects_connector_name" in names
+
+
 def test_sqlite_pragmas(sqlite_url: str) -> None:
     database = Database(sqlite_url)
     with database.engine.connect() as conn:

@@ -93,16 +93,12 @@ def make_bot(
         values.update(overrides)
         interval = float(values.pop("progress_interval", 0.2))
         rt = runtime_factory(make_settings(sqlite_url, **values))
-        listeners, background = TrackingExecutor(name="listener"), TrackingExecutor(name="bg")
+        background = TrackingExecutor(name="work")  # runs every work function: tests wait on it
         app = build_app(
-            rt,
-            make_web_client(rt.settings),
-            listener_executor=listeners,
-            background=background,
-            progress_interval=interval,
+            rt, make_web_client(rt.settings), background=background, progress_interval=interval
         )
         wsgi = create_wsgi_app(rt, app)
-        driver = SlackDriver(wsgi, slack, listeners=listeners, background=background)
+        driver = SlackDriver(wsgi, slack, background=background)
         bot = Bot(rt, app, context_of(app), slack, driver, wsgi)
         built.append(bot)
         return bot

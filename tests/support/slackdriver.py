@@ -62,6 +62,11 @@ class TrackingExecutor(ThreadPoolExecutor):
             self._futures.append(future)
         return future
 
+    def submitted(self) -> int:
+        """Futures submitted so far (finished or not)."""
+        with self._flock:
+            return len(self._futures)
+
     def pending(self) -> int:
         """Futures not finished yet."""
         with self._flock:
@@ -133,7 +138,6 @@ class SlackDriver:
         self,
         wsgi_app: Callable[..., Any],
         slack: SlackStandIn,
-        listeners: TrackingExecutor | None = None,
         background: TrackingExecutor | None = None,
         signing_secret: str = SIGNING_SECRET,
         team_id: str | None = None,
@@ -141,7 +145,7 @@ class SlackDriver:
         self.app = wsgi_app
         self.slack = slack
         self.background = background
-        self.executors = tuple(e for e in (listeners, background) if e is not None)
+        self.executors = (background,) if background is not None else ()
         self.signing_secret = signing_secret
         self.team_id = team_id or slack.team_id
         self.verifier = SignatureVerifier(signing_secret)

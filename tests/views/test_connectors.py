@@ -71,6 +71,18 @@ def test_list_rows_show_identity_projects_and_validation() -> None:
     assert buttons_with(payload, ids.ConnectorAction.REPLACE)[0].style == "primary"
 
 
+def test_a_row_counts_every_project_though_it_names_only_the_first() -> None:
+    row = connector(projects=[f"p{i}" for i in range(100)], project_count=4_321)
+    payload = msg(cv.build_connectors(Page.of([row], 0, cv.PAGE_SIZE)))
+    text = all_text(payload)
+    assert "used by 4321 projects: p0, p1, " in text
+    shown = text.split("used by 4321 projects: ", 1)[1].split(" more", 1)[0]
+    named = shown.count(", ")  # names shown before "…and N more"
+    assert f"…and {4_321 - named} more" in text
+    (delete,) = buttons_with(payload, ids.ConnectorAction.DELETE)
+    assert "4321 projects use it" in delete.confirm["text"]["text"]  # all of them, too
+
+
 def test_delete_asks_first_and_says_what_breaks() -> None:
     payload = msg(cv.build_connectors(Page.of([connector()], 0, cv.PAGE_SIZE)))
     (delete,) = buttons_with(payload, ids.ConnectorAction.DELETE)

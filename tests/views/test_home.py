@@ -62,3 +62,7 @@ def test_long_lists_are_cut_within_limits() -> None:
     assert f"…and {50 - ATTENTION_MAX} more connectors." in text
     assert total_text(v["blocks"]) <= 12_000 and len(v["blocks"]) <= 100
     assert "<!channel>" not in text
+    # The query reads only the connectors shown, and says how many there are in all.
+    first = [connector(i, project_count=900) for i in range(ATTENTION_MAX)]
+    text = all_text(home(HomeData({}, [], first, attention_total=75)))
+    assert f"…and {75 - ATTENTION_MAX} more connectors." in text and "used by 900 projects" in text

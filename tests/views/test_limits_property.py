@@ -106,6 +106,7 @@ connector_infos = st.builds(
     times,
     st.none() | st.booleans(),
     st.none() | long_texts,
+    project_count=st.none() | st.integers(0, 1_000_000),
 )
 project_infos = st.builds(ProjectInfo, ids_, texts, st.sampled_from(Provider), texts)
 cloud_errors = st.builds(

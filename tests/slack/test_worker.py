@@ -1,0 +1,210 @@
+"""The serving process acks and relays; the worker process does the rest (`bot.slack.worker`).
+
+Real processes throughout: the front is the production Bolt app behind the production WSGI
+app, relaying to a spawned worker process that answers through the Slack stand-in and reads
+the same SQLite database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.domain import JobStatus, ScanStatus
+from bot.runtime import Runtime
+from bot.serve import create_wsgi_app
+from bot.settings import Settings
+from bot.slack.app import build_app, context_of
+from bot.slack.client import make_web_client
+from bot.slack.work import LAZY_NAME_HEADER, LAZY_ONLY_HEADER, WorkItem
+from bot.slack.worker import WorkerError, WorkerProcess
+from tests.conftest import make_settings
+from tests.standins.aws import refused_url
+from tests.standins.slack import SlackStandIn
+from tests.support.slackbot import (
+    ADMIN,
+    READER,
+    JobSpec,
+    seed_connector,
+    seed_project,
+    seed_scan,
+)
+from tests.support.slackdriver import SIGNING_SECRET, SlackDriver, TrackingExecutor
+
+
+@dataclass
+class Front:
+    """The acking side, wired to a worker process."""
+
+    rt: Runtime
+    worker: WorkerProcess
+    driver: SlackDriver
+    background: TrackingExecutor
+    wsgi: Callable[..., Any]
+
+
+def _settings(slack: SlackStandIn, url: str) -> Settings:
+    return make_settings(
+        url,
+        slack_bot_token=slack.token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        operators=[ADMIN],
+        admins=[ADMIN],
+        aws_endpoint_url=refused_url(),
+    )
+
+
+@pytest.fixture
+def make_front(
+    slack: SlackStandIn, sqlite_url: str, runtime_factory: Any
+) -> Iterator[Callable[..., Front]]:
+    """Build a front whose work runs in `worker` (started unless told otherwise)."""
+    built: list[tuple[Front, Any]] = []
+
+    def factory(start: bool = True, **worker_options: Any) -> Front:
+        settings = _settings(slack, sqlite_url)
+        rt = runtime_factory(settings)  # migrates the database the worker will open
+        worker = WorkerProcess(settings, **worker_options)
+        if start:
+            worker.start()
+        background = TrackingExecutor(name="front")
+        app = build_app(rt, make_web_client(settings), background=background, relay=worker)
+        wsgi = create_wsgi_app(rt, app, worker)
+        front = Front(rt, worker, SlackDriver(wsgi, slack, background=background), background, wsgi)
+        built.append((front, app))
+        return front
+
+    yield factory
+    for front, app in built:
+        front.worker.close()
+        context_of(app).close()
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_work_item_carries_the_signed_request_and_becomes_lazy_only() -> None:
+    item = WorkItem(
+        body="command=%2Fcspm&text=help",
+        headers={
+            "x-slack-signature": ["v0=abc"],
+            "content-type": ["application/x-www-form-urlencoded"],
+        },
+        mode="http",
+        function="cspm",
+    )
+    request = item.to_request()
+    assert request.lazy_only and request.lazy_function_name == "cspm"
+    assert request.raw_body == item.body and request.body["text"] == "help"
+    assert request.headers[LAZY_ONLY_HEADER] == ["1"]
+    assert request.headers[LAZY_NAME_HEADER] == ["cspm"]
+    assert WorkItem.of(request, "cspm") == item
+
+
+def test_the_worker_process_answers_what_the_front_acked(
+    make_front: Callable[..., Front], slack: SlackStandIn
+) -> None:
+    front = make_front()
+    seed_connector(front.rt)
+    seed_project(front.rt, "web")
+    seed_scan(front.rt, "web", ScanStatus.COMPLETED, [JobSpec("us-east-1", JobStatus.SUCCEEDED)])
+    assert front.worker.pid not in (None, os.getpid())
+
+    result = front.driver.command("projects", READER, settle=False)
+    assert result.status == 200 and result.body == b""  # the ack: empty, at once
+    reply = slack.wait_for("response_url", timeout=20)[0]
+    assert "web" in reply.text() and "Completed" in reply.text()  # read by the worker
+    assert front.background.submitted() == 0  # nothing ran in the serving process
+
+    health = front.driver.request("GET", "/healthz").json()
+    assert health == {"status": "ok", "database": "ok", "worker": "ok"}
+
+
+def test_the_worker_runs_below_the_serving_process(make_front: Callable[..., Front]) -> None:
+    front = make_front()  # CSPM_WORKER_PRIORITY's default: idle
+    pid = front.worker.pid
+    assert pid is not None
+    assert os.sched_getscheduler(pid) == os.SCHED_IDLE  # preempted by any other task at once
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 19)
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():  # Linux autogroup scheduling: a session of its own, niced too
+        assert os.getsid(pid) != os.getsid(0)
+        assert autogroup.read_text().strip().endswith("nice 19")
+
+
+def test_a_low_priority_worker_is_only_niced(
+    slack: SlackStandIn, sqlite_url: str, runtime_factory: Any
+) -> None:
+    settings = _settings(slack, sqlite_url).model_copy(update={"worker_priority": "low"})
+    runtime_factory(settings)
+    worker = WorkerProcess(settings)
+    worker.start()
+    try:
+        assert worker.pid is not None
+        assert os.sched_getscheduler(worker.pid) == os.SCHED_OTHER
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == expected
+    finally:
+        worker.close()
+
+
+def test_a_dead_worker_is_replaced_and_the_bot_answers_again(
+    make_front: Callable[..., Front], slack: SlackStandIn
+) -> None:
+    front = make_front()
+    first = front.worker.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    _wait(lambda: front.worker.restarts == 1 and front.worker.alive())
+    assert front.worker.pid != first
+
+    front.driver.command("help", READER, settle=False)
+    reply = slack.wait_for("response_url", timeout=20)[0]
+    assert "/cspm projects" in reply.text()
+
+
+def test_work_in_progress_finishes_when_the_bot_stops(
+    make_front: Callable[..., Front], slack: SlackStandIn
+) -> None:
+    front = make_front()
+    for _ in range(5):
+        front.driver.command("help", READER, settle=False)
+    front.worker.close()  # hands over what is queued, then lets the worker finish
+    assert not front.worker.alive()
+    assert len(slack.calls_to("response_url")) == 5
+
+
+def test_a_full_queue_is_told_to_the_user_not_swallowed(
+    make_front: Callable[..., Front], slack: SlackStandIn
+) -> None:
+    front = make_front(start=False, max_pending=1)  # nobody takes work off the queue
+    front.driver.command("help", READER, settle=False)  # takes the one place
+    result = front.driver.command("projects", ADMIN, settle=False)
+    assert result.status == 200
+    front.background.drain()
+    reply = slack.wait_for("response_url")[0]
+    assert "overloaded" in reply.text() and "nothing was done" in reply.text()
+    assert front.worker.pending() == 1
+
+    health = front.driver.request("GET", "/healthz")
+    assert health.status == 503 and health.json()["worker"] == "down"
+
+
+def test_a_worker_that_cannot_start_says_why(slack: SlackStandIn, tmp_path: Path) -> None:
+    settings = _settings(slack, f"sqlite:///{tmp_path}/missing/dir/cspm.db")
+    worker = WorkerProcess(settings)
+    with pytest.raises(WorkerError, match="could not start: OperationalError"):
+        worker.start()
+    worker.close()
