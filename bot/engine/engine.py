@@ -37,9 +37,10 @@ from bot.domain import (
 from bot.engine.executor import JobExecutor, thread_pool
 from bot.engine.jobs import ErrorRecord, JobRunner, UnitOutcome
 from bot.engine.status import JobOutcome, final_status, status_message
+from bot.errors import NotFoundError
 from bot.redaction import redact, redact_one_line
 from storage.db import Database
-from storage.models import ErrorEntry, Finding, Job, Project, Scan
+from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
 from storage.repositories import ProjectRepo
 
 log = logging.getLogger(__name__)
@@ -349,13 +350,22 @@ class ScanEngine:
             scan.heartbeat_at = _now()
             scan.status_message = status_message(ScanStatus.RUNNING, [])
             ProjectRepo(s).set_last_status(scan_id, ScanStatus.RUNNING.value)
+            queued_with = s.get(Connector, scan.connector_id)
+            if queued_with is None or queued_with.is_deleted:
+                # Replaced since the scan was queued: scan with what the project uses now.
+                scan.connector_id = project.connector_id
             project_id, connector_id = project.id, scan.connector_id
             scope, check_ids = list(project.scope), list(project.check_ids)
             if scan.stop_requested_at is not None:
                 token.cancel()
         self._emit(scan_id, project_id, "started", ScanStatus.RUNNING)
 
-        provider, creds = self.load_credentials(connector_id)
+        try:
+            provider, creds = self.load_credentials(connector_id)
+        except NotFoundError:
+            log.warning("scan %s: its connector %s was deleted", scan_id, connector_id)
+            self._record_plan_failure(scan_id, CONNECTOR_DELETED)
+            return self._finish(scan_id, project_id)
         try:
             token.checkpoint()
             prepared = self.runner.prepare(provider, creds, scope, check_ids, token)
@@ -556,6 +566,14 @@ def _pid_alive(pid: int) -> bool:
         return True
     return True
 
+
+# Its category leads to the same next step as rejected credentials: replace the connector.
+CONNECTOR_DELETED = CloudError(
+    ErrorCategory.INVALID_CREDENTIALS,
+    "ConnectorDeleted",
+    "The project's connector was deleted, so the scan had no credentials to use.",
+    "Replace the connector with working credentials, then re-run the scan.",
+)
 
 INTERRUPTED_ERROR = CloudError(
     ErrorCategory.TEMPORARY,

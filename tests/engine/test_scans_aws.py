@@ -234,3 +234,34 @@ def test_shutdown_interrupts_running_scans_with_their_true_status(
     statuses = {j.status for j in rt.scans.jobs(scan.id)}
     assert JobStatus.INTERRUPTED in statuses and JobStatus.SUCCEEDED in statuses
     assert any(e.code == "Interrupted" for e in rt.scans.errors(scan.id))
+
+
+def test_scan_queued_before_a_replacement_runs_with_the_new_connector(
+    rt: Any, project: dict[str, str], aws: Any
+) -> None:
+    scan = rt.scans.create("web", trigger="schedule", actor="test")
+    key_id, secret = aws.create_user("scanner-2", admin=True)
+    new = {"access_key_id": key_id, "secret_access_key": secret}
+    rt.connectors.replace("prod-aws", new, actor="test", new_name="prod-aws-2")
+    rt.engine.run_scan(scan.id)
+    done = rt.scans.get(scan.id)
+    assert done.status is ScanStatus.COMPLETED, done.status_message
+    assert rt.scans.errors(scan.id) == []
+
+
+def test_scan_whose_connector_is_gone_fails_with_the_replace_step(
+    rt: Any, project: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    scan = rt.scans.create("web", trigger="schedule", actor="test")
+    with rt.db.unit_of_work() as s:  # the connector vanished, and nothing replaced it
+        connector = s.scalars(select(Connector)).one()
+        connector.secret_ciphertext = None
+    rt.engine.run_scan(scan.id)
+    done = rt.scans.get(scan.id)
+    assert done.status is ScanStatus.FAILED
+    assert "authentication failed" in done.status_message
+    (error,) = rt.scans.errors(scan.id)
+    assert error.category is ErrorCategory.INVALID_CREDENTIALS
+    assert error.code == "ConnectorDeleted"
+    assert "Replace the connector" in error.remediation
+    assert "crashed" not in caplog.text and "Traceback" not in caplog.text
