@@ -21,9 +21,10 @@ from typing import Any
 
 import requests
 
-from bot.domain import AwsCredentials, CancelToken, CheckResult, Provider, ScanStatus
+from bot.domain import CancelToken, CheckResult, ScanStatus
 from bot.engine.engine import ScanEngine
 from bot.engine.jobs import FindingRecord, UnitOutcome
+from bot.providers.aws.credentials import AwsCredentials
 from storage.db import Database
 from storage.models import Connector, Project, Scan
 
@@ -120,7 +121,7 @@ def engine_run(url: str, jobs: int, calls: int, concurrency: int) -> tuple[float
     engine = ScanEngine(
         db,
         _Runner(url, calls, jobs),
-        lambda _: (Provider.AWS, creds),
+        lambda _: ("aws", creds),
         concurrency=concurrency,
         heartbeat_seconds=1.0,
     )

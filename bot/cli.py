@@ -78,8 +78,11 @@ def read_credentials(args: argparse.Namespace, provider: str) -> dict[str, str]:
             raise InputError(f"Cannot read credentials file {source!r}: {exc.strerror}.") from None
     if not text.strip():
         raise InputError("No credentials given: pass --file PATH or pipe the JSON on stdin.")
-    if provider == "gcp":
-        return {"service_account_json": text}
+    from bot import providers
+
+    spec = providers.get(provider)
+    if spec.raw_credentials is not None:
+        return spec.raw_credentials(text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -109,7 +112,7 @@ def _connector_rows(items: Sequence[Any]) -> list[list[Any]]:
         rows.append(
             [
                 c.name,
-                c.provider.value,
+                c.provider,
                 c.fingerprint,
                 c.account_id or "-",
                 ", ".join(c.projects) or "-",
@@ -123,17 +126,17 @@ CONNECTOR_HEADERS = ["NAME", "PROVIDER", "FINGERPRINT", "ACCOUNT", "PROJECTS", "
 
 
 def cmd_connector_add(rt: Runtime, args: argparse.Namespace) -> int:
-    from bot.clouds.registry import parse_provider
+    from bot import providers
 
-    provider = parse_provider(args.provider)
-    raw = read_credentials(args, provider.value)
+    provider = providers.parse(args.provider)
+    raw = read_credentials(args, provider)
     print("Validating the credentials against the cloud…", file=sys.stderr)
     info = rt.connectors.create(provider, args.name, raw, actor=args.actor)
     emit(
         args,
         info,
         lambda: (
-            f"Connector {info.name!r} created: {info.provider.value} account "
+            f"Connector {info.name!r} created: {info.provider} account "
             f"{info.account_id}, {info.fingerprint}."
         ),
     )
@@ -183,7 +186,7 @@ def cmd_connector_delete(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_connector_replace(rt: Runtime, args: argparse.Namespace) -> int:
     current = rt.connectors.get(args.name)
-    raw = read_credentials(args, current.provider.value)
+    raw = read_credentials(args, current.provider)
     print("Validating the new credentials against the cloud…", file=sys.stderr)
     result = rt.connectors.replace(args.name, raw, actor=args.actor, new_name=args.new_name)
     emit(
@@ -233,7 +236,7 @@ def cmd_project_list(rt: Runtime, args: argparse.Namespace) -> int:
             [
                 p.name,
                 p.connector_name,
-                p.provider.value,
+                p.provider,
                 p.last_status.label if p.last_status else "Never scanned",
                 _when(p.last_scan_at),
                 p.last_status_message,
@@ -424,20 +427,14 @@ def cmd_scan_findings(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_checks(rt: Runtime, args: argparse.Namespace) -> int:
-    import importlib
+    from bot import providers
 
-    from bot.checks.registry import checks_for
-    from bot.domain import Provider
-
-    providers = [Provider(args.provider)] if args.provider else list(Provider)
-    checks = [c.meta for p in providers for c in checks_for(p)]
-    permissions = {
-        p.value: list(importlib.import_module(f"bot.checks.{p.value}").REQUIRED_PERMISSIONS)
-        for p in providers
-    }
+    chosen = [providers.parse(args.provider)] if args.provider else list(providers.names())
+    checks = [c.meta for p in chosen for c in providers.checks_for(p)]
+    permissions = {p: list(providers.get(p).required_permissions()) for p in chosen}
 
     def text() -> str:
-        rows = [[m.provider.value, m.id, m.severity.value, m.title] for m in checks]
+        rows = [[m.provider, m.id, m.severity.value, m.title] for m in checks]
         perms = "\n".join(f"{p}: {', '.join(v)}" for p, v in permissions.items())
         return (
             table(rows, ["PROVIDER", "CHECK", "SEVERITY", "TITLE"])
@@ -458,6 +455,8 @@ def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
 # --- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
+    from bot import providers  # the registry only: no cloud SDK is imported here
+
     p = argparse.ArgumentParser(
         prog="cspm-bot",
         description="Slack chat-ops bot and self-hosted CSPM scan service.",
@@ -486,9 +485,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="cmd", metavar="ACTION", required=True
     )
     a = cmd(con, "add", cmd_connector_add, "validate and save a new connector")
-    a.add_argument("--provider", required=True, help="aws, azure or gcp")
+    a.add_argument("--provider", required=True, help=providers.choices_text())
     a.add_argument("--name", required=True)
-    a.add_argument("--file", help="credentials file (JSON; GCP: the key file); default: stdin")
+    a.add_argument(
+        "--file",
+        help="credentials file; default: stdin. "
+        + "; ".join(f"{spec.name}: {spec.credentials_file}" for spec in providers.specs()),
+    )
     cmd(con, "list", cmd_connector_list, "list connectors")
     cmd(con, "validate", cmd_connector_validate, "validate a connector again").add_argument("name")
     d = cmd(con, "delete", cmd_connector_delete, "delete a connector no project uses")
@@ -542,7 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd(scan, "findings", cmd_scan_findings, "failing findings by severity").add_argument("target")
 
     ch = cmd(sub, "checks", cmd_checks, "list the checks and the permissions they need")
-    ch.add_argument("--provider", choices=["aws", "azure", "gcp"])
+    ch.add_argument("--provider", choices=providers.names())
 
     from bot.scheduling.cli import add_cli  # digest and schedule groups (light imports)
 
@@ -564,7 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-    except Exception as exc:  # pydantic ValidationError: name the bad variable
+    except Exception as exc:  # SettingsError names the bad variable
         print(f"error: invalid configuration: {_short_settings_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.log_level)

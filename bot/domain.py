@@ -7,17 +7,13 @@ can pass around. The names follow the troubleshooting guide (`shared/reference/`
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Protocol, TypeAlias
 
-
-class Provider(StrEnum):
-    """A cloud a connector reaches."""
-
-    AWS = "aws"
-    AZURE = "azure"
-    GCP = "gcp"
+Provider: TypeAlias = str
+"""A cloud provider's registered name ("aws", "azure", "gcp", ...): see `bot.providers`."""
 
 
 class ScanStatus(StrEnum):
@@ -128,65 +124,12 @@ GLOBAL_UNIT = "global"
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, repr=False)
-class AwsCredentials:
-    """An AWS access key, optionally assuming a role."""
-
-    access_key_id: str
-    secret_access_key: str
-    role_arn: str | None = None
-    external_id: str | None = None
+class Credentials(Protocol):
+    """Typed credentials of any provider (each provider folder defines its own class)."""
 
     def secret_values(self) -> list[str]:
         """Every value that must never appear in a log or message."""
-        return [self.secret_access_key]
-
-    def __repr__(self) -> str:  # never leak the secret through repr()
-        return f"AwsCredentials(access_key_id={mask(self.access_key_id)!r})"
-
-
-@dataclass(frozen=True, repr=False)
-class AzureCredentials:
-    """An Azure service principal with a client secret."""
-
-    tenant_id: str
-    client_id: str
-    client_secret: str
-
-    def secret_values(self) -> list[str]:
-        """Every value that must never appear in a log or message."""
-        return [self.client_secret]
-
-    def __repr__(self) -> str:
-        return f"AzureCredentials(tenant_id={self.tenant_id!r}, client_id={self.client_id!r})"
-
-
-@dataclass(frozen=True, repr=False)
-class GcpCredentials:
-    """A Google service-account key (the parsed JSON key file)."""
-
-    info: dict[str, Any]
-
-    def secret_values(self) -> list[str]:
-        """Every value that must never appear in a log or message."""
-        values = [str(self.info.get("private_key", "")), str(self.info.get("private_key_id", ""))]
-        return [v for v in values if v]
-
-    @property
-    def client_email(self) -> str:
-        """The service account's e-mail address."""
-        return str(self.info.get("client_email", ""))
-
-    @property
-    def project_id(self) -> str:
-        """The project the key was created in."""
-        return str(self.info.get("project_id", ""))
-
-    def __repr__(self) -> str:
-        return f"GcpCredentials(client_email={self.client_email!r})"
-
-
-Credentials = AwsCredentials | AzureCredentials | GcpCredentials
+        ...
 
 
 def mask(value: str, keep: int = 4) -> str:
@@ -258,20 +201,28 @@ class ValidationResult:
 
 @dataclass(frozen=True)
 class CloudEndpoints:
-    """Where the cloud SDKs send their calls (sovereign clouds, proxies, test stand-ins)."""
+    """Where the cloud SDKs send their calls (sovereign clouds, proxies, test stand-ins).
 
-    aws_endpoint_url: str | None = None
-    azure_authority_host: str = "https://login.microsoftonline.com"
-    azure_arm_url: str = "https://management.azure.com"
-    gcp_token_uri: str = "https://oauth2.googleapis.com/token"
-    gcp_api_base: str = "https://cloudresourcemanager.googleapis.com"
-    gcp_compute_base: str = "https://compute.googleapis.com"
-    gcp_storage_base: str = "https://storage.googleapis.com"
-    gcp_iam_base: str | None = None  # None: iam.googleapis.com beside the API base
+    `urls` holds each provider's endpoint settings by name (``"azure_arm_url"``, ...): every
+    provider declares its own with their defaults (`bot.providers.spec.EndpointSetting`), and
+    the settings fill them in. The other fields apply to every provider.
+    """
+
+    urls: Mapping[str, str | None] = field(default_factory=dict)
     ca_bundle: str | None = None
     timeout_seconds: float = 20.0
     max_attempts: int = 3  # retry budget for temporary errors, first attempt included
-    aws_default_region: str = "us-east-1"
+
+    def url(self, name: str) -> str:
+        """A required endpoint setting (KeyError when it is neither set nor defaulted)."""
+        value = self.urls.get(name)
+        if not value:
+            raise KeyError(f"endpoint setting {name!r} is not configured")
+        return value
+
+    def optional(self, name: str) -> str | None:
+        """An endpoint setting that may be unset (None)."""
+        return self.urls.get(name) or None
 
 
 @dataclass(frozen=True)

@@ -87,27 +87,38 @@ class ConnectorView(StrEnum):
 
 
 class ConnectorInput(StrEnum):
-    """Block ids (and, identically, action ids) of the connector form inputs.
+    """Block ids (and, identically, action ids) of the connector form's fixed inputs.
 
-    The suffix after ``connector.field.`` is the field name used in `InputError.fields`
-    (the attribute names of `bot.domain.AwsCredentials` etc., plus ``name`` and ``provider``).
+    Each provider's credential inputs get ids of the same shape, ``connector.field.<name>``,
+    from its form fields (`connector_field`); ``<name>`` is the field name used in
+    `InputError.fields`.
     """
 
     NAME = "connector.field.name"
     PROVIDER = "connector.field.provider"
-    ACCESS_KEY_ID = "connector.field.access_key_id"
-    SECRET_ACCESS_KEY = "connector.field.secret_access_key"
-    ROLE_ARN = "connector.field.role_arn"
-    EXTERNAL_ID = "connector.field.external_id"
-    TENANT_ID = "connector.field.tenant_id"
-    CLIENT_ID = "connector.field.client_id"
-    CLIENT_SECRET = "connector.field.client_secret"
-    SERVICE_ACCOUNT_JSON = "connector.field.service_account_json"
 
     @property
     def field_name(self) -> str:
-        """The form field name, e.g. ``"secret_access_key"``."""
-        return self.value.removeprefix("connector.field.")
+        """The form field name, e.g. ``"provider"``."""
+        return field_name(self.value)
+
+
+CONNECTOR_FIELD_PREFIX = "connector.field."
+
+
+def connector_field(name: str) -> str:
+    """The block/action id of a connector form input, e.g. ``connector.field.client_secret``."""
+    return CONNECTOR_FIELD_PREFIX + name
+
+
+def field_name(block_id: str) -> str:
+    """The form field name of a connector input id."""
+    return block_id.removeprefix(CONNECTOR_FIELD_PREFIX)
+
+
+def is_connector_field(value: str) -> bool:
+    """True for a connector form input id (fixed or provider-specific)."""
+    return value.startswith(CONNECTOR_FIELD_PREFIX) and len(value) > len(CONNECTOR_FIELD_PREFIX)
 
 
 class SupportAction(StrEnum):
@@ -143,15 +154,6 @@ class HomeAction(StrEnum):
     HELP = "home.help"  # show the help text (no value)
 
 
-SECRET_INPUTS: frozenset[str] = frozenset(
-    {
-        ConnectorInput.SECRET_ACCESS_KEY,
-        ConnectorInput.CLIENT_SECRET,
-        ConnectorInput.SERVICE_ACCOUNT_JSON,
-    }
-)
-"""Inputs that receive secret material: never given an ``initial_value``, never echoed."""
-
 ALL_ENUMS: tuple[type[StrEnum], ...] = (
     ProjectAction,
     ScanAction,
@@ -172,4 +174,9 @@ ALL_ENUMS: tuple[type[StrEnum], ...] = (
 """Every identifier enum, in one place (the validator and the uniqueness test use it)."""
 
 ALL_IDS: frozenset[str] = frozenset(str(member) for enum in ALL_ENUMS for member in enum)
-"""Every registered identifier string."""
+"""Every registered identifier string (provider form inputs: see `is_known`)."""
+
+
+def is_known(value: str) -> bool:
+    """True for a registered identifier or a connector form input id."""
+    return value in ALL_IDS or is_connector_field(value)

@@ -14,7 +14,7 @@ from bot.secretbox import SecretBox
 from bot.services.connectors import ConnectorService
 from bot.services.projects import ProjectService
 from bot.services.scans import ScanService
-from bot.settings import Settings
+from bot.settings import Settings, reveal
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,9 @@ def build_runtime(
     db = Database(settings.database_url)
     if migrate:
         db.upgrade()
-    box = SecretBox.from_settings(settings.encryption_key, settings.resolved_key_file)
+    box = SecretBox.from_settings(
+        reveal(settings.encryption_key) or None, settings.resolved_key_file
+    )
     endpoints = settings.cloud_endpoints()
     connectors = ConnectorService(db, box, endpoints)
     engine = ScanEngine(

@@ -33,7 +33,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
 from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings
+from bot.settings import Settings, reveal
 from bot.slack.client import api_base_url, make_web_client
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class ConfigError(Exception):
 
 def check_config(settings: Settings) -> str:
     """The serving mode ("socket" or "http"); raises `ConfigError` naming what to set."""
-    bot_token = (settings.slack_bot_token or "").strip()
+    bot_token = reveal(settings.slack_bot_token)
     if not bot_token:
         raise ConfigError(
             "SLACK_BOT_TOKEN is not set: set it to the app's Bot User OAuth Token (xoxb-…), "
@@ -89,7 +89,7 @@ def check_config(settings: Settings) -> str:
         raise ConfigError(
             "SLACK_BOT_TOKEN must be a bot token starting with xoxb- (not a user or app token)."
         )
-    app_token = (settings.slack_app_token or "").strip()
+    app_token = reveal(settings.slack_app_token)
     if app_token:
         if not app_token.startswith("xapp-"):
             raise ConfigError(
@@ -97,7 +97,7 @@ def check_config(settings: Settings) -> str:
                 "connections:write scope (Basic Information → App-Level Tokens)."
             )
         return "socket"
-    if not (settings.slack_signing_secret or "").strip():
+    if not reveal(settings.slack_signing_secret):
         raise ConfigError(
             "SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request with it (Basic "
             "Information → Signing Secret). Or set SLACK_APP_TOKEN (xapp-…) for Socket Mode."
@@ -216,7 +216,7 @@ def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> in
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     app = build_app(rt, client, request_verification_enabled=False, relay=worker)
-    handler = SocketModeHandler(app, app_token=rt.settings.slack_app_token)
+    handler = SocketModeHandler(app, app_token=reveal(rt.settings.slack_app_token))
     gc.freeze()  # as in HTTP mode (`http_front`)
     try:
         try:

@@ -9,12 +9,22 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from dotenv import dotenv_values
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import providers
 from bot.domain import CloudEndpoints
+from bot.errors import InputError
 
 DEFAULT_DATA_DIR = Path(".cspm")
 
@@ -32,59 +42,23 @@ class Settings(BaseSettings):
     """All configuration. Construct with `Settings()`; tests pass keyword overrides."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_prefix="CSPM_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
     # --- storage -------------------------------------------------------------------------
     database_url: str = Field(
         default=f"sqlite:///{DEFAULT_DATA_DIR}/cspm.db",
-        validation_alias=AliasChoices("CSPM_DATABASE_URL", "database_url"),
     )
-    encryption_key: str | None = Field(
-        default=None, validation_alias=AliasChoices("CSPM_ENCRYPTION_KEY", "encryption_key")
-    )
-    key_file: Path | None = Field(
-        default=None, validation_alias=AliasChoices("CSPM_KEY_FILE", "key_file")
-    )
+    encryption_key: SecretStr | None = Field(default=None)
+    key_file: Path | None = Field(default=None)
 
-    # --- clouds --------------------------------------------------------------------------
-    aws_endpoint_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("AWS_ENDPOINT_URL", "aws_endpoint_url")
-    )
-    aws_default_region: str = Field(
-        default="us-east-1",
-        validation_alias=AliasChoices("CSPM_AWS_DEFAULT_REGION", "aws_default_region"),
-    )
-    azure_authority_host: str = Field(
-        default="https://login.microsoftonline.com",
-        validation_alias=AliasChoices("CSPM_AZURE_AUTHORITY_HOST", "azure_authority_host"),
-    )
-    azure_arm_url: str = Field(
-        default="https://management.azure.com",
-        validation_alias=AliasChoices("CSPM_AZURE_ARM_URL", "azure_arm_url"),
-    )
-    gcp_token_uri: str = Field(
-        default="https://oauth2.googleapis.com/token",
-        validation_alias=AliasChoices("CSPM_GCP_TOKEN_URI", "gcp_token_uri"),
-    )
-    gcp_api_base: str = Field(
-        default="https://cloudresourcemanager.googleapis.com",
-        validation_alias=AliasChoices("CSPM_GCP_API_BASE", "gcp_api_base"),
-    )
-    gcp_compute_base: str = Field(
-        default="https://compute.googleapis.com",
-        validation_alias=AliasChoices("CSPM_GCP_COMPUTE_BASE", "gcp_compute_base"),
-    )
-    gcp_storage_base: str = Field(
-        default="https://storage.googleapis.com",
-        validation_alias=AliasChoices("CSPM_GCP_STORAGE_BASE", "gcp_storage_base"),
-    )
-    gcp_iam_base: str | None = Field(
-        default=None, validation_alias=AliasChoices("CSPM_GCP_IAM_BASE", "gcp_iam_base")
-    )
-    ca_bundle: str | None = Field(
-        default=None, validation_alias=AliasChoices("CSPM_CA_BUNDLE", "ca_bundle")
-    )
+    # --- clouds (each provider's endpoint settings: see `cloud_endpoints`) ---------------
+    endpoint_overrides: dict[str, str | None] = Field(default_factory=dict, exclude=True)
+    ca_bundle: str | None = Field(default=None)
     cloud_timeout_seconds: float = Field(
         default=20.0, gt=0, validation_alias=AliasChoices("CSPM_CLOUD_TIMEOUT", "cloud_timeout")
     )
@@ -92,7 +66,6 @@ class Settings(BaseSettings):
         default=3,
         ge=1,
         le=10,
-        validation_alias=AliasChoices("CSPM_CLOUD_MAX_ATTEMPTS", "cloud_max_attempts"),
     )
 
     # --- scans ---------------------------------------------------------------------------
@@ -100,80 +73,72 @@ class Settings(BaseSettings):
         default=8,
         ge=1,
         le=256,
-        validation_alias=AliasChoices("CSPM_SCAN_CONCURRENCY", "scan_concurrency"),
     )
     heartbeat_seconds: float = Field(
         default=5.0,
         gt=0,
-        validation_alias=AliasChoices("CSPM_HEARTBEAT_SECONDS", "heartbeat_seconds"),
     )
 
     # --- slack ---------------------------------------------------------------------------
-    slack_bot_token: str | None = Field(
+    slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
     )
-    slack_signing_secret: str | None = Field(
+    slack_signing_secret: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret"),
     )
-    slack_app_token: str | None = Field(
+    slack_app_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token")
     )
     slack_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
     )
-    slack_team_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("CSPM_SLACK_TEAM_ID", "slack_team_id")
-    )
-    operators: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, validation_alias=AliasChoices("CSPM_OPERATORS", "operators")
-    )
-    admins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, validation_alias=AliasChoices("CSPM_ADMINS", "admins")
-    )
-    support_channel: str | None = Field(
-        default=None, validation_alias=AliasChoices("CSPM_SUPPORT_CHANNEL", "support_channel")
-    )
+    slack_team_id: str | None = Field(default=None)
+    operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    support_channel: str | None = Field(default=None)
     worker_priority: Literal["idle", "low", "normal"] = Field(
         default="idle",
-        validation_alias=AliasChoices("CSPM_WORKER_PRIORITY", "worker_priority"),
     )
     # --- scheduling, digests, alerts (bot.scheduling.config reads these by name) --------
-    alert_mention: str | None = Field(
-        default=None, validation_alias=AliasChoices("CSPM_ALERT_MENTION", "alert_mention")
-    )
+    alert_mention: str | None = Field(default=None)
     retry_max_attempts: int = Field(
         default=3,
         ge=0,
         le=10,
-        validation_alias=AliasChoices("CSPM_RETRY_MAX_ATTEMPTS", "retry_max_attempts"),
     )
     retry_base_seconds: float = Field(
         default=60.0,
         gt=0,
-        validation_alias=AliasChoices("CSPM_RETRY_BASE_SECONDS", "retry_base_seconds"),
     )
     support_failure_streak: int = Field(
         default=3,
         ge=1,
-        validation_alias=AliasChoices("CSPM_SUPPORT_FAILURE_STREAK", "support_failure_streak"),
     )
     digest_default_timezone: str = Field(
         default="UTC",
         validation_alias=AliasChoices("CSPM_DIGEST_TIMEZONE", "digest_default_timezone"),
     )
-    log_level: str = Field(
-        default="INFO", validation_alias=AliasChoices("CSPM_LOG_LEVEL", "log_level")
-    )
+    log_level: str = Field(default="INFO")
 
     @field_validator("operators", "admins", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> list[str]:
         return _csv(value)
 
-    @field_validator(
-        "aws_endpoint_url", "ca_bundle", "slack_api_url", "gcp_iam_base", mode="before"
-    )
+    @model_validator(mode="before")
+    @classmethod
+    def _take_endpoint_overrides(cls, data: Any) -> Any:
+        """Keyword overrides named after a provider's endpoint setting (``aws_endpoint_url=``,
+        ``azure_arm_url=``, ...) go to `endpoint_overrides`."""
+        if isinstance(data, dict):
+            known = {e.name for spec in providers.specs() for e in spec.endpoints}
+            taken = {k: data.pop(k) for k in list(data) if k in known}
+            if taken:
+                data["endpoint_overrides"] = {**data.get("endpoint_overrides", {}), **taken}
+        return data
+
+    @field_validator("ca_bundle", "slack_api_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -198,26 +163,64 @@ class Settings(BaseSettings):
         return self.key_file or self.data_dir / "secret.key"
 
     def cloud_endpoints(self) -> CloudEndpoints:
-        """The endpoints and retry budget every cloud adapter receives."""
-        return CloudEndpoints(
-            aws_endpoint_url=self.aws_endpoint_url,
-            azure_authority_host=self.azure_authority_host.rstrip("/"),
-            azure_arm_url=self.azure_arm_url.rstrip("/"),
-            gcp_token_uri=self.gcp_token_uri,
-            gcp_api_base=self.gcp_api_base.rstrip("/"),
-            gcp_compute_base=self.gcp_compute_base.rstrip("/"),
-            gcp_storage_base=self.gcp_storage_base.rstrip("/"),
-            gcp_iam_base=self.gcp_iam_base.rstrip("/") if self.gcp_iam_base else None,
+        """The endpoints and retry budget every cloud adapter receives.
+
+        Each registered provider declares its endpoint settings with their defaults; a value
+        given to `Settings(...)` wins, then the environment variable, then `.env`.
+        """
+        dotenv = _dotenv_values()
+        values: dict[str, str | None] = {}
+        for spec in providers.specs():
+            for setting in spec.endpoints:
+                if setting.name in self.endpoint_overrides:
+                    values[setting.name] = self.endpoint_overrides[setting.name]
+                elif os.environ.get(setting.env):
+                    values[setting.name] = os.environ[setting.env]
+                elif dotenv.get(setting.env):
+                    values[setting.name] = dotenv[setting.env]
+        return providers.endpoints(
+            values,
             ca_bundle=self.ca_bundle,
             timeout_seconds=self.cloud_timeout_seconds,
             max_attempts=self.cloud_max_attempts,
-            aws_default_region=self.aws_default_region,
         )
 
 
+def reveal(secret: SecretStr | None) -> str:
+    """The plain value of a secret setting ("" when unset). Never log the result."""
+    return secret.get_secret_value().strip() if secret is not None else ""
+
+
+def _dotenv_values() -> dict[str, str | None]:
+    path = Path(".env")
+    return dict(dotenv_values(path)) if path.is_file() else {}
+
+
+class SettingsError(InputError):
+    """A setting has a value it cannot take; the message names the environment variable."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a settings field (``cloud_max_attempts`` →
+    ``CSPM_CLOUD_MAX_ATTEMPTS``)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and alias.choices:
+        return str(alias.choices[0])
+    return f"CSPM_{field.upper()}"
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment, with explicit overrides winning."""
-    # AWS_ENDPOINT_URL is boto3's own variable: honour it even if only the SDK would see it.
-    if "aws_endpoint_url" not in overrides and os.environ.get("AWS_ENDPOINT_URL"):
-        overrides["aws_endpoint_url"] = os.environ["AWS_ENDPOINT_URL"]
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Read settings from the environment, with explicit overrides winning.
+
+    Raises `SettingsError` naming each bad variable and why, e.g.
+    ``CSPM_CLOUD_MAX_ATTEMPTS: Input should be greater than or equal to 1``.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{env_name(str(e['loc'][0])) if e.get('loc') else 'settings'}: {e.get('msg')}"
+            for e in exc.errors()
+        )
+        raise SettingsError(problems) from None

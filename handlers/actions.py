@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import ids
+from bot import ids, providers
 from bot.codec import (
     ConnectorRef,
     CreateFlowState,
@@ -31,7 +31,6 @@ from bot.codec import (
     decode,
     decode_any,
 )
-from bot.domain import Provider
 from bot.errors import InputError
 from bot.slack.command_parser import HELP
 from bot.slack.connectorflows import delete_and_tell, replace_state, validate_and_tell
@@ -236,10 +235,7 @@ def _register_connectors(app: App, ctx: SlackContext) -> None:
     def provider(body: dict[str, Any], action: dict[str, Any]) -> None:
         origin = ctx.origin(body)
         state = decode(origin.view_metadata, CreateFlowState)
-        try:
-            chosen = Provider(_value(action))
-        except ValueError:
-            raise InputError("Choose aws, azure or gcp.") from None
+        chosen = providers.parse(_value(action))
         view = build_create_connector(dataclasses.replace(state, provider=chosen))
         ctx.replier(origin).update_modal(view, check=True)
 

@@ -16,9 +16,8 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import ids
+from bot import ids, providers
 from bot.codec import CreateFlowState, ReplaceFlowState, SupportRef, decode
-from bot.domain import Provider
 from bot.errors import InputError
 from bot.slack import failures
 from bot.slack.connectorflows import check_form, create_in_background, replace_in_background
@@ -67,10 +66,7 @@ def register(app: App, ctx: SlackContext) -> None:
         """The new-connector form, checked: its state (with the provider), name and fields."""
         state = decode(ctx.origin(body).view_metadata, CreateFlowState)
         raw = read_form(_values(view))
-        try:
-            provider = Provider(raw["provider"]) if raw.get("provider") else state.provider
-        except ValueError:
-            raise InputError("Unknown provider.", {"provider": "Choose a provider."}) from None
+        provider = providers.parse(raw["provider"]) if raw.get("provider") else state.provider
         name = check_form(ctx, provider, raw, new_name=raw.get("name", ""))
         return dataclasses.replace(state, provider=provider), name, raw
 

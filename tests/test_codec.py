@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import codec
+from bot import codec, providers
 from bot.codec import (
     BUTTON_VALUE_MAX,
     OPTION_VALUE_MAX,
@@ -36,7 +36,7 @@ from bot.codec import (
     encode_metadata,
     encode_option,
 )
-from bot.domain import Provider, ScanStatus
+from bot.domain import ScanStatus
 from bot.errors import InputError
 
 ids_ = st.integers(min_value=0, max_value=2**63 - 1)
@@ -56,9 +56,9 @@ ANY_CODEC = st.one_of(
     st.builds(RowState, small_ids, st.integers(0, 10**6), opt_status, id_sets),
     st.builds(HistoryChoice, st.sampled_from(MenuChoice), ids_),
     st.builds(ErrorLogState, small_ids, id_sets),
-    st.builds(CreateFlowState, st.none() | st.sampled_from(Provider), slack_ids,
+    st.builds(CreateFlowState, st.none() | st.sampled_from(providers.names()), slack_ids,
               st.integers(0, 100)),
-    st.builds(ReplaceFlowState, small_ids, st.sampled_from(Provider), slack_ids,
+    st.builds(ReplaceFlowState, small_ids, st.sampled_from(providers.names()), slack_ids,
               st.none() | st.from_regex(r"\d{10}\.\d{6}", fullmatch=True),
               st.none() | small_ids, st.integers(0, 100)),
     st.builds(SupportRef, st.none() | small_ids, st.none() | small_ids, st.none() | small_ids,

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from pydantic import ValidationError
 
 from bot.secretbox import SecretBox, SecretBoxError
-from bot.settings import load_settings
+from bot.settings import SettingsError, load_settings
 
 
 def test_defaults_are_the_embedded_sqlite(tmp_path: Path) -> None:
@@ -19,7 +18,9 @@ def test_defaults_are_the_embedded_sqlite(tmp_path: Path) -> None:
     assert s.database_url == "sqlite:///.cspm/cspm.db" and s.is_sqlite
     assert s.resolved_key_file == Path(".cspm/secret.key")
     e = s.cloud_endpoints()
-    assert e.aws_endpoint_url is None and e.azure_authority_host.startswith("https://login.")
+    assert e.optional("aws_endpoint_url") is None and e.url("azure_authority_host").startswith(
+        "https://login."
+    )
 
 
 def test_environment_names_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,17 +35,17 @@ def test_environment_names_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None
     s = load_settings()
     e = s.cloud_endpoints()
     assert s.resolved_key_file == Path("/srv/cspm/secret.key")
-    assert e.aws_endpoint_url == "http://127.0.0.1:5000"
-    assert e.azure_authority_host == "https://login.microsoftonline.us"
-    assert e.azure_arm_url == "https://management.usgovcloudapi.net"
-    assert e.gcp_token_uri == "https://oauth2.example/token"
+    assert e.optional("aws_endpoint_url") == "http://127.0.0.1:5000"
+    assert e.url("azure_authority_host") == "https://login.microsoftonline.us"
+    assert e.url("azure_arm_url") == "https://management.usgovcloudapi.net"
+    assert e.url("gcp_token_uri") == "https://oauth2.example/token"
     assert e.ca_bundle == "/etc/ssl/corp.pem" and e.max_attempts == 5
     assert s.operators == ["U1", "S2", "U3"]
 
 
 def test_bad_values_are_rejected_with_the_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CSPM_CLOUD_MAX_ATTEMPTS", "0")
-    with pytest.raises(ValidationError, match="CSPM_CLOUD_MAX_ATTEMPTS"):
+    with pytest.raises(SettingsError, match="CSPM_CLOUD_MAX_ATTEMPTS"):
         load_settings()
 
 
@@ -72,3 +73,19 @@ def test_key_rotation_and_wrong_key() -> None:
         SecretBox.from_settings(new, Path("unused")).decrypt(token)
     with pytest.raises(SecretBoxError, match="not a valid Fernet key"):
         SecretBox.from_settings("too-short", Path("unused"))
+
+
+def test_secrets_never_appear_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "xoxb-" + "7" * 12 + "-" + "tok" * 6
+    signing = "sig" + "9" * 29
+    app_token = "xapp-1-" + "A" * 20
+    key = "k" * 43 + "="
+    monkeypatch.setenv("SLACK_BOT_TOKEN", token)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", signing)
+    monkeypatch.setenv("SLACK_APP_TOKEN", app_token)
+    monkeypatch.setenv("CSPM_ENCRYPTION_KEY", key)
+    s = load_settings()
+    shown = repr(s) + str(s) + repr(s.model_dump())
+    for secret in (token, signing, app_token, key):
+        assert secret not in shown
+    assert s.slack_bot_token is not None and s.slack_bot_token.get_secret_value() == token

@@ -10,9 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.checks.base import Check
-from bot.checks.registry import checks_for, checks_for_unit
-from bot.clouds.registry import get_adapter
 from bot.domain import (
     CancelToken,
     CheckResult,
@@ -23,6 +20,8 @@ from bot.domain import (
     Provider,
     ScanCancelled,
 )
+from bot.providers import checks_for, checks_for_unit, get_adapter
+from bot.providers.checks import Check
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bot.settings import reveal
+
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
@@ -47,7 +49,7 @@ def cmd_digest_send(rt: Runtime, args: argparse.Namespace) -> int:
     if args.dry_run:
         emit(args, {**summary, "payload": payload}, lambda: _json_text(payload))
         return 0
-    token = rt.settings.slack_bot_token
+    token = reveal(rt.settings.slack_bot_token) or None
     if not token:
         raise InputError("SLACK_BOT_TOKEN is not set: cannot send. Use --dry-run to print it.")
     config = SchedulingConfig.from_settings(rt.settings)

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.clouds.registry import get_adapter, parse_provider
-from bot.credentials import fingerprint, from_secret_dict, provider_of, to_secret_dict
+from bot import providers
 from bot.domain import CloudEndpoints, Credentials, Provider, ValidationResult
 from bot.errors import ConflictError, InputError, NotFoundError, ValidationFailedError
+from bot.providers import get_adapter
 from bot.redaction import redact_one_line
 from bot.secretbox import SecretBox
 from bot.suggest import closest
@@ -156,18 +156,17 @@ class ConnectorService:
             c = ConnectorRepo(s).get(connector_id)
             if c is None or c.secret_ciphertext is None:
                 raise NotFoundError("The project's connector was deleted; replace it first.")
-            return Provider(c.provider), from_secret_dict(
-                c.provider, self.box.decrypt(c.secret_ciphertext)
-            )
+            spec = providers.get(c.provider)
+            return spec.name, spec.credentials_from_secret(self.box.decrypt(c.secret_ciphertext))
 
     # --- validating ---------------------------------------------------------------------
     def parse(self, provider: Provider | str, raw: Mapping[str, str]) -> Credentials:
         """Check raw input for a provider; raises InputError with per-field messages."""
-        return get_adapter(parse_provider(str(provider))).parse_credentials(raw)
+        return get_adapter(providers.parse(str(provider))).parse_credentials(raw)
 
     def check_live(self, creds: Credentials) -> ValidationResult:
         """Validate credentials against the cloud; raises ValidationFailedError when rejected."""
-        result = get_adapter(provider_of(creds)).validate(creds, self.endpoints)
+        result = providers.spec_of(creds).adapter().validate(creds, self.endpoints)
         if not result.ok:
             error = result.error
             reason = (
@@ -239,12 +238,12 @@ class ConnectorService:
         now = datetime.now(UTC)
         return Connector(
             name=name,
-            provider=provider_of(creds).value,
+            provider=providers.spec_of(creds).name,
             account_id=result.account_id,
             account_label=result.account_label[:300],
             scopes=list(result.scopes),
-            fingerprint=fingerprint(creds)[:80],
-            secret_ciphertext=self.box.encrypt(to_secret_dict(creds)),
+            fingerprint=providers.spec_of(creds).fingerprint(creds)[:80],
+            secret_ciphertext=self.box.encrypt(providers.to_secret_dict(creds)),
             created_by=actor,
             created_at=now,
             last_validated_at=now,

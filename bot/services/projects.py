@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,16 +9,15 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.checks.registry import checks_for
+from bot import providers
 from bot.domain import Provider, ScanStatus
 from bot.errors import InputError, NotFoundError
+from bot.providers import checks_for
 from bot.services.connectors import check_name
 from bot.suggest import closest
 from storage.db import Database
 from storage.models import Project, Scan
 from storage.repositories import AuditRepo, ConnectorRepo, ProjectRepo
-
-AWS_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
 @dataclass(frozen=True)
@@ -110,20 +108,16 @@ class ProjectService:
                 raise NotFoundError(
                     f"No connector named {connector!r}.", closest(connector, repo.live_names())
                 )
-            provider = Provider(c.provider)
+            provider = c.provider
             scope = [u.strip() for u in scope if u.strip()]
-            if provider is Provider.AWS:
-                bad = [u for u in scope if not AWS_REGION_RE.match(u)]
-                if bad:
-                    raise InputError(
-                        f"Not AWS region names: {', '.join(bad)} (e.g. us-east-1, eu-west-2).",
-                        {"scope": "Use AWS region names such as us-east-1."},
-                    )
+            spec = providers.get(provider)
+            if spec.check_scope is not None:
+                spec.check_scope(scope)
             known = {chk.meta.id for chk in checks_for(provider)}
             unknown = [cid for cid in check_ids if cid not in known]
             if unknown:
                 raise InputError(
-                    f"Unknown {provider.value} checks: {', '.join(unknown)}. "
+                    f"Unknown {provider} checks: {', '.join(unknown)}. "
                     f"Known: {', '.join(sorted(known))}.",
                     {"checks": "Unknown check id."},
                 )

@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.checks.registry import check_by_id
 from bot.domain import ErrorCategory, JobStatus, Provider, ScanStatus, Severity
 from bot.engine.engine import ScanEngine
 from bot.errors import ConflictError, NotFoundError
+from bot.providers import check_by_id
 from bot.services.projects import find_project
 from storage.db import Database
 from storage.models import Connector, Project, Scan

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 import handlers
 from bot.runtime import Runtime
+from bot.settings import reveal
 from bot.slack import failures, scanflows
 from bot.slack.client import make_web_client
 from bot.slack.context import SlackContext
@@ -126,7 +127,7 @@ def build_app(
     client = client or make_web_client(settings)
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret or "",
+        signing_secret=reveal(settings.slack_signing_secret),
         token_verification_enabled=token_verification_enabled,
         request_verification_enabled=request_verification_enabled,
         process_before_response=True,

@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot.settings import Settings
+from bot.settings import Settings, reveal
 
 RATE_LIMIT_RETRIES = 3
 """How many times one call is retried after a 429 (each waits Retry-After plus jitter)."""
@@ -39,7 +39,7 @@ def api_base_url(settings: Settings) -> str:
 def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
     """A `WebClient` for the bot token (or `token`), honouring `SLACK_API_URL`."""
     return WebClient(
-        token=token if token is not None else settings.slack_bot_token,
+        token=token if token is not None else (reveal(settings.slack_bot_token) or None),
         base_url=api_base_url(settings),
         timeout=TIMEOUT_SECONDS,
         retry_handlers=retry_handlers(),

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot import ids
+from bot import ids, providers
 from bot.codec import (
     ConnectorRef,
     CreateFlowState,
@@ -57,15 +57,25 @@ from bot.views.common import (
 )
 from bot.views.models import ConnectorInfo, Page, ReplaceOutcome, ValidationFailure
 
-CLOUD_NAMES = {Provider.AWS: "AWS", Provider.AZURE: "Azure", Provider.GCP: "Google Cloud"}
-"""How each provider is named in text."""
 
-VALIDATION_CALLS = {
-    Provider.AWS: "AWS STS GetCallerIdentity",
-    Provider.AZURE: "an Azure AD token and a subscription read",
-    Provider.GCP: "a Google token refresh and a project read",
-}
-"""What the live validation does, per provider (DESIGN §4 step 3)."""
+def cloud_name(provider: str) -> str:
+    """How a provider is named in text ("AWS", "Google Cloud")."""
+    try:
+        return providers.get(provider).display_name
+    except KeyError:  # a connector of a provider that is no longer installed
+        return provider
+
+
+def validation_call(provider: str) -> str:
+    """What the live validation of a provider's credentials does, in words."""
+    return providers.get(provider).validation_call
+
+
+def is_secret_input(block_id: str) -> bool:
+    """True for a connector input that receives secret material (never echoed)."""
+    name = ids.field_name(block_id)
+    return any(f.name == name and f.secret for spec in providers.specs() for f in spec.form_fields)
+
 
 NAME_MAX = 60
 PROJECT_NAME_MAX = 80
@@ -107,7 +117,7 @@ def _projects_text(projects: Sequence[str], limit: int, total: int | None = None
 
 
 def _identity(c: ConnectorInfo) -> str:
-    parts = [CLOUD_NAMES[c.provider]]
+    parts = [cloud_name(c.provider)]
     if c.fingerprint:
         parts.append(f"`{md(c.fingerprint, 40)}`")
     parts.append(f"account `{md(c.account_id, 60)}`" if c.account_id else "account unknown")
@@ -186,7 +196,7 @@ def build_validate_result(connector: ConnectorInfo, error: CloudError | None = N
         )
     blocks = [
         section(
-            f":x: *{name}*: {CLOUD_NAMES[connector.provider]} rejected the saved credentials.\n"
+            f":x: *{name}*: {cloud_name(connector.provider)} rejected the saved credentials.\n"
             f"{category_emoji(error.category)} *{category_title(error.category)}* · "
             f"`{md(error.code or 'none', 120)}` — {md(error.message, 600)}"
         ),
@@ -228,7 +238,7 @@ def build_deleted(name: str, projects: Sequence[str] = ()) -> Payload:
 
 
 def _text_input(
-    field: ids.ConnectorInput,
+    field: str,
     label: str,
     *,
     placeholder: str | None = None,
@@ -247,7 +257,7 @@ def _text_input(
         element["multiline"] = True
     if placeholder:
         element["placeholder"] = plain(placeholder, 150)
-    if initial and field not in ids.SECRET_INPUTS:  # never echo a secret
+    if initial and not is_secret_input(field):  # never echo a secret
         element["initial_value"] = truncate(initial, max_length)
     block: Block = {"type": "input", "block_id": str(field), "label": plain(label, 2000)}
     block["element"] = element
@@ -258,62 +268,39 @@ def _text_input(
     return block
 
 
-_UUID = "00000000-0000-0000-0000-000000000000"
 _SECRET_HINT = "Stored encrypted and never shown again, not even to you."
 
 
-def provider_inputs(provider: Provider) -> list[Block]:
+def provider_inputs(provider: str) -> list[Block]:
     """The credential inputs of one provider (no initial values: secrets are never echoed)."""
-    f = ids.ConnectorInput
-    if provider is Provider.AWS:
-        return [
-            _text_input(f.ACCESS_KEY_ID, "Access key ID", placeholder="AKIA…", max_length=128),
+    blocks = []
+    for field in providers.get(provider).form_fields:
+        hint = " ".join(h for h in (field.hint, _SECRET_HINT if field.secret else "") if h)
+        blocks.append(
             _text_input(
-                f.SECRET_ACCESS_KEY, "Secret access key", hint=_SECRET_HINT, max_length=128
-            ),
-            _text_input(
-                f.ROLE_ARN,
-                "Role ARN to assume",
-                placeholder="arn:aws:iam::123456789012:role/cspm-audit",
-                optional=True,
-                max_length=2048,
-            ),
-            _text_input(
-                f.EXTERNAL_ID,
-                "External ID",
-                hint="Only if the role's trust policy requires one.",
-                optional=True,
-                max_length=1224,
-            ),
-        ]
-    if provider is Provider.AZURE:
-        return [
-            _text_input(f.TENANT_ID, "Tenant ID", placeholder=_UUID, max_length=100),
-            _text_input(f.CLIENT_ID, "Client (application) ID", placeholder=_UUID, max_length=100),
-            _text_input(f.CLIENT_SECRET, "Client secret", hint=_SECRET_HINT, max_length=300),
-        ]
-    return [
-        _text_input(
-            f.SERVICE_ACCOUNT_JSON,
-            "Service account key (JSON)",
-            placeholder='{"type": "service_account", "project_id": …}',
-            hint="Paste the whole key file. " + _SECRET_HINT,
-            multiline=True,
-            max_length=3000,
+                ids.connector_field(field.name),
+                field.label,
+                placeholder=field.placeholder or None,
+                hint=hint or None,
+                optional=field.optional,
+                multiline=field.multiline,
+                max_length=field.max_length,
+            )
         )
-    ]
+    return blocks
 
 
-def _provider_select(selected: Provider | None) -> Block:
-    options = [option(CLOUD_NAMES[p], p.value) for p in Provider]
+def _provider_select(selected: str | None) -> Block:
+    names = list(providers.names())
+    options = [option(cloud_name(p), p) for p in names]
     element: Block = {
         "type": "static_select",
         "action_id": str(ids.ConnectorInput.PROVIDER),
         "placeholder": plain("Choose a cloud"),
         "options": options,
     }
-    if selected is not None:
-        element["initial_option"] = options[list(Provider).index(selected)]
+    if selected in names:
+        element["initial_option"] = options[names.index(selected)]
     return {
         "type": "input",
         "block_id": str(ids.ConnectorInput.PROVIDER),
@@ -386,7 +373,7 @@ def _connector_fields(c: ConnectorInfo) -> Block:
     return fields_section(
         [
             f"*Connector*\n{md(c.name, NAME_MAX)}",
-            f"*Cloud*\n{CLOUD_NAMES[c.provider]}",
+            f"*Cloud*\n{cloud_name(c.provider)}",
             f"*Account*\n`{md(c.account_id, 100)}`" if c.account_id else "*Account*\nunknown",
             f"*Key*\n`{md(c.fingerprint, 60)}`" if c.fingerprint else "*Key*\n—",
             f"*Last validation*\n{_validation_text(c)}",
@@ -400,7 +387,7 @@ def build_replace_explain(connector: ConnectorInfo, state: ReplaceFlowState) -> 
     Shows the connector, its account and every project using it. Submitting moves on to
     `build_replace_form` (``response_action: update``).
     """
-    cloud = CLOUD_NAMES[connector.provider]
+    cloud = cloud_name(connector.provider)
     blocks: list[Block] = [
         section(
             ":lock: *Saved credentials cannot be edited.* To fix this connector you enter new "
@@ -413,7 +400,7 @@ def build_replace_explain(connector: ConnectorInfo, state: ReplaceFlowState) -> 
         section(
             "*What happens next*\n"
             f"1. You enter new {cloud} credentials.\n"
-            f"2. The bot checks them live ({VALIDATION_CALLS[connector.provider]}).\n"
+            f"2. The bot checks them live ({validation_call(connector.provider)}).\n"
             "3. Only if they work: a new connector is created, the projects above are pointed "
             "at it, and the old connector is deleted and its secret destroyed.\n"
             "4. If they are rejected, nothing changes and you can try again.\n"
@@ -447,7 +434,7 @@ def build_replace_form(connector: ConnectorInfo, state: ReplaceFlowState) -> Pay
         ),
         *provider_inputs(state.provider),
         context(
-            f"The credentials are checked with {VALIDATION_CALLS[state.provider]} before "
+            f"The credentials are checked with {validation_call(state.provider)} before "
             "anything changes, then stored encrypted."
         ),
     ]
@@ -472,7 +459,7 @@ def build_validating(
         [
             section(
                 f":hourglass_flowing_sand: Checking the credentials for "
-                f"*{md(connector_name, NAME_MAX)}* with {VALIDATION_CALLS[provider]}…"
+                f"*{md(connector_name, NAME_MAX)}* with {validation_call(provider)}…"
             ),
             context("This usually takes a few seconds. This window updates with the result."),
         ],
@@ -540,7 +527,7 @@ def build_validation_failed(
     (seed: "newly created integrations still result in authentication errors").
     """
     error = failure.error
-    cloud = CLOUD_NAMES[failure.provider]
+    cloud = cloud_name(failure.provider)
     if isinstance(state, ReplaceFlowState):
         unchanged = (
             f"Nothing was changed: *{md(failure.connector_name, NAME_MAX)}* and its projects "
@@ -596,16 +583,12 @@ def build_validation_failed(
 _FIELD_ALIASES = {"info": "service_account_json", "service_account": "service_account_json"}
 
 
-def field_block_id(name: str) -> ids.ConnectorInput | None:
+def field_block_id(name: str) -> str | None:
     """The input block of a form field name (``"secret_access_key"``), or None."""
-    name = _FIELD_ALIASES.get(name, name)
-    try:
-        return ids.ConnectorInput(f"connector.field.{name}")
-    except ValueError:
-        try:
-            return ids.ConnectorInput(name)  # already a block id
-        except ValueError:
-            return None
+    name = ids.field_name(_FIELD_ALIASES.get(name, name))
+    fixed = {f.field_name for f in ids.ConnectorInput}
+    known = fixed | {f.name for spec in providers.specs() for f in spec.form_fields}
+    return ids.connector_field(name) if name in known else None
 
 
 def build_field_errors(
@@ -642,14 +625,13 @@ def read_form(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str
     provider value. The caller validates and must not log the result (it holds secrets).
     """
     out: dict[str, str] = {}
-    for field in ids.ConnectorInput:
-        block = values.get(field)
-        if not block:
+    for block_id, block in values.items():
+        if not ids.is_connector_field(block_id) or not block:
             continue
-        state = block.get(field) or {}
+        state = block.get(block_id) or {}
         if state.get("type") == "static_select":
             selected = state.get("selected_option") or {}
-            out[field.field_name] = str(selected.get("value") or "")
+            out[ids.field_name(block_id)] = str(selected.get("value") or "")
         else:
-            out[field.field_name] = str(state.get("value") or "")
+            out[ids.field_name(block_id)] = str(state.get("value") or "")
     return out

@@ -118,7 +118,7 @@ def _causes_block(data: DigestData) -> Block | None:
 def _credential_block(problem: CredentialProblem) -> Block:
     projects = len(problem.projects)
     text = (
-        f":key: *{md(problem.name, 80)}* ({problem.provider.value.upper()}) — "
+        f":key: *{md(problem.name, 80)}* ({problem.provider.upper()}) — "
         f"{projects} project{'s' if projects != 1 else ''}"
     )
     if problem.projects:

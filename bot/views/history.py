@@ -111,7 +111,7 @@ def build_history(data: HistoryData) -> Payload:
     blocks: list[Block] = [
         header(f"History · {project.name}"),
         context(
-            f"{project.provider.value.upper()} · {md(project.connector_name or 'no connector', 60)}"
+            f"{project.provider.upper()} · {md(project.connector_name or 'no connector', 60)}"
             f" · {page.total_items} scan{'s' * (page.total_items != 1)}"
         ),
         actions(*top),

@@ -53,7 +53,7 @@ def _failing_row(row: ProjectRow) -> list[Block]:
     return [
         section(f"{emoji} *{md(row.name, 80)}*{note}", accessory=accessory),
         context(
-            f"{row.provider.value.upper()} · {md(row.connector_name or 'no connector', 60)}"
+            f"{row.provider.upper()} · {md(row.connector_name or 'no connector', 60)}"
             f" · last scan {slack_date(row.last_scan_at)}"
         ),
     ]
@@ -63,7 +63,7 @@ def _attention_row(c: ConnectorInfo) -> Block:
     error = f"\n{md(c.last_error, 150)}" if c.last_error and c.last_error.strip() else ""
     used = c.projects_total
     return section(
-        f":warning: *{md(c.name, 60)}* ({c.provider.value.upper()}, used by {used} "
+        f":warning: *{md(c.name, 60)}* ({c.provider.upper()}, used by {used} "
         f"project{'s' * (used != 1)}) failed validation {slack_date(c.last_validated_at)}"
         f"{error}",
         accessory=button(

@@ -59,7 +59,7 @@ def render_bundle(bundle: SupportBundle, limit: int = BUNDLE_MAX) -> str:
         f"Scan: #{bundle.scan_id if bundle.scan_id is not None else '—'} ({status})"
         + (f": {_flat(bundle.status_message, 200)}" if bundle.status_message.strip() else ""),
         f"Connector: {_flat(bundle.connector_name or '—', 80)} "
-        f"({bundle.provider.value}, account {_flat(bundle.account_id or 'unknown', 80)})",
+        f"({bundle.provider}, account {_flat(bundle.account_id or 'unknown', 80)})",
         f"Started: {_utc(bundle.started_at)} · Finished: {_utc(bundle.finished_at)}",
         f"Re-runs: {bundle.reruns}",
         f"Errors: {len(bundle.entries)}",

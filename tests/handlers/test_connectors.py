@@ -10,17 +10,20 @@ from bot.codec import ConnectorRef, encode
 from tests.support.query import all_text, button_texts, buttons_with
 from tests.support.slackbot import ADMIN, OPERATOR, Bot, seed_connector, seed_project
 
+ACCESS_KEY_ID = ids.connector_field("access_key_id")
+SECRET_ACCESS_KEY = ids.connector_field("secret_access_key")
+
 F = ids.ConnectorInput
 
 
 def _new_connector_modal(bot: Bot) -> str:
     bot.driver.command("connect", ADMIN)
     view_id = bot.slack.last("views.open").view_id
-    assert F.ACCESS_KEY_ID not in str(bot.slack.views[view_id])  # no provider chosen yet
+    assert ACCESS_KEY_ID not in str(bot.slack.views[view_id])  # no provider chosen yet
     bot.driver.click_in_view(view_id, F.PROVIDER, ADMIN, option_value="aws")
     update = bot.slack.last("views.update")
     assert update.body["hash"]  # the update is checked against the view the user saw
-    assert F.SECRET_ACCESS_KEY in str(bot.slack.views[view_id])
+    assert SECRET_ACCESS_KEY in str(bot.slack.views[view_id])
     return view_id
 
 
@@ -30,8 +33,8 @@ def test_create_validates_live_and_saves(make_bot: Any, aws: Any) -> None:
     view_id = _new_connector_modal(bot)
     ack = bot.driver.submit(
         view_id,
-        {F.NAME: "prod-aws", F.PROVIDER: "aws", F.ACCESS_KEY_ID: key_id,
-         F.SECRET_ACCESS_KEY: secret},
+        {F.NAME: "prod-aws", F.PROVIDER: "aws", ACCESS_KEY_ID: key_id,
+         SECRET_ACCESS_KEY: secret},
         ADMIN,
     ).json()  # fmt: skip
     assert ack["response_action"] == "update" and ack["view"]["title"]["text"] == "Validating…"
@@ -49,17 +52,26 @@ def test_create_refuses_bad_input_inline_and_rejected_keys_save_nothing(
     view_id = _new_connector_modal(bot)
     ack = bot.driver.submit(
         view_id,
-        {F.NAME: "taken", F.PROVIDER: "aws", F.ACCESS_KEY_ID: "AKIA", F.SECRET_ACCESS_KEY: ""},
+        {
+            F.NAME: "taken",
+            F.PROVIDER: "aws",
+            ACCESS_KEY_ID: "AKIA",
+            SECRET_ACCESS_KEY: "",
+        },
         ADMIN,
     ).json()
     assert ack["response_action"] == "errors"
-    assert {F.NAME, F.ACCESS_KEY_ID, F.SECRET_ACCESS_KEY} <= set(ack["errors"])
+    assert {
+        F.NAME,
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+    } <= set(ack["errors"])
     assert "already exists" in ack["errors"][F.NAME]
 
     ack = bot.driver.submit(
         view_id,
-        {F.NAME: "new-one", F.PROVIDER: "aws", F.ACCESS_KEY_ID: "AKIA" + "Q" * 16,
-         F.SECRET_ACCESS_KEY: "k" * 40},
+        {F.NAME: "new-one", F.PROVIDER: "aws", ACCESS_KEY_ID: "AKIA" + "Q" * 16,
+         SECRET_ACCESS_KEY: "k" * 40},
         ADMIN,
     ).json()  # fmt: skip
     assert ack["response_action"] == "update"

@@ -20,8 +20,18 @@ from storage.models import AuditEvent, Connector
 from tests.support.query import all_text, button_texts
 from tests.support.slackbot import ADMIN, CHANNEL, OPERATOR, Bot, seed_connector
 
+ACCESS_KEY_ID = ids.connector_field("access_key_id")
+SECRET_ACCESS_KEY = ids.connector_field("secret_access_key")
+TENANT_ID = ids.connector_field("tenant_id")
+CLIENT_ID = ids.connector_field("client_id")
+CLIENT_SECRET = ids.connector_field("client_secret")
+SERVICE_ACCOUNT_JSON = ids.connector_field("service_account_json")
+
 F = ids.ConnectorInput
-UNKNOWN_KEY = {F.ACCESS_KEY_ID: "AKIA" + "Z" * 16, F.SECRET_ACCESS_KEY: "s" * 40}
+UNKNOWN_KEY = {
+    ACCESS_KEY_ID: "AKIA" + "Z" * 16,
+    SECRET_ACCESS_KEY: "s" * 40,
+}
 
 
 def _setup(make_bot: Any, aws: Any) -> tuple[Bot, dict[str, str]]:
@@ -33,7 +43,10 @@ def _setup(make_bot: Any, aws: Any) -> tuple[Bot, dict[str, str]]:
     for name in ("web", "db"):
         bot.rt.projects.add(name, "prod-aws", actor="test", scope=["us-east-1"])
     new_id, new_secret = aws.create_user("new-scanner", admin=True)
-    return bot, {F.ACCESS_KEY_ID: new_id, F.SECRET_ACCESS_KEY: new_secret}
+    return bot, {
+        ACCESS_KEY_ID: new_id,
+        SECRET_ACCESS_KEY: new_secret,
+    }
 
 
 def _open_form(bot: Bot, user: str = ADMIN) -> str:
@@ -79,11 +92,20 @@ def test_malformed_input_gets_inline_field_errors(make_bot: Any, aws: Any) -> No
     bot, _ = _setup(make_bot, aws)
     view_id = _open_form(bot)
     result = bot.driver.submit(
-        view_id, {F.NAME: "prod-aws", F.ACCESS_KEY_ID: "not-a-key", F.SECRET_ACCESS_KEY: ""}, ADMIN
+        view_id,
+        {
+            F.NAME: "prod-aws",
+            ACCESS_KEY_ID: "not-a-key",
+            SECRET_ACCESS_KEY: "",
+        },
+        ADMIN,
     )
     ack = result.json()
     assert ack["response_action"] == "errors"
-    assert set(ack["errors"]) == {F.ACCESS_KEY_ID, F.SECRET_ACCESS_KEY}
+    assert set(ack["errors"]) == {
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+    }
     assert not bot.slack.calls_to("views.update")  # nothing validated, nothing changed
     assert [c.name for c in _connector_rows(bot)] == ["prod-aws"]
 
@@ -145,7 +167,7 @@ def test_valid_credentials_replace_the_connector_and_repoint_projects(
 
     # the secret never travelled back to Slack, in any payload
     everything = json.dumps([c.body for c in bot.slack.requests])
-    assert new_key[F.SECRET_ACCESS_KEY] not in everything
+    assert new_key[SECRET_ACCESS_KEY] not in everything
 
 
 def test_rerun_reports_progress_in_a_channel_thread(make_bot: Any, aws: Any) -> None:
@@ -216,11 +238,23 @@ def test_the_flow_starts_from_a_real_authentication_failure(make_bot: Any, aws: 
     ("provider", "fields", "bad"),
     [
         (
-            Provider.AZURE,
-            {F.TENANT_ID, F.CLIENT_ID, F.CLIENT_SECRET},
-            {F.TENANT_ID: "not-a-tenant", F.CLIENT_ID: "nope", F.CLIENT_SECRET: ""},
+            "azure",
+            {
+                TENANT_ID,
+                CLIENT_ID,
+                CLIENT_SECRET,
+            },
+            {
+                TENANT_ID: "not-a-tenant",
+                CLIENT_ID: "nope",
+                CLIENT_SECRET: "",
+            },
         ),
-        (Provider.GCP, {F.SERVICE_ACCOUNT_JSON}, {F.SERVICE_ACCOUNT_JSON: "{not json"}),
+        (
+            "gcp",
+            {SERVICE_ACCOUNT_JSON},
+            {SERVICE_ACCOUNT_JSON: "{not json"},
+        ),
     ],
 )
 def test_the_form_follows_the_provider(

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.credentials import to_secret_dict
+
 from bot.domain import (
-    AwsCredentials,
     CancelToken,
     CloudCallError,
     CloudError,
@@ -18,6 +18,7 @@ from bot.domain import (
     Provider,
 )
 from bot.engine.jobs import ErrorRecord, UnitOutcome
+from bot.providers.aws.credentials import AwsCredentials
 from bot.runtime import Runtime
 from storage.models import Connector, ErrorEntry, Project, Scan
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import ErrorCategory, Provider, ScanStatus
+from bot.domain import ErrorCategory, ScanStatus
 from bot.views.alert import build_alert, build_alert_reply
 from bot.views.digest import build_digest, build_digest_help, build_subscription_list
 from bot.views.digest_models import (
@@ -60,7 +60,7 @@ def _big_digest(n: int) -> DigestData:
         projects=projects,
         credentials=tuple(
             CredentialProblem(
-                i, f"conn-{i}", Provider.AWS, names[:20], 9, START, recently_created=i % 2 == 0
+                i, f"conn-{i}", "aws", names[:20], 9, START, recently_created=i % 2 == 0
             )
             for i in range(12)
         ),
@@ -118,7 +118,7 @@ def test_on_demand_digest_says_so() -> None:
 
 def _alert(**kw: object) -> AlertData:
     values: dict = dict(
-        project=ProjectInfo(7, "web <prod>", Provider.AWS, "prod-aws"),
+        project=ProjectInfo(7, "web <prod>", "aws", "prod-aws"),
         scan=ScanRow(
             scan_id=42,
             project_id=7,

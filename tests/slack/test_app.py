@@ -28,6 +28,9 @@ from tests.support.slackbot import (
 )
 from tests.support.slackdriver import SIGNING_SECRET
 
+ACCESS_KEY_ID = ids.connector_field("access_key_id")
+SECRET_ACCESS_KEY = ids.connector_field("secret_access_key")
+
 
 def _sign(body: bytes, ts: str, secret: str = SIGNING_SECRET) -> str:
     digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256)
@@ -110,8 +113,8 @@ def test_a_view_submission_failing_unexpectedly_shows_an_error_view(bot: Bot) ->
     F = ids.ConnectorInput
     result = bot.driver.submit(
         view_id,
-        {F.NAME: "x", F.PROVIDER: "aws", F.ACCESS_KEY_ID: "AKIA" + "A" * 16,
-         F.SECRET_ACCESS_KEY: "b" * 40},
+        {F.NAME: "x", F.PROVIDER: "aws", ACCESS_KEY_ID: "AKIA" + "A" * 16,
+         SECRET_ACCESS_KEY: "b" * 40},
         ADMIN,
     )  # fmt: skip
     ack = result.json()

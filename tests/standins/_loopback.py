@@ -16,6 +16,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.domain import CloudEndpoints
+
 
 @dataclass
 class Call:
@@ -278,3 +280,14 @@ class LoopbackServer:
                 reply = Reply(500, {"error": {"code": "StandInBug", "message": repr(exc)}})
         call.status = reply.status
         return reply
+
+
+def cloud_endpoints(values: dict[str, Any]) -> CloudEndpoints:
+    """`CloudEndpoints` from one flat dict: the provider endpoint settings by name plus
+    ``ca_bundle``, ``timeout_seconds`` and ``max_attempts``; the rest keep their defaults."""
+    from bot import providers
+
+    common = {
+        k: values.pop(k) for k in ("ca_bundle", "timeout_seconds", "max_attempts") if k in values
+    }
+    return providers.endpoints(values, **common)

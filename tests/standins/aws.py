@@ -40,6 +40,7 @@ from moto import settings as moto_settings
 from moto.server import ThreadedMotoServer
 
 from bot.domain import CloudEndpoints
+from tests.standins._loopback import cloud_endpoints
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account: every stand-in user lives in it
@@ -257,7 +258,7 @@ class MotoStandIn:
             "aws_default_region": self.region,
         }
         values.update(overrides)
-        return CloudEndpoints(**values)
+        return cloud_endpoints(values)
 
 
 # --------------------------------------------------------------------------------------------

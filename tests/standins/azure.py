@@ -39,7 +39,7 @@ from urllib.parse import unquote
 import trustme
 
 from bot.domain import CloudEndpoints
-from tests.standins._loopback import Call, LoopbackServer, Reply, Request
+from tests.standins._loopback import Call, LoopbackServer, Reply, Request, cloud_endpoints
 
 __all__ = ["KINDS", "AzureStandIn", "Call"]
 
@@ -116,7 +116,7 @@ class AzureStandIn(LoopbackServer):
             "max_attempts": 3,
         }
         values.update(overrides)
-        return CloudEndpoints(**values)
+        return cloud_endpoints(values)
 
     # -- knobs -------------------------------------------------------------------------------
 

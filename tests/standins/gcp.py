@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bot.domain import CloudEndpoints
-from tests.standins._loopback import Call, LoopbackServer, Reply, Request
+from tests.standins._loopback import Call, LoopbackServer, Reply, Request, cloud_endpoints
 
 __all__ = ["KINDS", "Call", "GcpStandIn"]
 
@@ -110,7 +110,7 @@ class GcpStandIn(LoopbackServer):
             "max_attempts": 3,
         }
         values.update(overrides)
-        return CloudEndpoints(**values)
+        return cloud_endpoints(values)
 
     # -- knobs -------------------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.ids import ALL_IDS, SECRET_INPUTS
+from bot.ids import is_known
+from bot.views.connectors import is_secret_input
 
 Surface = Literal["message", "modal", "home"]
 
@@ -176,7 +177,7 @@ class _Checker:
             self.fail(where, f"{what} must be a non-empty string")
         elif len(value) > ID_MAX:
             self.fail(where, f"{what} is longer than {ID_MAX}")
-        elif value not in ALL_IDS:
+        elif not is_known(value):
             self.fail(where, f"{what} {value!r} is not registered in bot.ids")
 
     # -- elements ----------------------------------------------------------------------------
@@ -256,7 +257,7 @@ class _Checker:
             self.fail(where, "min_length exceeds max_length")
         initial = el.get("initial_value")
         if initial is not None:
-            if el.get("action_id") in SECRET_INPUTS:
+            if is_secret_input(str(el.get("action_id") or "")):
                 self.fail(where, "a secret input must never have an initial_value")
             limit = max_length if isinstance(max_length, int) else INPUT_MAX_LENGTH
             if not isinstance(initial, str) or len(initial) > limit:
@@ -482,7 +483,7 @@ def assert_valid_view_response(
         if not isinstance(errors, Mapping) or not errors:
             raise BlockKitError("response_action errors needs a non-empty errors dict")
         for block_id, text in errors.items():
-            if block_id not in ALL_IDS:
+            if not is_known(block_id):
                 raise BlockKitError(f"errors names unregistered block_id {block_id!r}")
             if not isinstance(text, str) or not text.strip() or len(text) > SECTION_TEXT_MAX:
                 raise BlockKitError(f"error text for {block_id!r} must be a non-empty string")

@@ -123,13 +123,13 @@ def bot(make_bot: Callable[..., Bot]) -> Bot:
 
 
 def seed_connector(
-    rt: Runtime, name: str = "prod-aws", provider: Provider = Provider.AWS, **kw: Any
+    rt: Runtime, name: str = "prod-aws", provider: Provider = "aws", **kw: Any
 ) -> int:
     """A live connector with placeholder (never validated against a cloud) secrets."""
     with rt.db.unit_of_work() as s:
         c = Connector(
             name=name,
-            provider=provider.value,
+            provider=provider,
             account_id=kw.get("account_id", "123456789012"),
             account_label="arn:aws:iam::123456789012:user/scanner",
             scopes=[],

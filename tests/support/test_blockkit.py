@@ -91,22 +91,22 @@ def good_modal() -> dict[str, Any]:
             {"type": "section", "text": _md("Replacing *prod*")},
             {
                 "type": "input",
-                "block_id": ids.ConnectorInput.ACCESS_KEY_ID,
+                "block_id": ids.connector_field("access_key_id"),
                 "label": _plain("Access key ID"),
                 "element": {
                     "type": "plain_text_input",
-                    "action_id": ids.ConnectorInput.ACCESS_KEY_ID,
+                    "action_id": ids.connector_field("access_key_id"),
                     "max_length": 128,
                 },
             },
             {
                 "type": "input",
-                "block_id": ids.ConnectorInput.SECRET_ACCESS_KEY,
+                "block_id": ids.connector_field("secret_access_key"),
                 "label": _plain("Secret access key"),
                 "hint": _plain("Never shown again"),
                 "element": {
                     "type": "plain_text_input",
-                    "action_id": ids.ConnectorInput.SECRET_ACCESS_KEY,
+                    "action_id": ids.connector_field("secret_access_key"),
                     "max_length": 128,
                 },
             },
@@ -390,7 +390,7 @@ def test_api_calls_accept_valid_bodies_and_json_strings() -> None:
     validate_api_call("view_submission", {"response_action": "clear"})
     validate_api_call(
         "view_submission",
-        {"response_action": "errors", "errors": {ids.ConnectorInput.ACCESS_KEY_ID: "Bad"}},
+        {"response_action": "errors", "errors": {ids.connector_field("access_key_id"): "Bad"}},
     )
 
 
@@ -454,9 +454,9 @@ def test_api_calls_are_rejected(method: str, body: dict[str, Any], match: str) -
 
 
 def test_view_response_errors_must_name_inputs_of_the_open_view() -> None:
-    body = {"response_action": "errors", "errors": {ids.ConnectorInput.CLIENT_SECRET: "Bad"}}
+    body = {"response_action": "errors", "errors": {ids.connector_field("client_secret"): "Bad"}}
     assert_valid_view_response(body)  # registered, and no view given to compare with
     with pytest.raises(BlockKitError, match="not an input"):
         assert_valid_view_response(body, view=good_modal())
-    ok = {"response_action": "errors", "errors": {ids.ConnectorInput.SECRET_ACCESS_KEY: "Bad"}}
+    ok = {"response_action": "errors", "errors": {ids.connector_field("secret_access_key"): "Bad"}}
     assert_valid_view_response(ok, view=good_modal())

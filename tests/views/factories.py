@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.domain import ErrorCategory, JobStatus, Provider, ScanStatus, Severity
+from bot.domain import ErrorCategory, JobStatus, ScanStatus, Severity
 from bot.views.models import (
     ConnectorInfo,
     ErrorEntryView,
@@ -49,7 +49,7 @@ def project_row(project_id: int = 1, **kw: Any) -> ProjectRow:
     values: dict[str, Any] = {
         "project_id": project_id,
         "name": f"prod-aws-{project_id}",
-        "provider": Provider.AWS,
+        "provider": "aws",
         "connector_name": "prod-key",
         "status": ScanStatus.PARTIALLY_COMPLETED,
         "status_message": "2 of 17 jobs failed: authentication failed",
@@ -65,7 +65,7 @@ def project(**kw: Any) -> ProjectInfo:
     values: dict[str, Any] = {
         "project_id": 1,
         "name": "prod-aws",
-        "provider": Provider.AWS,
+        "provider": "aws",
         "connector_name": "prod-key",
     }
     values.update(kw)
@@ -123,7 +123,7 @@ def connector(connector_id: int = 7, **kw: Any) -> ConnectorInfo:
     values: dict[str, Any] = {
         "connector_id": connector_id,
         "name": "prod-key",
-        "provider": Provider.AWS,
+        "provider": "aws",
         "fingerprint": "AKIA…WXYZ",
         "account_id": "123456789012",
         "projects": ["prod-aws", "prod-aws-eu"],

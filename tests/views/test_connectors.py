@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import ids
+from bot import ids, providers
 from bot.codec import (
     ConnectorRef,
     CreateFlowState,
@@ -36,7 +36,7 @@ AUTH_ERROR = CloudError(
 
 
 def replace_state(**kw) -> ReplaceFlowState:
-    values = {"connector_id": 7, "provider": Provider.AWS, "channel_id": "C0123456789"}
+    values = {"connector_id": 7, "provider": "aws", "channel_id": "C0123456789"}
     values.update(kw)
     return ReplaceFlowState(**values)
 
@@ -124,7 +124,7 @@ def test_many_connectors_are_paged_within_limits() -> None:
             account_id=NASTY,
             projects=[LONG_NAME] * 200,
             last_error=NASTY * 40,
-            provider=list(Provider)[i % 3],
+            provider=list(providers.names())[i % 3],
         )
         for i in range(1, 101)
     ]
@@ -172,22 +172,22 @@ def test_create_modal_asks_for_the_provider_first() -> None:
 
 
 EXPECTED_FIELDS = {
-    Provider.AWS: [
-        ids.ConnectorInput.ACCESS_KEY_ID,
-        ids.ConnectorInput.SECRET_ACCESS_KEY,
-        ids.ConnectorInput.ROLE_ARN,
-        ids.ConnectorInput.EXTERNAL_ID,
+    "aws": [
+        ids.connector_field("access_key_id"),
+        ids.connector_field("secret_access_key"),
+        ids.connector_field("role_arn"),
+        ids.connector_field("external_id"),
     ],
-    Provider.AZURE: [
-        ids.ConnectorInput.TENANT_ID,
-        ids.ConnectorInput.CLIENT_ID,
-        ids.ConnectorInput.CLIENT_SECRET,
+    "azure": [
+        ids.connector_field("tenant_id"),
+        ids.connector_field("client_id"),
+        ids.connector_field("client_secret"),
     ],
-    Provider.GCP: [ids.ConnectorInput.SERVICE_ACCOUNT_JSON],
+    "gcp": [ids.connector_field("service_account_json")],
 }
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", providers.names())
 def test_create_modal_shows_the_provider_fields(provider: Provider) -> None:
     v = view(cv.build_create_connector(CreateFlowState(provider, "C1")))
     fields = list(inputs(v))
@@ -197,26 +197,26 @@ def test_create_modal_shows_the_provider_fields(provider: Provider) -> None:
         *EXPECTED_FIELDS[provider],
     ]
     select = inputs(v)[ids.ConnectorInput.PROVIDER]["element"]
-    assert select["initial_option"]["value"] == provider.value
+    assert select["initial_option"]["value"] == provider
     assert v["submit"]["text"] == "Validate & save"
 
 
 def test_optional_aws_fields_and_the_gcp_json_box() -> None:
-    aws = inputs(cv.build_create_connector(CreateFlowState(Provider.AWS)))
-    assert aws[ids.ConnectorInput.ROLE_ARN].get("optional") is True
-    assert aws[ids.ConnectorInput.EXTERNAL_ID].get("optional") is True
-    assert "optional" not in aws[ids.ConnectorInput.SECRET_ACCESS_KEY]
-    gcp = inputs(cv.build_create_connector(CreateFlowState(Provider.GCP)))
-    box = gcp[ids.ConnectorInput.SERVICE_ACCOUNT_JSON]["element"]
+    aws = inputs(cv.build_create_connector(CreateFlowState("aws")))
+    assert aws[ids.connector_field("role_arn")].get("optional") is True
+    assert aws[ids.connector_field("external_id")].get("optional") is True
+    assert "optional" not in aws[ids.connector_field("secret_access_key")]
+    gcp = inputs(cv.build_create_connector(CreateFlowState("gcp")))
+    box = gcp[ids.connector_field("service_account_json")]["element"]
     assert box["multiline"] is True and box["max_length"] == 3000
 
 
 def _every_view():
     c = connector()
     state = replace_state()
-    failure = ValidationFailure("prod-key", Provider.AWS, AUTH_ERROR, attempts=2)
-    yield from (cv.build_create_connector(CreateFlowState(p, "C1", 1)) for p in Provider)
-    for p in Provider:
+    failure = ValidationFailure("prod-key", "aws", AUTH_ERROR, attempts=2)
+    yield from (cv.build_create_connector(CreateFlowState(p, "C1", 1)) for p in providers.names())
+    for p in providers.names():
         s = replace_state(provider=p)
         yield cv.build_replace_explain(connector(provider=p), s)
         yield cv.build_replace_form(connector(provider=p), s)
@@ -226,7 +226,7 @@ def _every_view():
     )
     yield cv.build_create_success(c)
     yield cv.build_validation_failed(failure, state)
-    yield cv.build_validation_failed(failure, CreateFlowState(Provider.AWS))
+    yield cv.build_validation_failed(failure, CreateFlowState("aws"))
 
 
 def test_no_view_of_the_flow_prefills_a_credential() -> None:
@@ -265,7 +265,7 @@ def test_step1_with_a_huge_number_of_projects_stays_within_limits() -> None:
     assert total_text(v["blocks"]) <= 12_000
 
 
-@pytest.mark.parametrize("provider", list(Provider))
+@pytest.mark.parametrize("provider", providers.names())
 def test_step2_is_the_provider_form(provider: Provider) -> None:
     state = replace_state(provider=provider)
     v = view(cv.build_replace_form(connector(provider=provider), state))
@@ -284,9 +284,9 @@ def test_step2_after_a_failed_attempt_says_so() -> None:
 @pytest.mark.parametrize(
     ("provider", "call"),
     [
-        (Provider.AWS, "AWS STS GetCallerIdentity"),
-        (Provider.AZURE, "Azure AD token"),
-        (Provider.GCP, "Google token refresh"),
+        ("aws", "AWS STS GetCallerIdentity"),
+        ("azure", "Azure AD token"),
+        ("gcp", "Google token refresh"),
     ],
 )
 def test_step3_validating_view(provider: Provider, call: str) -> None:
@@ -317,7 +317,7 @@ def test_success_offers_to_rerun_the_affected_projects() -> None:
 
 
 def test_failure_keeps_everything_and_offers_a_retry() -> None:
-    failure = ValidationFailure("prod-key", Provider.AWS, AUTH_ERROR, attempts=1)
+    failure = ValidationFailure("prod-key", "aws", AUTH_ERROR, attempts=1)
     v = view(cv.build_validation_failed(failure, replace_state()))
     text = all_text(v)
     assert "AWS rejected the new credentials" in text
@@ -330,14 +330,14 @@ def test_failure_keeps_everything_and_offers_a_retry() -> None:
 
 
 def test_repeated_failures_lead_to_support() -> None:
-    failure = ValidationFailure("prod-key", Provider.AWS, AUTH_ERROR, attempts=2)
+    failure = ValidationFailure("prod-key", "aws", AUTH_ERROR, attempts=2)
     v = view(cv.build_validation_failed(failure, replace_state(scan_id=42)))
     (support,) = buttons_with(v, ids.SupportAction.OPEN)
     assert decode(support.value, SupportRef) == SupportRef(scan_id=42, connector_id=7)
     unknown = ValidationFailure(
-        "new", Provider.GCP, CloudError(ErrorCategory.UNKNOWN, "500", "boom", ""), 1
+        "new", "gcp", CloudError(ErrorCategory.UNKNOWN, "500", "boom", ""), 1
     )
-    v = view(cv.build_validation_failed(unknown, CreateFlowState(Provider.GCP)))
+    v = view(cv.build_validation_failed(unknown, CreateFlowState("gcp")))
     assert "Nothing was saved." in all_text(v)
     assert buttons_with(v, ids.SupportAction.OPEN)
 
@@ -347,9 +347,7 @@ def test_a_huge_error_detail_is_cut() -> None:
         ErrorCategory.INVALID_CREDENTIALS, "AADSTS7000215", NASTY * 200, NASTY * 50, NASTY * 2000
     )
     v = view(
-        cv.build_validation_failed(
-            ValidationFailure(LONG_NAME, Provider.AZURE, error, 3), replace_state()
-        )
+        cv.build_validation_failed(ValidationFailure(LONG_NAME, "azure", error, 3), replace_state())
     )
     assert "<!channel>" not in all_text(v)
 
@@ -364,38 +362,38 @@ def test_field_errors_map_to_the_inputs_of_the_open_form() -> None:
             "access_key_id": "Must start with AKIA or ASIA.",
             "secret_access_key": "Must be 40 characters.",
         },
-        Provider.AWS,
+        "aws",
     )
     assert body == {
         "response_action": "errors",
         "errors": {
-            ids.ConnectorInput.ACCESS_KEY_ID: "Must start with AKIA or ASIA.",
-            ids.ConnectorInput.SECRET_ACCESS_KEY: "Must be 40 characters.",
+            ids.connector_field("access_key_id"): "Must start with AKIA or ASIA.",
+            ids.connector_field("secret_access_key"): "Must be 40 characters.",
         },
     }
     assert_valid_view_response(body, view=form)
 
 
 def test_field_errors_never_name_a_missing_input() -> None:
-    create = cv.build_create_connector(CreateFlowState(Provider.GCP))
+    create = cv.build_create_connector(CreateFlowState("gcp"))
     body = cv.build_field_errors(
         {"info": "Not valid JSON.", "client_secret": "??", "mystery": "Bad."},
-        Provider.GCP,
+        "gcp",
         create=True,
     )
     assert body["errors"] == {
-        ids.ConnectorInput.SERVICE_ACCOUNT_JSON: "Not valid JSON. ?? Bad.",
+        ids.connector_field("service_account_json"): "Not valid JSON. ?? Bad.",
     }
     assert_valid_view_response(body, view=create)
     no_provider = cv.build_field_errors({"provider": "Choose a cloud."}, None, create=True)
     assert no_provider["errors"] == {ids.ConnectorInput.PROVIDER: "Choose a cloud."}
     assert_valid_view_response(no_provider, view=cv.build_create_connector(CreateFlowState()))
-    empty = cv.build_field_errors({}, Provider.AWS)
-    assert empty["errors"] == {ids.ConnectorInput.ACCESS_KEY_ID: "Please check this form."}
+    empty = cv.build_field_errors({}, "aws")
+    assert empty["errors"] == {ids.connector_field("access_key_id"): "Please check this form."}
 
 
 def test_field_error_texts_are_short() -> None:
-    body = cv.build_field_errors({"name": "x" * 5000}, Provider.AWS)
+    body = cv.build_field_errors({"name": "x" * 5000}, "aws")
     assert len(body["errors"][ids.ConnectorInput.NAME]) <= cv.FIELD_ERROR_MAX
 
 
@@ -410,14 +408,14 @@ def test_read_form() -> None:
                 "selected_option": {"value": "aws"},
             }
         },
-        ids.ConnectorInput.ACCESS_KEY_ID: {
-            ids.ConnectorInput.ACCESS_KEY_ID: {
+        ids.connector_field("access_key_id"): {
+            ids.connector_field("access_key_id"): {
                 "type": "plain_text_input",
                 "value": "AKIA" + "IOSFODNN7EXAMPLE",
             }
         },
-        ids.ConnectorInput.ROLE_ARN: {
-            ids.ConnectorInput.ROLE_ARN: {"type": "plain_text_input", "value": None}
+        ids.connector_field("role_arn"): {
+            ids.connector_field("role_arn"): {"type": "plain_text_input", "value": None}
         },
         "unrelated": {"x": {"type": "plain_text_input", "value": "y"}},
     }

@@ -23,8 +23,19 @@ def test_every_identifier_is_domain_dot_verb_without_data() -> None:
 
 
 def test_secret_inputs_are_registered_inputs() -> None:
-    assert set(ids.ConnectorInput) >= ids.SECRET_INPUTS
-    assert ids.ConnectorInput.SECRET_ACCESS_KEY.field_name == "secret_access_key"
+    from bot import providers
+    from bot.views.connectors import is_secret_input
+
+    secret = {
+        ids.connector_field(f.name)
+        for spec in providers.specs()
+        for f in spec.form_fields
+        if f.secret
+    }
+    assert {"connector.field.secret_access_key", "connector.field.client_secret"} <= secret
+    assert all(is_secret_input(i) and ids.is_known(i) for i in secret)
+    assert not is_secret_input(ids.connector_field("access_key_id"))
+    assert ids.field_name(ids.connector_field("secret_access_key")) == "secret_access_key"
 
 
 def test_documented_examples_exist() -> None:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import providers
 from bot.codec import CreateFlowState, ErrorLogState, ReplaceFlowState, SupportRef
-from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus, Severity
+from bot.domain import CloudError, ErrorCategory, JobStatus, ScanStatus, Severity
 from bot.views import (
     connectors,
     errorlog,
@@ -59,7 +60,7 @@ project_rows = st.builds(
     ProjectRow,
     ids_,
     texts,
-    st.sampled_from(Provider),
+    st.sampled_from(providers.names()),
     texts,
     opt_statuses,
     texts,
@@ -99,7 +100,7 @@ connector_infos = st.builds(
     ConnectorInfo,
     ids_,
     texts,
-    st.sampled_from(Provider),
+    st.sampled_from(providers.names()),
     texts,
     texts,
     st.lists(texts, max_size=300),
@@ -108,11 +109,11 @@ connector_infos = st.builds(
     st.none() | long_texts,
     project_count=st.none() | st.integers(0, 1_000_000),
 )
-project_infos = st.builds(ProjectInfo, ids_, texts, st.sampled_from(Provider), texts)
+project_infos = st.builds(ProjectInfo, ids_, texts, st.sampled_from(providers.names()), texts)
 cloud_errors = st.builds(
     CloudError, st.sampled_from(ErrorCategory), texts, long_texts, long_texts, long_texts
 )
-replace_states = st.builds(ReplaceFlowState, ids_, st.sampled_from(Provider),
+replace_states = st.builds(ReplaceFlowState, ids_, st.sampled_from(providers.names()),
                            st.none() | st.just("C0123456789"), st.none(), st.none() | ids_,
                            st.integers(0, 10))  # fmt: skip
 
@@ -203,7 +204,7 @@ def test_findings(scan_id, name, status, finished, counts, failing) -> None:
 @given(
     st.none() | ids_,
     texts,
-    st.sampled_from(Provider),
+    st.sampled_from(providers.names()),
     texts,
     texts,
     opt_statuses,

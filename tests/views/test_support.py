@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import ids
 from bot.codec import SupportRef, decode
-from bot.domain import ErrorCategory, Provider, ScanStatus
+from bot.domain import ErrorCategory, ScanStatus
 from bot.views.models import SupportBundle, SupportTicket
 from bot.views.support import (
     BUNDLE_MAX,
@@ -24,7 +24,7 @@ def bundle(**kw) -> SupportBundle:
     values = {
         "scan_id": 42,
         "project_name": "prod-aws",
-        "provider": Provider.AWS,
+        "provider": "aws",
         "connector_name": "prod-key",
         "account_id": "123456789012",
         "status": ScanStatus.FAILED,
@@ -76,7 +76,7 @@ def test_modal_is_prefilled_and_editable() -> None:
 
 
 def test_modal_without_a_scan() -> None:
-    assert_valid_view(build_support_modal(SupportBundle(None, "p", Provider.GCP), SupportRef()))
+    assert_valid_view(build_support_modal(SupportBundle(None, "p", "gcp"), SupportRef()))
 
 
 def test_post_to_the_support_channel() -> None:

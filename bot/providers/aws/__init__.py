@@ -1,0 +1,60 @@
+"""Amazon Web Services: boto3 adapter, checks and connector form (one registry row below)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.domain import GLOBAL_UNIT
+from bot.errors import InputError
+from bot.providers.aws.credentials import FORM_FIELDS, AwsCredentials, fingerprint
+from bot.providers.checks import Check
+from bot.providers.spec import EndpointSetting, ProviderSpec
+
+
+def unit_checks(checks: Sequence[Check], unit: str) -> list[Check]:
+    """Global checks run in the "global" job, regional ones in every region's job."""
+    scope = "global" if unit == GLOBAL_UNIT else "regional"
+    return [c for c in checks if c.meta.scope == scope]
+
+
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+def check_scope(scope: Sequence[str]) -> None:
+    """A project's AWS scope is a list of region names."""
+    bad = [u for u in scope if not REGION_RE.match(u)]
+    if bad:
+        raise InputError(
+            f"Not AWS region names: {', '.join(bad)} (e.g. us-east-1, eu-west-2).",
+            {"scope": "Use AWS region names such as us-east-1."},
+        )
+
+
+SPEC = ProviderSpec(
+    name="aws",
+    display_name="AWS",
+    adapter_module="bot.providers.aws.adapter",
+    checks_package="bot.providers.aws.checks",
+    credentials_type=AwsCredentials,
+    form_fields=FORM_FIELDS,
+    fingerprint=fingerprint,
+    validation_call="AWS STS GetCallerIdentity",
+    credentials_file='{"access_key_id", "secret_access_key", "role_arn"?, "external_id"?}',
+    endpoints=(
+        EndpointSetting(
+            "aws_endpoint_url",
+            "AWS_ENDPOINT_URL",
+            None,
+            "boto3's standard variable: send AWS calls elsewhere (proxy, stand-in)",
+        ),
+        EndpointSetting(
+            "aws_default_region",
+            "CSPM_AWS_DEFAULT_REGION",
+            "us-east-1",
+            "region for STS and global services",
+        ),
+    ),
+    unit_checks=unit_checks,
+    check_scope=check_scope,
+)

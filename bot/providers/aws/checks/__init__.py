@@ -1,0 +1,22 @@
+"""The AWS checks: one module per check, each with `META` and `run(session, unit)`.
+
+Global checks run in the "global" job unit, regional ones in every region's unit.
+
+Checks are discovered: every module of this package that defines ``META``, ``PERMISSIONS``
+and ``run`` is a check (see `bot.providers.checks.discover`).
+"""
+
+from __future__ import annotations
+
+from bot.providers.checks import Check, discover, required_permissions
+
+CHECKS: list[Check] = discover(__name__)
+"""Every AWS check, sorted by id."""
+
+SESSION_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
+"""What every scan needs besides its checks: the account id and the list of enabled regions."""
+
+REQUIRED_PERMISSIONS: tuple[str, ...] = required_permissions(CHECKS, SESSION_PERMISSIONS)
+"""Every IAM action a full AWS scan calls (all are in the AWS managed SecurityAudit policy)."""
+
+__all__ = ["CHECKS", "REQUIRED_PERMISSIONS", "SESSION_PERMISSIONS"]

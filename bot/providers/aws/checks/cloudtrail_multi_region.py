@@ -1,0 +1,72 @@
+"""At least one multi-region CloudTrail trail is logging (CIS AWS 3.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain import CheckMeta, CheckResult, Severity
+
+PERMISSIONS = ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus")
+"""The IAM actions the check calls."""
+
+META = CheckMeta(
+    id="aws.cloudtrail.multi_region",
+    provider="aws",
+    title="A multi-region CloudTrail trail is logging",
+    severity=Severity.HIGH,
+    remediation=(
+        "Create a CloudTrail trail that applies to all regions and turn logging on "
+        "(CloudTrail → Trails → Create trail)."
+    ),
+    scope="global",
+)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A trail as the collector found it."""
+
+    name: str
+    multi_region: bool
+    logging: bool
+
+
+def collect(session: Any) -> list[Trail]:
+    """Every trail visible from the default region (shadow trails included); logging status
+    is read from each multi-region trail's home region."""
+    listed = session.client("cloudtrail").describe_trails(includeShadowTrails=True)
+    trails = []
+    seen: set[str] = set()
+    for trail in listed.get("trailList", []):
+        arn = str(trail.get("TrailARN") or trail["Name"])
+        if arn in seen:
+            continue
+        seen.add(arn)
+        multi = bool(trail.get("IsMultiRegionTrail"))
+        logging = False
+        if multi:
+            home = session.client("cloudtrail", trail.get("HomeRegion") or None)
+            logging = bool(home.get_trail_status(Name=arn).get("IsLogging"))
+        trails.append(Trail(name=str(trail["Name"]), multi_region=multi, logging=logging))
+    return trails
+
+
+def judge(trails: Iterable[Trail], account_id: str) -> list[CheckResult]:
+    """One account-wide result: pass when some multi-region trail is logging."""
+    trails = list(trails)
+    good = [t.name for t in trails if t.multi_region and t.logging]
+    idle = [t.name for t in trails if t.multi_region and not t.logging]
+    if good:
+        detail = f"Multi-region trail logging: {', '.join(sorted(good))}."
+    elif idle:
+        detail = f"Multi-region trail not logging: {', '.join(sorted(idle))}."
+    else:
+        detail = "No multi-region trail exists."
+    return [CheckResult(resource=account_id, passed=bool(good), region="global", detail=detail)]
+
+
+def run(session: Any, unit: str) -> list[CheckResult]:
+    """Collect the trails and judge them."""
+    return judge(collect(session), session.account_id)
