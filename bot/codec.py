@@ -23,9 +23,10 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from bot.domain import Provider, ScanStatus
+from bot import providers
+from bot.domain import ScanStatus
 from bot.errors import InputError
 
 OPTION_VALUE_MAX = 75
@@ -46,6 +47,11 @@ T = TypeVar("T")
 
 class CodecLimitError(ValueError):
     """An encoded value would exceed the Slack limit of the place it is meant for."""
+
+
+_PROVIDER = "registered provider"
+ProviderName = Annotated[str, _PROVIDER]
+"""A provider name that decodes only if that provider is registered."""
 
 
 class PageKind(StrEnum):
@@ -194,7 +200,7 @@ class CreateFlowState:
     `channel_id` is where the result is reported; `attempts` counts failed validations.
     """
 
-    provider: Provider | None = None
+    provider: ProviderName | None = None
     channel_id: str | None = None
     attempts: int = 0
 
@@ -210,7 +216,7 @@ class ReplaceFlowState:
     """
 
     connector_id: int
-    provider: Provider
+    provider: ProviderName
     channel_id: str | None = None
     thread_ts: str | None = None
     scan_id: int | None = None
@@ -306,6 +312,12 @@ class _Malformed(Exception):
 def _coerce(value: Any, tp: Any, where: str) -> Any:
     """Check `value` (parsed JSON) against the annotation `tp` and convert it."""
     origin = typing.get_origin(tp)
+    if origin is Annotated:
+        base, *marks = typing.get_args(tp)
+        value = _coerce(value, base, where)
+        if _PROVIDER in marks and value not in providers.names():
+            raise _Malformed(f"{where} is not a known provider")
+        return value
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
@@ -346,7 +358,7 @@ _HINTS: dict[type[Any], dict[str, Any]] = {}
 
 def _hints(cls: type[Any]) -> dict[str, Any]:
     if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
+        _HINTS[cls] = typing.get_type_hints(cls, include_extras=True)
     return _HINTS[cls]
 
 

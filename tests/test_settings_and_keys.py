@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import stat
 from pathlib import Path
 
@@ -89,3 +90,15 @@ def test_secrets_never_appear_in_the_settings_repr(monkeypatch: pytest.MonkeyPat
     for secret in (token, signing, app_token, key):
         assert secret not in shown
     assert s.slack_bot_token is not None and s.slack_bot_token.get_secret_value() == token
+
+
+def test_readme_documents_every_setting() -> None:
+    """Every settings field and every provider endpoint variable has a README table row."""
+    from bot import providers
+    from bot.settings import Settings, env_name
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, re.M))
+    expected = {env_name(f) for f in Settings.model_fields if f != "endpoint_overrides"}
+    expected |= {e.env for spec in providers.specs() for e in spec.endpoints}
+    assert expected - documented == set()

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.credentials import to_secret_dict
-
 from bot.domain import (
     CancelToken,
     CloudCallError,
@@ -18,6 +16,7 @@ from bot.domain import (
     Provider,
 )
 from bot.engine.jobs import ErrorRecord, UnitOutcome
+from bot.providers import to_secret_dict
 from bot.providers.aws.credentials import AwsCredentials
 from bot.runtime import Runtime
 from storage.models import Connector, ErrorEntry, Project, Scan
