@@ -22,7 +22,7 @@ def _when(value: Any) -> str:
 
 def cmd_digest_send(rt: Runtime, args: argparse.Namespace) -> int:
     """Send the digest of the running period to a channel now (or print it: --dry-run)."""
-    from bot.cli import emit
+    from bot.clioutput import emit
     from bot.errors import InputError
     from bot.scheduling.config import SchedulingConfig
     from bot.scheduling.delivery import Deliverer, make_client
@@ -79,7 +79,7 @@ def _json_text(payload: Any) -> str:
 
 def cmd_digest_list(rt: Runtime, args: argparse.Namespace) -> int:
     """Every digest subscription with its next run and its latest deliveries."""
-    from bot.cli import emit, table
+    from bot.clioutput import emit, table
     from bot.scheduling.ops import scheduling_ops
 
     with scheduling_ops(rt) as ops:
@@ -110,7 +110,7 @@ def cmd_digest_list(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_schedule_list(rt: Runtime, args: argparse.Namespace) -> int:
     """Scan schedules, digest subscriptions and pending retries with their next run times."""
-    from bot.cli import emit, table
+    from bot.clioutput import emit, table
     from bot.scheduling.ops import scheduling_ops
 
     with scheduling_ops(rt) as ops:
@@ -158,7 +158,7 @@ def cmd_schedule_list(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_schedule_set(rt: Runtime, args: argparse.Namespace) -> int:
     """Give a project a cron schedule (standard crontab: 0 and 7 are Sunday)."""
-    from bot.cli import emit
+    from bot.clioutput import emit
     from bot.scheduling.ops import scheduling_ops
 
     with scheduling_ops(rt) as ops:
@@ -176,7 +176,7 @@ def cmd_schedule_set(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_schedule_clear(rt: Runtime, args: argparse.Namespace) -> int:
     """Remove a project's schedule."""
-    from bot.cli import emit
+    from bot.clioutput import emit
     from bot.scheduling.ops import scheduling_ops
 
     with scheduling_ops(rt) as ops:

@@ -238,8 +238,8 @@ class SchedulingService:
             self.scheduler.remove_job(jid, JOBSTORE)
             record_fire_outcome(self.rt.db, jid, scheduled, "project deleted")
             return "project deleted"
-        outcome = f"started scan #{info.id}"
-        record_fire_outcome(self.rt.db, jid, scheduled, outcome, info.id)
+        outcome = f"started scan #{info.scan_id}"
+        record_fire_outcome(self.rt.db, jid, scheduled, outcome, info.scan_id)
         return outcome
 
     def _fire_scan(self, jid: str, project_id: int, scheduled: datetime) -> str:

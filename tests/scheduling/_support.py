@@ -160,9 +160,9 @@ def add_scan(
 
 def run_scan(rt: Runtime, project: str | int, trigger: str = "manual") -> int:
     """Queue and run one scan synchronously through the real engine; returns its id."""
-    info = rt.scans.create(project, trigger=trigger, actor="test")
-    rt.engine.run_scan(info.id)
-    return info.id
+    info = rt.scans.start(project, trigger=trigger, actor="test")
+    rt.scans.wait(info.scan_id)
+    return info.scan_id
 
 
 def wait_until(predicate: Any, timeout: float = 10.0) -> Any:

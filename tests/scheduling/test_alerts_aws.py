@@ -46,9 +46,9 @@ def test_throttled_then_recovered_then_revoked(
         wait_until(done, timeout=30)
 
     aws_proxy.throttle()
-    first = rt.scans.create("web", trigger="manual", actor="t")
-    rt.engine.run_scan(first.id)
-    settle(first.id)
+    first = rt.scans.start("web", trigger="manual", actor="t")
+    rt.scans.wait(first.scan_id)
+    settle(first.scan_id)
     [incident] = service.followups.incidents(project.id)
     ts = incident["ts"]
     alert = slack.message(CHANNEL, ts)
@@ -66,9 +66,9 @@ def test_throttled_then_recovered_then_revoked(
     assert "recovered" in slack.message(CHANNEL, ts)["text"]
 
     aws.client("iam").delete_access_key(UserName="scanner", AccessKeyId=key_id)
-    revoked = rt.scans.create("web", trigger="manual", actor="t")
-    rt.engine.run_scan(revoked.id)
-    settle(revoked.id)
+    revoked = rt.scans.start("web", trigger="manual", actor="t")
+    rt.scans.wait(revoked.scan_id)
+    settle(revoked.scan_id)
     newest = service.followups.incidents(project.id)[0]
     assert newest["is_open"] and newest["support_flagged"] and newest["ts"] != ts
     text = str(slack.message(CHANNEL, newest["ts"])["blocks"])

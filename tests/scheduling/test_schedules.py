@@ -130,8 +130,14 @@ def test_a_running_scan_makes_the_occurrence_a_skip(
 ) -> None:
     service = service_factory(rt)
     service.ops.set_scan_schedule("web", "0 6 * * *", None, actor="t")
-    rt.scans.create("web", trigger="manual", actor="t")  # queued, never run
-    assert service.fire(f"scan:{project_id}", clock.now()).startswith("skipped: Project 'web'")
+    outcomes: list[str] = []
+    rt.scans.start(  # fire while the scan is queued, before the engine gets it
+        "web",
+        trigger="manual",
+        actor="t",
+        before_run=lambda _: outcomes.append(service.fire(f"scan:{project_id}", clock.now())),
+    )
+    assert outcomes and outcomes[0].startswith("skipped: Project 'web'")
 
 
 def test_two_schedulers_on_one_database_fire_once(
