@@ -1,8 +1,8 @@
 """The records services return and views render: plain data, defined once.
 
 The services fill these from storage; the builders (`bot.views`) only read them. They are
-frozen, hold no ORM objects and no secrets, and every text in them is already redacted (error messages and
-details go through `bot.redaction` before they are stored). Times are timezone-aware
+frozen, hold no ORM objects and no secrets, and every text in them is already redacted (error
+messages and details go through `bot.redaction` before they are stored). Times are timezone-aware
 datetimes (naive ones are taken as UTC); the builders never read the clock.
 
 Ids are database ids (ints). Sequences may be lists or tuples.

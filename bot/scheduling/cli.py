@@ -25,8 +25,9 @@ def cmd_digest_send(rt: Runtime, args: argparse.Namespace) -> int:
     from bot.clioutput import emit
     from bot.errors import InputError
     from bot.scheduling.config import SchedulingConfig
-    from bot.scheduling.delivery import Deliverer, make_client
+    from bot.scheduling.delivery import Deliverer
     from bot.scheduling.ops import scheduling_ops
+    from bot.slack.client import make_web_client
 
     channel = args.channel.strip()
     if not channel:
@@ -52,7 +53,7 @@ def cmd_digest_send(rt: Runtime, args: argparse.Namespace) -> int:
         raise InputError("SLACK_BOT_TOKEN is not set: cannot send. Use --dry-run to print it.")
     config = SchedulingConfig.from_settings(rt.settings)
     deliverer = Deliverer(
-        make_client(token, rt.settings.slack_api_url),
+        make_web_client(rt.settings, token),
         channel_interval=config.slack_channel_interval_seconds,
         max_attempts=config.slack_max_attempts,
     )

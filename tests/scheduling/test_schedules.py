@@ -249,17 +249,17 @@ def test_sync_restores_jobs_from_the_tables(
 def test_start_scheduling_for_serve(rt: Runtime, project_id: int, slack: Any) -> None:
     from slack_sdk import WebClient
 
-    from bot.scheduling import service_for, start_scheduling
+    from bot.scheduling import start_scheduling
     from bot.scheduling.delivery import PacedRateLimitHandler
 
     client = WebClient(token=slack.token, base_url=slack.api_url, retry_handlers=[])
     service = start_scheduling(rt, client)
     try:
-        assert service_for(rt) is service and service.is_leader
+        assert rt.scheduling is service and service.is_leader
         assert any(isinstance(h, PacedRateLimitHandler) for h in client.retry_handlers)
         with scheduling_ops(rt) as ops:
             assert ops is service.ops
     finally:
         service.stop()
-    assert service_for(rt) is None
+    assert rt.scheduling is None
     assert service.lease.current_holder(service.now()) is None  # handed over at once

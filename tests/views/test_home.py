@@ -55,7 +55,12 @@ def test_long_lists_are_cut_within_limits() -> None:
         project_row(i, name=LONG_NAME, status=ScanStatus.FAILED, status_message=NASTY * 9)
         for i in range(200)
     ]
-    attention = [connector(i, name=LONG_NAME, last_error=CloudError(ErrorCategory.UNKNOWN, NASTY, NASTY * 9, NASTY)) for i in range(50)]
+    attention = [
+        connector(
+            i, name=LONG_NAME, last_error=CloudError(ErrorCategory.UNKNOWN, NASTY, NASTY * 9, NASTY)
+        )
+        for i in range(50)
+    ]
     v = home(HomeData({ScanStatus.FAILED: 200}, failing, attention))
     text = all_text(v)
     assert f"…and {200 - FAILING_MAX} more failing projects." in text
