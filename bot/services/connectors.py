@@ -311,8 +311,13 @@ class ConnectorService:
                     request.connector, deleted=True, projects=(), project_count=0
                 )
                 return ReplaceResult(old, connector_info(new, names), tuple(names))
-        except IntegrityError:  # a concurrent create or replace took the name
-            raise _name_taken(name) from None
+        except IntegrityError:
+            with self.db.read() as s:  # a concurrent create or replace took the name?
+                holder = ConnectorRepo(s).get_live_by_name(name)
+                taken = holder is not None and holder.id != old_id
+            if taken:
+                raise _name_taken(name) from None
+            raise
 
 
 _REJECTED = CloudError(

@@ -127,8 +127,9 @@ def upgrade() -> None:
                 entries.update().where(entries.c.id == entry_id).values(missing_permissions=found)
             )
 
-    with op.batch_alter_table("connectors", schema=None) as batch_op:
-        batch_op.drop_column("last_validation_error")
+    # A plain ALTER (PostgreSQL, SQLite 3.35+): a batch copy would drop and recreate the
+    # table, which SQLite refuses while projects and scans reference its rows.
+    op.execute("ALTER TABLE connectors DROP COLUMN last_validation_error")
 
 
 def downgrade() -> None:
@@ -160,8 +161,6 @@ def downgrade() -> None:
             .where(connectors.c.id == connector_id)
             .values(last_validation_error=text)
         )
-    with op.batch_alter_table("connectors", schema=None) as batch_op:
-        for column in ("category", "code", "message", "remediation", "missing"):
-            batch_op.drop_column(f"last_validation_{column}")
-    with op.batch_alter_table("error_entries", schema=None) as batch_op:
-        batch_op.drop_column("missing_permissions")
+    for column in ("category", "code", "message", "remediation", "missing"):
+        op.execute(f"ALTER TABLE connectors DROP COLUMN last_validation_{column}")
+    op.execute("ALTER TABLE error_entries DROP COLUMN missing_permissions")
