@@ -192,8 +192,9 @@ def create_wsgi_app(rt: Runtime, bolt_app: App, worker: WorkerProcess | None = N
 def start_worker(settings: Settings) -> WorkerProcess:
     """Start the worker process (`bot.slack.worker`); raises `ConfigError` if it fails."""
     from bot.slack.worker import WorkerError, WorkerProcess
+    from bot.slackapp import create_app
 
-    worker = WorkerProcess(settings)
+    worker = WorkerProcess(settings, create_app)
     try:
         worker.start()
     except WorkerError as exc:
@@ -208,14 +209,15 @@ def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> in
     """
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.slack.app import build_app, context_of
+    from bot.slack.app import context_of
+    from bot.slackapp import create_app
 
     try:
         worker = start_worker(rt.settings)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    app = build_app(rt, client, request_verification_enabled=False, relay=worker)
+    app = create_app(rt, client, request_verification_enabled=False, relay=worker)
     handler = SocketModeHandler(app, app_token=rt.settings.slack_app_token)
     gc.freeze()  # as in HTTP mode (`http_front`)
     try:
@@ -257,7 +259,8 @@ def http_front(settings: Settings) -> WsgiApp:
     from multiprocessing.util import Finalize
 
     from bot.logs import configure_logging
-    from bot.slack.app import build_app, context_of
+    from bot.slack.app import context_of
+    from bot.slackapp import create_app
 
     configure_logging(settings.log_level)
     try:
@@ -266,7 +269,7 @@ def http_front(settings: Settings) -> WsgiApp:
         log.error("%s", exc)
         raise
     rt = build_runtime(settings, migrate=False, recover=False)
-    bolt_app = build_app(rt, make_web_client(settings), relay=worker)
+    bolt_app = create_app(rt, make_web_client(settings), relay=worker)
 
     def close() -> None:
         worker.close()  # hands over queued work and lets the worker finish it

@@ -161,9 +161,7 @@ def test_history_refreshes_and_pages_in_place(bot: Bot) -> None:
     bot.driver.command("history web", READER)
     first = bot.slack.last("response_url").body
     assert "Page 1 of 2 · 17 scans" in all_text(first)
-    bot.driver.click_in_message(
-        first, ids.ProjectAction.HISTORY, READER, match=lambda e: e["text"]["text"] == "Refresh"
-    )
+    bot.driver.click_in_message(first, ids.HistoryAction.REFRESH, READER)
     assert bot.slack.last("response_url").body["replace_original"] is True
     bot.driver.click_in_message(first, ids.PageAction.NEXT, READER)
     second = bot.slack.last("response_url").body
