@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from handlers.command_parser import HELP, SPECS, Sub, UsageError, parse
 
 from bot.domain import ScanStatus
+from handlers.command_parser import HELP, SPECS, Sub, UsageError, parse
 
 
 @pytest.mark.parametrize(
