@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 import handlers
@@ -201,3 +204,16 @@ def test_every_subcommand_of_the_parser_has_exactly_one_handler(bot: Bot) -> Non
             router.add(Sub.HISTORY, router.handler(Sub.HISTORY))
     finally:
         context_of(app).close()
+
+
+def test_the_readme_recipe_names_files_that_exist() -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    recipe = readme.split("### Extending: a new `/cspm` subcommand", 1)[1].split("\n### ", 1)[0]
+    named = set(re.findall(r"`((?:bot|handlers|tests)/[\w/]+\.py)`", recipe))
+    existing = {"handlers/command_parser.py", "handlers/__init__.py", "bot/ids.py", "bot/codec.py"}
+    assert existing <= named
+    for path in existing | {"handlers/projects.py", "tests/handlers/test_commands.py"}:
+        assert (root / path).is_file(), path
+    assert "`commands.add(Sub." in recipe and "`FEATURES`" in recipe
+    assert handlers.FEATURES and all(callable(f.register) for f in handlers.FEATURES)
