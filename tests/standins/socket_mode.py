@@ -116,6 +116,7 @@ class SocketModeServer:
         self._closed = False
         self._refuse = 0  # handshakes to refuse (a network that is down)
         self.answer_close = True  # False: ignore the app's close frames (a slow close handshake)
+        self.check_tickets = True  # False: accept URLs handed out elsewhere (the benchmark)
         threading.Thread(target=self._accept, daemon=True, name="socket-standin").start()
 
     # -- what apps.connections.open hands out ------------------------------------------------
@@ -297,7 +298,7 @@ class SocketModeServer:
             refuse = self._refuse > 0
             if refuse:
                 self._refuse -= 1
-            known = ticket in self._tickets
+            known = ticket in self._tickets or not self.check_tickets
             self._tickets.discard(ticket)  # single use, like Slack's
             if not known:
                 self.unknown_tickets += 1
