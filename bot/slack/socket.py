@@ -211,6 +211,9 @@ class SocketModeRunner:
         self._stop = threading.Event()
         self._keepers: list[threading.Thread] = []
         self._acks = ThreadPoolExecutor(max_workers=ack_threads, thread_name_prefix="socket-ack")
+        # websocket-client logs every lost connection at ERROR ("… - goodbye"); this module
+        # reports drops and reconnections itself, once, with what an operator needs.
+        logging.getLogger("websocket").setLevel(logging.CRITICAL)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -282,10 +285,12 @@ class SocketModeRunner:
             response = self.client.apps_connections_open(app_token=self._app_token)
             url = str(response["url"])
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or "")
-            if error in _REJECTED_TOKEN_ERRORS:
+            error = exc.response.get("error")
+            if isinstance(error, str) and error in _REJECTED_TOKEN_ERRORS:
                 raise
-            log.warning("Socket Mode: apps.connections.open failed (%s)", error or exc)
+            status = exc.response.status_code
+            reason = error if isinstance(error, str) and status == 200 else f"HTTP {status}"
+            log.warning("Socket Mode: apps.connections.open failed (%s)", reason)
             return None
         except Exception as exc:  # the network: URLError, timeouts, resets
             log.warning("Socket Mode: apps.connections.open failed (%s)", type(exc).__name__)
@@ -306,20 +311,27 @@ class SocketModeRunner:
             self.stats.opened += 1
         return link
 
+    def _try_open(self, slot: int) -> _Link | None:
+        """`_open` for the keepers: every failure is logged and gives None, so that a keeper
+        thread never dies."""
+        try:
+            return self._open(slot)
+        except SlackApiError as exc:
+            log.error(
+                "Socket Mode: Slack rejected SLACK_APP_TOKEN (%s); retrying",
+                exc.response.get("error"),
+            )
+        except Exception:
+            log.exception("Socket Mode: opening a connection failed")
+        return None
+
     def _keep(self, slot: int, link: _Link | None) -> None:
         """Keep slot `slot` connected until `close`."""
         lost_at: float | None = None
         failures = 0
         while not self._stop.is_set():
             if link is None:
-                try:
-                    link = self._open(slot)
-                except SlackApiError as exc:
-                    log.error(
-                        "Socket Mode: Slack rejected SLACK_APP_TOKEN (%s); retrying",
-                        exc.response.get("error"),
-                    )
-                    link = None
+                link = self._try_open(slot)
                 if link is None:
                     failures += 1
                     with self._lock:
@@ -376,13 +388,7 @@ class SocketModeRunner:
             started = time.monotonic()
             link = None
             while link is None and not self._stop.is_set():
-                try:
-                    link = self._open(slot)
-                except SlackApiError as exc:
-                    log.error(
-                        "Socket Mode: Slack rejected SLACK_APP_TOKEN (%s); retrying",
-                        exc.response.get("error"),
-                    )
+                link = self._try_open(slot)
                 if link is None:
                     failures += 1
                     with self._lock:

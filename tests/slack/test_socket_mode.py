@@ -142,6 +142,24 @@ def test_a_request_right_after_a_refresh_is_acked_at_once(
         slack.wait_for("response_url", count=7)  # every request was answered, too
 
 
+def test_a_slow_close_handshake_holds_up_no_ack(
+    runtime_factory: Any, sqlite_url: str, slack: SlackStandIn
+) -> None:
+    with socket_bot(runtime_factory, sqlite_url, slack) as bot:
+        server = bot.server
+        server.answer_close = False  # the old connection's close handshake never completes
+        old = server.open_connections()[0]
+        server.refresh(old)
+        fresh = server.wait_new_connection(after=old)
+        # the app is closing `old` now, waiting for an answer that does not come
+        for connection in server.open_connections():
+            if connection.id != old.id:
+                bot.assert_answered(server.wait_ack(bot.command(on=connection)))
+        assert fresh.open
+        assert server.wait_closed(old, timeout=20) == "eof"  # given up on, in the background
+        assert len(server.open_connections()) == 2
+
+
 def test_a_request_during_a_network_drop_and_reconnect_is_acked_at_once(
     runtime_factory: Any, sqlite_url: str, slack: SlackStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -199,11 +217,15 @@ def test_each_envelope_is_handled_once_whichever_connection_carries_it(
         acks = [server.wait_ack(envelope_id) for envelope_id in sent]
         assert [server.ack_count(e) for e in sent] == [1] * 12
         assert {a.connection for a in acks} == {c.id for c in connections}
-        slack.wait_for("response_url", count=13)  # 12 + the warm-up
-        assert [len(posts) for posts in slack.response_posts.values()] == [1] * 13
+        # Slack delivers again an envelope whose ack it missed: a new delivery, handled again
+        redelivered = server.wait_ack(bot.command(on=connections[0], retry_attempt=1))
+        bot.assert_answered(redelivered)
+        slack.wait_for("response_url", count=14)  # 13 + the warm-up
+        assert [len(posts) for posts in slack.response_posts.values()] == [1] * 14
         status, body = _health(bot.health_port)
         assert status == 200
-        assert body["connections"]["envelopes"] == 13
+        assert body["connections"]["envelopes"] == 14
+        assert body["connections"]["redelivered"] == 1
         assert body["connections"]["late_acks"] == 0
 
 
