@@ -325,6 +325,14 @@ class SocketModeRunner:
             log.exception("Socket Mode: opening a connection failed")
         return None
 
+    def _back_off(self, failures: int) -> None:
+        """Wait before the next attempt: doubling from `BACKOFF_FIRST`, capped, jittered (so
+        replicas that lost the network together do not come back in step)."""
+        with self._lock:
+            self.stats.failed_attempts += 1
+        delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(failures - 1, 10))
+        self._stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
+
     def _keep(self, slot: int, link: _Link | None) -> None:
         """Keep slot `slot` connected until `close`."""
         lost_at: float | None = None
@@ -334,10 +342,7 @@ class SocketModeRunner:
                 link = self._try_open(slot)
                 if link is None:
                     failures += 1
-                    with self._lock:
-                        self.stats.failed_attempts += 1
-                    delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(failures - 1, 10))
-                    self._stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+                    self._back_off(failures)
                     continue
                 if lost_at is not None:
                     took = time.monotonic() - lost_at
@@ -354,6 +359,9 @@ class SocketModeRunner:
                 failures = 0
             with self._lock:
                 self._links[slot] = link
+            if self._stop.is_set():  # `close` ran while this one was opening
+                self._retire(link)
+                return
             link.ended.wait()
             if self._stop.is_set():
                 return
@@ -391,10 +399,7 @@ class SocketModeRunner:
                 link = self._try_open(slot)
                 if link is None:
                     failures += 1
-                    with self._lock:
-                        self.stats.failed_attempts += 1
-                    delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(failures - 1, 10))
-                    self._stop.wait(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+                    self._back_off(failures)
             self._retire(old)
             if link is not None:
                 failures = 0
