@@ -210,6 +210,9 @@ class CloudError:
     message: str  # redacted, one line
     remediation: str  # one sentence: what the user does next
     detail: str = ""  # redacted, may be longer (the provider's full message)
+    # For permission_denied: the permissions the provider named as missing, when it did
+    # (e.g. ("ec2:DescribeRegions",)); filled by the adapter that classified the error.
+    missing_permissions: tuple[str, ...] = ()
 
 
 class CloudCallError(Exception):

@@ -61,7 +61,7 @@ def _findings(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
 def _scan(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
     ctx.require(origin, Role.OPERATOR, "run scans")
     info, where = start_scan(ctx, origin, cmd.argument, "manual")
-    ctx.replier(origin).reply(build_scan_started(info.id, info.project_name, where))
+    ctx.replier(origin).reply(build_scan_started(info.scan_id, info.project_name, where))
 
 
 def _stop(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
@@ -71,7 +71,7 @@ def _stop(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
         info = ctx.rt.scans.stop(scan_id, origin.actor, by_scan_id=True)
     else:
         info = ctx.rt.scans.stop(cmd.argument, origin.actor)
-    ctx.replier(origin).reply(build_stop_requested(info.id, info.project_name))
+    ctx.replier(origin).reply(build_stop_requested(info.scan_id, info.project_name))
 
 
 def _connectors(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:

@@ -20,6 +20,7 @@ from bot import ids
 from bot.codec import CreateFlowState, ReplaceFlowState, SupportRef, decode
 from bot.domain import Provider
 from bot.errors import InputError
+from bot.records import SupportTicket
 from bot.slack import failures
 from bot.slack.connectorflows import check_form, create_in_background, replace_in_background
 from bot.slack.context import SlackContext
@@ -28,7 +29,6 @@ from bot.slack.listeners import Listeners
 from bot.slack.origin import Origin
 from bot.slack.permissions import Role
 from bot.views.connectors import build_replace_form, build_validating, read_form
-from bot.views.models import SupportTicket
 from bot.views.support import build_support_confirmation, build_support_post
 
 log = logging.getLogger(__name__)
@@ -92,32 +92,25 @@ def register(app: App, ctx: SlackContext) -> None:
 
     on.view(ids.ConnectorView.REPLACE_EXPLAIN, ack=explain_ack, middleware=admin)
 
-    def replace_form(
-        body: dict[str, Any], view: dict[str, Any]
-    ) -> tuple[ReplaceFlowState, str, str, Form]:
-        """The replacement form, checked: its state, the old and new names, and the fields."""
+    def replace_form(body: dict[str, Any], view: dict[str, Any]) -> tuple[ReplaceFlowState, Any]:
+        """The replacement form, checked (one connector read, one parse): its state and the
+        typed request the work carries out."""
         state = decode(ctx.origin(body).view_metadata, ReplaceFlowState)
         connector = ctx.rt.connectors.get(state.connector_id)
         raw = read_form(_values(view))
-        name = check_form(
-            ctx,
-            state.provider,
-            raw,
-            new_name=raw.get("name") or connector.name,
-            keep_name=connector.name,
-        )
-        return state, connector.name, name, raw
+        request = ctx.rt.connectors.prepare_replace(connector, raw, raw.get("name") or None)
+        return state, request
 
     def replace_ack(body: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
-        state, old_name, _, _ = replace_form(body, view)
+        state, request = replace_form(body, view)
         return {
             "response_action": "update",
-            "view": build_validating(old_name, state.provider, state),
+            "view": build_validating(request.connector.name, state.provider, state),
         }
 
     def replace(body: dict[str, Any], view: dict[str, Any]) -> None:
-        state, _, name, raw = replace_form(body, view)
-        replace_in_background(ctx, ctx.origin(body), state, name, raw)
+        state, request = replace_form(body, view)
+        replace_in_background(ctx, ctx.origin(body), state, request)
 
     on.view(ids.ConnectorView.REPLACE_SUBMIT, ack=replace_ack, work=replace, middleware=admin)
 

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain import ErrorCategory, Provider, ScanStatus
+from bot.records import ErrorEntryView, ProjectInfo, ScanRow
 from bot.scheduling.digest_query import FAILING, FINISHED
 from bot.views.digest_models import AlertData, AlertState, RetryNotice, SupportCase
-from bot.views.models import ErrorEntryView, ProjectInfo, ScanRow
 from storage.models import Connector, ErrorEntry, Project, Scan
 from storage.models_scheduling import AlertIncident
 

@@ -47,14 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEDULER_ACTOR = "scheduler"
-_REGISTRY: dict[int, SchedulingService] = {}
-_REGISTRY_LOCK = threading.Lock()
-
-
-def service_for(rt: Runtime) -> SchedulingService | None:
-    """The running scheduling service of a runtime, if `start_scheduling` was called."""
-    with _REGISTRY_LOCK:
-        return _REGISTRY.get(id(rt))
 
 
 class SchedulingService:
@@ -113,8 +105,7 @@ class SchedulingService:
         self._started = True
         self.scheduler.start(paused=True)
         self.rt.engine.add_listener(self._on_scan_event)
-        with _REGISTRY_LOCK:
-            _REGISTRY[id(self.rt)] = self
+        self.rt.scheduling = self
         self.tick()
         if self.run_threads:
             for target, name in ((self._keep, "cspm-lease"), (self._work, "cspm-followup")):
@@ -139,9 +130,8 @@ class SchedulingService:
                     log.exception("could not release the scheduler lease")
                 self._leader = False
         self.scheduler.shutdown(wait=False)
-        with _REGISTRY_LOCK:
-            if _REGISTRY.get(id(self.rt)) is self:
-                del _REGISTRY[id(self.rt)]
+        if self.rt.scheduling is self:
+            self.rt.scheduling = None
 
     def _keep(self) -> None:
         interval = max(0.5, self.config.scheduler_lease_seconds / 3)
@@ -238,8 +228,8 @@ class SchedulingService:
             self.scheduler.remove_job(jid, JOBSTORE)
             record_fire_outcome(self.rt.db, jid, scheduled, "project deleted")
             return "project deleted"
-        outcome = f"started scan #{info.id}"
-        record_fire_outcome(self.rt.db, jid, scheduled, outcome, info.id)
+        outcome = f"started scan #{info.scan_id}"
+        record_fire_outcome(self.rt.db, jid, scheduled, outcome, info.scan_id)
         return outcome
 
     def _fire_scan(self, jid: str, project_id: int, scheduled: datetime) -> str:

@@ -1,6 +1,6 @@
 """The connector modals' work: form checks before the ack, live validation after it.
 
-DESIGN §4: malformed input is refused inline (before the ack, as ``response_action:
+Malformed input is refused inline (before the ack, as ``response_action:
 errors``); well-formed input is acked at once with a "Validating…" view and validated live in
 the background; the modal is then updated with the result. `ConnectorService.replace` only
 changes anything after the cloud accepted the new credentials.
@@ -9,18 +9,16 @@ changes anything after the cloud accepted the new credentials.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 
 from bot import ids
 from bot.codec import CreateFlowState, ErrorLogState, ReplaceFlowState, decode
 from bot.domain import CloudError, ErrorCategory, Provider
 from bot.errors import InputError, NotFoundError, ValidationFailedError
-from bot.services.connectors import ConnectorInfo as ServiceConnector
-from bot.services.connectors import check_name
+from bot.records import ReplaceOutcome, ValidationFailure
+from bot.services.connectors import ReplaceRequest, check_name
 from bot.slack.context import SlackContext
 from bot.slack.origin import Origin
-from bot.slack.queries import connector_view
 from bot.slack.scanflows import progress_channel
 from bot.views.connectors import (
     build_connectors,
@@ -30,10 +28,6 @@ from bot.views.connectors import (
     build_validate_result,
     build_validation_failed,
 )
-from bot.views.models import ReplaceOutcome, ValidationFailure
-
-_CATEGORY_BY_LABEL = {c.label: c for c in ErrorCategory}
-_TRAILING_CODE = re.compile(r"\s*\(([^()]{1,120})\)\s*$")
 
 
 def check_form(
@@ -82,28 +76,6 @@ def cloud_error_of(exc: ValidationFailedError) -> CloudError:
     )
 
 
-def error_from_text(text: str | None) -> CloudError:
-    """Rebuild a `CloudError` from a connector's stored one-line validation error
-    (``"<category label>: <message> (<code>)"``)."""
-    text = (text or "").strip()
-    category = ErrorCategory.UNKNOWN
-    for label, cat in _CATEGORY_BY_LABEL.items():
-        if text.startswith(label + ":"):
-            category, text = cat, text[len(label) + 1 :].strip()
-            break
-    code = ""
-    found = _TRAILING_CODE.search(text)
-    if found:
-        code, text = found.group(1), text[: found.start()]
-    remediation = {
-        ErrorCategory.INVALID_CREDENTIALS: "Replace the connector with working credentials.",
-        ErrorCategory.PERMISSION_DENIED: "Grant the missing permission to the identity.",
-        ErrorCategory.TEMPORARY: "Try again in a few minutes.",
-        ErrorCategory.UNKNOWN: "Contact support if it keeps failing.",
-    }[category]
-    return CloudError(category, code, text or "The cloud rejected the credentials.", remediation)
-
-
 def create_in_background(
     ctx: SlackContext,
     origin: Origin,
@@ -121,41 +93,36 @@ def create_in_background(
         failure = ValidationFailure(name, state.provider, cloud_error_of(exc), failed.attempts)
         replier.update_modal(build_validation_failed(failure, failed), check=False)
         return
-    replier.update_modal(build_create_success(connector_view(info)), check=False)
+    replier.update_modal(build_create_success(info), check=False)
 
 
 def replace_in_background(
-    ctx: SlackContext,
-    origin: Origin,
-    state: ReplaceFlowState,
-    name: str,
-    raw: Mapping[str, str],
+    ctx: SlackContext, origin: Origin, state: ReplaceFlowState, request: ReplaceRequest
 ) -> None:
     """Validate new credentials and, only if they work, replace the connector atomically."""
     replier = ctx.replier(origin)
-    old: ServiceConnector = ctx.rt.connectors.get(state.connector_id)
     try:
-        result = ctx.rt.connectors.replace(
-            state.connector_id, raw, origin.actor, new_name=name if name != old.name else None
-        )
+        result = ctx.rt.connectors.apply_replace(request, origin.actor)
     except ValidationFailedError as exc:
         failed = dataclasses.replace(state, attempts=state.attempts + 1)
-        failure = ValidationFailure(old.name, state.provider, cloud_error_of(exc), failed.attempts)
+        failure = ValidationFailure(
+            request.connector.name, state.provider, cloud_error_of(exc), failed.attempts
+        )
         replier.update_modal(build_validation_failed(failure, failed), check=False)
         return
-    outcome = ReplaceOutcome(result.old.name, connector_view(result.new), result.projects)
-    done = dataclasses.replace(state, connector_id=result.new.id, attempts=0)
+    outcome = ReplaceOutcome(result.old.name, result.new, result.projects)
+    done = dataclasses.replace(state, connector_id=result.new.connector_id, attempts=0)
     replier.update_modal(build_replace_success(outcome, done), check=False)
 
 
 def validate_and_tell(ctx: SlackContext, origin: Origin, connector_id: int) -> None:
-    """Validate a saved connector again; refresh the list in place and reply the result."""
+    """Validate a saved connector again; refresh the list in place and reply the result (the
+    classified error comes with the connector, field by field)."""
     info = ctx.rt.connectors.validate(connector_id, origin.actor)
-    error = None if info.last_validation_ok else error_from_text(info.last_validation_error)
     replier = ctx.replier(origin)
     if origin.view_type is None and origin.message_ts:
         replier.replace(build_connectors(ctx.queries.connectors_page()))
-    replier.reply(build_validate_result(connector_view(info), error))
+    replier.reply(build_validate_result(info))
 
 
 def delete_and_tell(ctx: SlackContext, origin: Origin, connector_id: int) -> None:

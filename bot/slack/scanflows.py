@@ -1,8 +1,9 @@
 """Starting, re-running and stopping scans from Slack, with a live progress message.
 
-A scan started here is queued, its progress message is posted (in the channel the user
-acted in, else in their DM with the bot), the message is tied to the scan for throttled
-updates, and only then is the scan handed to the engine, so no event is missed.
+A scan started here goes through `ScanService.start`: once it is queued, its progress
+message is posted (in the channel the user acted in, else in their DM with the bot) and tied
+to the scan for throttled updates, and only then is the scan handed to the engine, so no event
+is missed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot import ids
 from bot.codec import ReplaceFlowState, decode_any
 from bot.errors import CspmError
-from bot.services.scans import ScanInfo
+from bot.records import ScanRow
 from bot.slack.context import SlackContext
 from bot.slack.origin import Origin
 from bot.views.notices import (
@@ -74,25 +75,23 @@ def start_scan(
     trigger: str,
     channel: str | None = None,
     thread_ts: str | None = None,
-) -> tuple[ScanInfo, str | None]:
-    """Queue a scan, post its progress message and run it.
+) -> tuple[ScanRow, str | None]:
+    """Start a scan (`ScanService.start`), its progress message posted before it runs.
 
     Returns the scan and the channel its progress went to (None: the user's DM).
     """
-    info = ctx.rt.scans.create(project_ref, trigger, origin.actor)
-    where: str | None = None
-    try:
+    where: list[str | None] = [None]
+
+    def post_progress(scan: ScanRow) -> None:
         target = channel if channel is not None else progress_channel(origin)
         posted, ts, in_channel = post_where_possible(
-            ctx, origin, target, render_progress(ctx, info.id), thread_ts
+            ctx, origin, target, render_progress(ctx, scan.scan_id), thread_ts
         )
-        ctx.progress.track(info.id, posted, ts)
-        where = posted if in_channel else None
-    except Exception:
-        log.exception("cannot post the progress of scan %s; running it anyway", info.id)
-    finally:
-        ctx.rt.engine.submit(info.id)
-    return info, where
+        ctx.progress.track(scan.scan_id, posted, ts)
+        where[0] = posted if in_channel else None
+
+    info = ctx.rt.scans.start(project_ref, trigger, origin.actor, before_run=post_progress)
+    return info, where[0]
 
 
 def rerun_projects(
@@ -128,13 +127,13 @@ def run_and_tell(ctx: SlackContext, origin: Origin, project: int, trigger: str) 
         replier.open_modal(
             build_notice_modal(
                 "Scan queued",
-                f"Scan #{info.id} of {info.project_name} is queued.",
+                f"Scan #{info.scan_id} of {info.project_name} is queued.",
                 "Its progress is posted in your direct messages with the bot.",
                 callback_id=origin.callback_id or ids.ErrorLogView.MODAL,
             )
         )
     else:
-        replier.reply(build_scan_started(info.id, info.project_name, where))
+        replier.reply(build_scan_started(info.scan_id, info.project_name, where))
 
 
 def rerun_and_tell(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
@@ -145,11 +144,11 @@ def rerun_and_tell(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
 def stop_and_tell(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
     """Ask a scan to stop and confirm to the user; its progress message shows Stopped."""
     info = ctx.rt.scans.stop(scan_id, origin.actor, by_scan_id=True)
-    ctx.replier(origin).reply(build_stop_requested(info.id, info.project_name))
+    ctx.replier(origin).reply(build_stop_requested(info.scan_id, info.project_name))
 
 
 def rerun_connector_and_tell(ctx: SlackContext, origin: Origin, connector_id: int) -> None:
-    """Re-run every project of a connector (DESIGN §4 step 5), progress in a thread."""
+    """Re-run every project of a connector (the replacement's last step), progress in a thread."""
     connector = ctx.rt.connectors.get(connector_id)
     channel, thread_ts = progress_channel(origin), origin.thread_ts
     if origin.view_metadata:

@@ -18,6 +18,7 @@ from bot.codec import (
     encode,
     encode_option,
 )
+from bot.records import HistoryData, ScanRow
 from bot.views.common import (
     MESSAGE_MAX_BLOCKS,
     TEXT_BUDGET,
@@ -41,7 +42,6 @@ from bot.views.common import (
     trigger_label,
     user_ref,
 )
-from bot.views.models import HistoryData, ScanRow
 
 STATUS_MESSAGE_MAX = 200
 _FIXED_BLOCKS = 6  # header, context, actions, divider, paging context + actions

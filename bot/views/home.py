@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot import ids
 from bot.codec import ConnectorRef, PageKind, PageRef, ScanRef, encode
 from bot.domain import ScanStatus
+from bot.records import ConnectorInfo, HomeData, ProjectRow
 from bot.views.common import (
     NEVER_SCANNED,
     Block,
@@ -14,6 +15,7 @@ from bot.views.common import (
     button,
     context,
     divider,
+    error_line,
     fields_section,
     header,
     md,
@@ -21,7 +23,6 @@ from bot.views.common import (
     slack_date,
     status_badge,
 )
-from bot.views.models import ConnectorInfo, HomeData, ProjectRow
 
 FAILING_MAX = 10
 """Failing projects listed (the rest are summarised)."""
@@ -60,7 +61,7 @@ def _failing_row(row: ProjectRow) -> list[Block]:
 
 
 def _attention_row(c: ConnectorInfo) -> Block:
-    error = f"\n{md(c.last_error, 150)}" if c.last_error and c.last_error.strip() else ""
+    error = f"\n{error_line(c.last_error, 180)}" if c.last_error is not None else ""
     used = c.projects_total
     return section(
         f":warning: *{md(c.name, 60)}* ({c.provider.value.upper()}, used by {used} "

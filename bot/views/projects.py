@@ -12,6 +12,7 @@ from bot import ids
 from bot.codec import FilterRef, PageKind, PageRef, ProjectRef, RowState, ScanRef, encode
 from bot.codec import encode_option as encode_opt
 from bot.domain import JobStatus, ScanStatus
+from bot.records import JobRow, Page, ProjectRow
 from bot.views.common import (
     MESSAGE_MAX_BLOCKS,
     TEXT_BUDGET,
@@ -34,7 +35,6 @@ from bot.views.common import (
     status_badge,
     stop_button,
 )
-from bot.views.models import JobRow, Page, ProjectRow
 
 NAME_MAX = 100
 """Characters of a project name shown in a row."""

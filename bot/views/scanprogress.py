@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot import ids
 from bot.codec import ProjectRef, ScanRef, encode
+from bot.records import ScanProgress
 from bot.views.common import (
     Block,
     Payload,
@@ -24,7 +25,6 @@ from bot.views.common import (
     stop_button,
     user_ref,
 )
-from bot.views.models import ScanProgress
 
 BAR_CELLS = 10
 

@@ -140,7 +140,7 @@ def test_readers_may_not_run_stop_connect_or_contact_support(bot: Bot) -> None:
         assert f"Only CSPM {role}" in reply, (text, reply)
     assert not bot.slack.calls_to("views.open")
     assert not bot.slack.calls_to("chat.postMessage")
-    assert bot.rt.scans.history("web")[1] == 1  # no scan was started
+    assert bot.rt.scans.history("web").scans.total_items == 1  # no scan was started
 
 
 def test_operators_may_not_connect(bot: Bot) -> None:

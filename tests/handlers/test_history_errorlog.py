@@ -128,7 +128,7 @@ def test_findings_and_rerun_from_the_menu(bot: Bot) -> None:
     assert "Only CSPM operators and admins may run scans" in all_text(
         bot.slack.last("response_url").body
     )
-    assert bot.rt.scans.history("web")[1] == 4  # nothing started
+    assert bot.rt.scans.history("web").scans.total_items == 4  # nothing started
 
 
 def test_fix_credentials_starts_the_guided_replacement_over_the_log(bot: Bot) -> None:
@@ -181,4 +181,4 @@ def test_rerun_from_the_error_log_reports_in_the_dm(bot: Bot) -> None:
     assert "Scan queued" in all_text(notice) and "direct messages" in all_text(notice)
     progress = bot.slack.last("chat.postMessage")
     assert progress.body["channel"] == OPERATOR and "Scan of web" in progress.text()
-    assert bot.rt.scans.history("web")[0][0].trigger == "rerun"
+    assert bot.rt.scans.history("web").scans.items[0].trigger == "rerun"

@@ -196,8 +196,8 @@ def test_the_flow_starts_from_a_real_authentication_failure(make_bot: Any, aws: 
     iam = aws.client("iam")
     for key in iam.list_access_keys(UserName="old-scanner")["AccessKeyMetadata"]:
         iam.delete_access_key(UserName="old-scanner", AccessKeyId=key["AccessKeyId"])
-    scan = bot.rt.scans.create("web", "manual", "test")
-    assert bot.rt.engine.run_scan(scan.id) is ScanStatus.FAILED
+    scan = bot.rt.scans.start("web", "manual", "test")
+    assert bot.rt.scans.wait(scan.scan_id) is ScanStatus.FAILED
 
     bot.driver.command("errors web", ADMIN)
     view_id = bot.slack.last("views.open").view_id
@@ -208,8 +208,8 @@ def test_the_flow_starts_from_a_real_authentication_failure(make_bot: Any, aws: 
     bot.driver.submit(explain_id, {}, ADMIN)
     bot.driver.submit(explain_id, {F.NAME: "prod-aws", **new_key}, ADMIN)
     assert "works" in all_text(bot.slack.views[explain_id])
-    again = bot.rt.scans.create("web", "rerun", "test")
-    assert bot.rt.engine.run_scan(again.id) is ScanStatus.COMPLETED
+    again = bot.rt.scans.start("web", "rerun", "test")
+    assert bot.rt.scans.wait(again.scan_id) is ScanStatus.COMPLETED
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from bot import ids
-from bot.domain import ErrorCategory, JobStatus, ScanStatus
+from bot.domain import CloudError, ErrorCategory, JobStatus, ScanStatus
 from tests.support.query import all_text
 from tests.support.slackbot import (
     ADMIN,
@@ -94,7 +94,8 @@ def test_readers_cannot_contact_support(bot: Bot) -> None:
 
 
 def test_app_home_shows_the_dashboard_and_refreshes(bot: Bot) -> None:
-    seed_connector(bot.rt, "broken", ok=False, error="authentication failed: bad key (Invalid)")
+    bad_key = CloudError(ErrorCategory.INVALID_CREDENTIALS, "Invalid", "bad key", "Replace it.")
+    seed_connector(bot.rt, "broken", ok=False, error=bad_key)
     seed_project(bot.rt, "web", "broken")
     seed_project(bot.rt, "db", "broken")
     seed_scan(bot.rt, "web", ScanStatus.FAILED, [JobSpec("global", JobStatus.FAILED, AUTH_ERROR)])

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from slack_bolt import App
 
-from bot.domain import ErrorCategory, JobStatus, Provider, ScanStatus
+from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
 from bot.slack.app import build_app, context_of
@@ -138,8 +138,14 @@ def seed_connector(
             created_by="slack:" + ADMIN,
             last_validated_at=T0,
             last_validation_ok=kw.get("ok", True),
-            last_validation_error=kw.get("error"),
         )
+        error: CloudError | None = kw.get("error")
+        if error is not None:
+            c.last_validation_category = error.category.value
+            c.last_validation_code = error.code
+            c.last_validation_message = error.message
+            c.last_validation_remediation = error.remediation
+            c.last_validation_missing = list(error.missing_permissions)
         s.add(c)
         s.flush()
         return c.id
@@ -147,7 +153,7 @@ def seed_connector(
 
 def seed_project(rt: Runtime, name: str, connector: str = "prod-aws", **kw: Any) -> int:
     """A project through the service."""
-    return rt.projects.add(name, connector, actor="test", scope=["us-east-1"], **kw).id
+    return rt.projects.add(name, connector, actor="test", scope=["us-east-1"], **kw).project_id
 
 
 @dataclass

@@ -15,8 +15,8 @@ from bot.codec import (
     decode,
 )
 from bot.domain import CloudError, ErrorCategory, Provider
+from bot.records import Page, ReplaceOutcome, ValidationFailure
 from bot.views import connectors as cv
-from bot.views.models import Page, ReplaceOutcome, ValidationFailure
 from tests.support import (
     assert_valid_message,
     assert_valid_view,
@@ -123,7 +123,7 @@ def test_many_connectors_are_paged_within_limits() -> None:
             name=LONG_NAME,
             account_id=NASTY,
             projects=[LONG_NAME] * 200,
-            last_error=NASTY * 40,
+            last_error=CloudError(ErrorCategory.UNKNOWN, NASTY, NASTY * 40, NASTY, NASTY, (NASTY,)),
             provider=list(Provider)[i % 3],
         )
         for i in range(1, 101)

@@ -7,8 +7,8 @@ import pytest
 from bot import ids
 from bot.codec import ConnectorRef, EntryRef, ErrorLogState, ScanRef, SupportRef, decode
 from bot.domain import ErrorCategory, ScanStatus
+from bot.records import ErrorLogData
 from bot.views.errorlog import build_error_log
-from bot.views.models import ErrorLogData
 from tests.support import assert_valid_view, total_text
 from tests.support.query import all_text, blocks_of, buttons, buttons_with
 from tests.views.factories import LONG_NAME, NASTY, entry, project, scan_row

@@ -9,18 +9,7 @@ from hypothesis import strategies as st
 
 from bot.codec import CreateFlowState, ErrorLogState, ReplaceFlowState, SupportRef
 from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus, Severity
-from bot.views import (
-    connectors,
-    errorlog,
-    findings,
-    history,
-    home,
-    projects,
-    scanprogress,
-    support,
-)
-from bot.views.common import error_message, usage_message
-from bot.views.models import (
+from bot.records import (
     ConnectorInfo,
     ErrorEntryView,
     ErrorLogData,
@@ -39,6 +28,17 @@ from bot.views.models import (
     SupportTicket,
     ValidationFailure,
 )
+from bot.views import (
+    connectors,
+    errorlog,
+    findings,
+    history,
+    home,
+    projects,
+    scanprogress,
+    support,
+)
+from bot.views.common import error_message, usage_message
 from tests.support import assert_valid_message, assert_valid_view
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -95,6 +95,15 @@ entries = st.builds(
     st.none() | ids_,
     st.none() | texts,
 )
+cloud_errors = st.builds(
+    CloudError,
+    st.sampled_from(ErrorCategory),
+    texts,
+    long_texts,
+    long_texts,
+    long_texts,
+    st.lists(texts, max_size=20).map(tuple),
+)
 connector_infos = st.builds(
     ConnectorInfo,
     ids_,
@@ -105,13 +114,10 @@ connector_infos = st.builds(
     st.lists(texts, max_size=300),
     times,
     st.none() | st.booleans(),
-    st.none() | long_texts,
+    st.none() | cloud_errors,
     project_count=st.none() | st.integers(0, 1_000_000),
 )
 project_infos = st.builds(ProjectInfo, ids_, texts, st.sampled_from(Provider), texts)
-cloud_errors = st.builds(
-    CloudError, st.sampled_from(ErrorCategory), texts, long_texts, long_texts, long_texts
-)
 replace_states = st.builds(ReplaceFlowState, ids_, st.sampled_from(Provider),
                            st.none() | st.just("C0123456789"), st.none(), st.none() | ids_,
                            st.integers(0, 10))  # fmt: skip

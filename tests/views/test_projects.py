@@ -7,7 +7,7 @@ import pytest
 from bot import ids
 from bot.codec import FilterRef, PageKind, PageRef, ProjectRef, RowState, ScanRef, decode
 from bot.domain import JobStatus, ScanStatus
-from bot.views.models import JobRow, Page
+from bot.records import JobRow, Page
 from bot.views.projects import PAGE_SIZE, build_projects
 from tests.support import assert_valid_message, total_text
 from tests.support.query import all_text, blocks_of, buttons, buttons_with, walk

@@ -9,7 +9,7 @@ import pytest
 from bot import ids
 from bot.codec import ProjectRef, ScanRef, decode
 from bot.domain import ScanStatus
-from bot.views.models import ScanProgress
+from bot.records import ScanProgress
 from bot.views.scanprogress import build_scan_progress, progress_bar
 from tests.support import assert_valid_message
 from tests.support.query import all_text, button_texts, buttons_with
