@@ -102,7 +102,7 @@ def _fail_project_updates(rt: Any) -> None:
         else:
             conn.execute(
                 text(
-                    "CREATE FUNCTION no_repoint() RETURNS trigger LANGUAGE plpgsql AS "
+                    "CREATE OR REPLACE FUNCTION no_repoint() RETURNS trigger LANGUAGE plpgsql AS "
                     "$$ BEGIN RAISE EXCEPTION 'projects are frozen'; END $$"
                 )
             )
