@@ -111,7 +111,8 @@ class ProjectInfo:
 
     project_id, name, provider, connector_name: as in ProjectRow.
     connector_id: the connector it scans through; scope, check_ids: what it scans (empty:
-    everything reachable / every check); alert_channel: where failure alerts go.
+    everything reachable / every check); alert_channel: where failure alerts go;
+    schedule_cron, schedule_tz: its scan schedule (None: not scheduled).
     last_scan_id, last_status, last_status_message, last_scan_at: its newest scan (None /
     "Never scanned" if it never ran).
     """
@@ -124,6 +125,8 @@ class ProjectInfo:
     scope: tuple[str, ...] = ()
     check_ids: tuple[str, ...] = ()
     alert_channel: str | None = None
+    schedule_cron: str | None = None
+    schedule_tz: str | None = None
     last_scan_id: int | None = None
     last_status: ScanStatus | None = None
     last_status_message: str = "Never scanned"
