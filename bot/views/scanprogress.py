@@ -22,6 +22,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_emoji,
     stop_button,
     user_ref,
 )
@@ -46,7 +47,7 @@ def build_scan_progress(progress: ScanProgress) -> Payload:
     started = f"started {slack_date(p.started_at)}" if p.started_at else "queued"
     blocks: list[Block] = [
         section(
-            f"{p.status.emoji} *Scan of {md(p.project_name, 100)}* · {p.status.label}\n"
+            f"{status_emoji(p.status)} *Scan of {md(p.project_name, 100)}* · {p.status.label}\n"
             f"Scan #{p.scan_id} · {started}{who}"
         )
     ]

@@ -10,6 +10,7 @@ from bot import ids
 from bot.codec import ProjectRef, ScanRef, decode
 from bot.domain import ScanStatus
 from bot.records import ScanProgress
+from bot.views.common import status_emoji
 from bot.views.scanprogress import build_scan_progress, progress_bar
 from tests.support import assert_valid_message
 from tests.support.query import all_text, button_texts, buttons_with
@@ -39,7 +40,7 @@ def test_live_message_counts_jobs_and_can_stop(status: ScanStatus) -> None:
     m = build_scan_progress(progress(status))
     assert_valid_message(m)
     text = all_text(m)
-    assert f"{status.emoji} *Scan of prod-aws* · {status.label}" in text
+    assert f"{status_emoji(status)} *Scan of prod-aws* · {status.label}" in text
     assert "12 of 17 jobs done · 2 failed" in text
     assert "by <@U024BE7LH>" in text
     (stop,) = buttons_with(m, ids.ScanAction.STOP)
@@ -52,7 +53,7 @@ def test_final_message(status: ScanStatus) -> None:
     m = build_scan_progress(progress(status, status_message="2 of 17 jobs failed"))
     assert_valid_message(m)
     text = all_text(m)
-    assert f"{status.emoji} {status.label} — 2 of 17 jobs failed" in text
+    assert f"{status_emoji(status)} {status.label} — 2 of 17 jobs failed" in text
     assert "took 4m 0s" in text
     assert not buttons_with(m, ids.ScanAction.STOP)
     expected = ["History", "Findings", "Re-run"]
