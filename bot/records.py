@@ -167,6 +167,11 @@ class ScanRow:
     provider: Provider | None = None
     stopped_by: str | None = None
 
+    @property
+    def jobs_done(self) -> int:
+        """Jobs that finished either way."""
+        return self.jobs_ok + self.jobs_failed
+
 
 @dataclass(frozen=True)
 class HistoryData:
@@ -364,35 +369,6 @@ class SupportTicket:
     details: str
     project_name: str = ""
     scan_id: int | None = None
-
-
-@dataclass(frozen=True)
-class ScanProgress:
-    """A scan while it runs, and when it ends.
-
-    scan_id, project_id, project_name: the scan; status: its status.
-    jobs_total / jobs_succeeded / jobs_failed: counts so far (failed includes cancelled and
-    interrupted jobs).
-    started_at / finished_at: times; requested_by: Slack user id or None (scheduled).
-    status_message: the one-line explanation.
-    """
-
-    scan_id: int
-    project_id: int
-    project_name: str
-    status: ScanStatus
-    jobs_total: int = 0
-    jobs_succeeded: int = 0
-    jobs_failed: int = 0
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    requested_by: str | None = None
-    status_message: str = ""
-
-    @property
-    def jobs_done(self) -> int:
-        """Jobs that finished either way."""
-        return self.jobs_succeeded + self.jobs_failed
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot import ids
 from bot.codec import ProjectRef, ScanRef, encode
-from bot.records import ScanProgress
+from bot.records import ScanRow
 from bot.views.common import (
     Block,
     Payload,
@@ -39,11 +39,12 @@ def progress_bar(done: int, total: int, cells: int = BAR_CELLS) -> str:
     return "▰" * filled + "▱" * (cells - filled) + f" {round(ratio * 100)}%"
 
 
-def build_scan_progress(progress: ScanProgress) -> Payload:
+def build_scan_progress(scan: ScanRow) -> Payload:
     """The scan's message: live while queued/running, final afterwards."""
-    p = progress
+    p = scan
     scan_ref = encode(ScanRef(p.scan_id))
-    who = f" by {user_ref(p.requested_by)}" if p.requested_by else " (scheduled)"
+    by = p.requested_by if p.trigger != "schedule" else None
+    who = f" by {user_ref(by)}" if by else " (scheduled)"
     started = f"started {slack_date(p.started_at)}" if p.started_at else "queued"
     blocks: list[Block] = [
         section(
