@@ -410,7 +410,7 @@ def cmd_checks(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
-    return serve(rt, port=args.port, host=args.host)
+    return serve(rt, port=args.port, host=args.host, health_port=args.health_port)
 
 
 # --- parser --------------------------------------------------------------------------------
@@ -434,6 +434,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = cmd(sub, "serve", cmd_serve, "run the Slack bot (Socket Mode or HTTP)")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server binds publicly
+    serve.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Socket Mode: serve GET /healthz on port N (HTTP mode serves it beside the events)",
+    )
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="cmd", metavar="ACTION", required=True
