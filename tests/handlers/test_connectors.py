@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot import ids
 from bot.codec import ConnectorRef, ReplaceFlowState, decode, encode
@@ -454,3 +454,23 @@ def test_a_successful_validation_clears_the_stored_error(gcp_bot: Bot, google: G
     with bot.rt.db.read() as s:
         row = s.scalars(select(Connector).where(Connector.name == "prod-gcp")).one()
         assert (row.last_validation_category, row.last_validation_missing) == (None, None)
+
+
+def test_a_replacement_submit_reads_the_connector_once_in_the_ack_and_once_in_the_work(
+    make_bot: Any, aws: Any
+) -> None:
+    bot, new_key = _setup(make_bot, aws)
+    view_id = _open_form(bot)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(bot.rt.db.engine, "before_cursor_execute", seen)
+    try:
+        bot.driver.submit(view_id, {F.NAME: "prod-aws-2024", **new_key}, ADMIN)
+    finally:
+        event.remove(bot.rt.db.engine, "before_cursor_execute", seen)
+    assert "*prod-aws-2024* works" in all_text(bot.slack.views[view_id])
+    by_id = [s for s in statements if "FROM connectors WHERE connectors.id =" in s]
+    assert len(by_id) == 2, by_id  # the ack's read and the work's read, nothing more
