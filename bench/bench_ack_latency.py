@@ -1,11 +1,16 @@
-"""Ack latency benchmark (issue 3): every /cspm command and button through the real HTTP
-endpoint (`cspm-bot serve`), with 8 concurrent senders, at two data sizes, beside a bare Bolt
-app that acks a static message, served the same way in the same run.
+"""Ack latency benchmark: every /cspm command and button through the real HTTP endpoint
+(`cspm-bot serve`), with 8 concurrent senders, at two data sizes, beside a bare Bolt app that
+acks a static message, served the same way in the same run. Then the same interactions over
+Socket Mode (`cspm-bot serve` with ``SLACK_APP_TOKEN``, 2 connections, 50 projects) through a
+Socket Mode stand-in in this process, printed beside the HTTP rows (p50 / p99 / max), plus
+acks across forced refreshes, beside the bare Bolt app on slack_bolt's default Socket Mode
+handler.
 
     .venv/bin/python -m bench.bench_ack_latency [--requests 400] [--rounds 8] [--senders 8]
                                                 [--only NAME ...] [--detail]
+                                                [--refreshes 20] [--no-socket]
 
-(About 30 minutes with the defaults on 2 vCPUs; ``--only "/cspm projects"`` for one row.)
+(About 45 minutes with the defaults on 2 vCPUs; ``--only "/cspm projects"`` for one row.)
 
 Data: 50 projects / 2,000 scans / 10,000 jobs, and 5,000 projects / 200,000 scans /
 1,000,000 jobs (SQLite, seeded by bench/seed.py). Prints p50 and p99 per interaction.
@@ -28,6 +33,11 @@ machine schedules senders, server, worker and stand-in, and one round's p99 move
 about 3 and 25 ms from round to round at either size (``--detail`` prints them). The ratio
 column therefore comes with a bootstrap 90% range: a ratio whose range straddles 1.0 is noise,
 not cost that grows with the data.
+
+Socket Mode rows are timed where Slack times them: the stand-in notes when it hands an
+envelope to the socket and when the ack comes back. Across a refresh: the stand-in sends
+``disconnect`` (refresh_requested) on a connection, a request follows on that connection at
+once, and another on its replacement right after its ``hello``.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from __future__ import annotations
 import argparse
 import gc
 import http.client
+import json
 import os
 import random
 import shutil
@@ -50,7 +61,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from cryptography.fernet import Fernet
@@ -60,11 +71,14 @@ from bench.standin_proc import StandInProcess
 from bot.ids import HistoryAction, PageAction, ProjectAction
 from bot.serve import HTTP_THREADS
 from tests.standins.aws import refused_url
+from tests.standins.socket_mode import SocketModeServer
 from tests.support.slackdriver import SIGNING_SECRET, HttpResult, SlackDriver, find_elements
 
 ROOT = Path(__file__).resolve().parents[1]
 USER = "U0BENCH01"  # admin and operator
 SIZES = {"50 projects": (50, 2_000, 10_000), "5,000 projects": (5_000, 200_000, 1_000_000)}
+SOCKET_LABEL = "Socket Mode, 50 projects"
+SOCKET_CONNECTIONS = 2
 QUIET_SECONDS = 1.0  # the bot is idle once the stand-in has seen no call for this long
 DRAIN_LIMIT = 600.0
 
@@ -231,13 +245,17 @@ def _has(action_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda body: any(e["action_id"] == action_id for e in find_elements(body))
 
 
+Send = Callable[[list[Prepared], int], list[float]]
+"""Sends prepared requests from n senders; returns the ack latencies (ms)."""
+
+
 def interactions(
-    builder: RequestBuilder, slack: StandInProcess, url: str, failed_scan: int
+    builder: RequestBuilder, slack: StandInProcess, send: Send, failed_scan: int
 ) -> dict[str, Callable[[int], object]]:
     """Each interaction as a function of the request number (building one request)."""
     # One real projects message and history message to click in, as a user would.
     for text in ("projects", "history project-00042"):
-        measure(url, builder.prepare(lambda i, t=text: builder.command(t, USER), 1), 1)
+        send(builder.prepare(lambda i, t=text: builder.command(t, USER), 1), 1)
     projects_msg = slack.wait_for("response_url", _has(ProjectAction.JOBS))
     history_msg = slack.wait_for("response_url", _has(HistoryAction.MENU))
     menu = next(e for e in find_elements(history_msg) if e["action_id"] == HistoryAction.MENU)
@@ -280,15 +298,82 @@ class Measured:
     round_p99s: list[float] = field(default_factory=list)
 
 
-class BotServer:
-    """`cspm-bot serve` on a copy of one seeded database, with its own Slack stand-in."""
+def envelope_of(prepared: Prepared) -> tuple[str, dict[str, Any]]:
+    """The Socket Mode envelope (type, payload) carrying the same request as `prepared`."""
+    fields = {k: v[0] for k, v in parse_qs(prepared.body.decode()).items()}
+    if "payload" in fields:
+        return "interactive", json.loads(fields["payload"])
+    return "slash_commands", fields
 
-    def __init__(self, size: tuple[int, int, int]) -> None:
+
+def measure_socket(server: SocketModeServer, prepared: list[Prepared], senders: int) -> list[float]:
+    """Ack latencies in ms of delivering `prepared` as envelopes from `senders` threads, spread
+    over the open connections; measured at the stand-in, from envelope sent to ack received."""
+    envelopes = [envelope_of(p) for p in prepared]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = iter(enumerate(envelopes))
+    connections = server.open_connections()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                item = next(queue, None)
+            if item is None:
+                return
+            i, (kind, payload) = item
+            envelope_id = server.send(kind, payload, on=connections[i % len(connections)])
+            ack = server.wait_ack(envelope_id, timeout=30)
+            with lock:
+                latencies.append(ack.latency * 1000)
+
+    threads = [threading.Thread(target=worker) for _ in range(senders)]
+    gc.collect()
+    gc.disable()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        gc.enable()
+    return latencies
+
+
+def measure_refresh(
+    server: SocketModeServer, make: Callable[[], Prepared], refreshes: int, on_old: bool = True
+) -> list[float]:
+    """Ack latencies in ms across forced refreshes: each time Slack's ``disconnect``
+    (refresh_requested) goes to one connection, a request follows on it at once (Slack may
+    still deliver there), and another on its replacement right after its ``hello``."""
+    latencies: list[float] = []
+    for i in range(refreshes):
+        connections = server.wait_connections(1, timeout=60)
+        old = connections[i % len(connections)]
+        server.refresh(old)
+        sent = []
+        if on_old:
+            sent.append(server.send(*envelope_of(make()), on=old))
+        fresh = server.wait_new_connection(after=old, timeout=60)
+        sent.append(server.send(*envelope_of(make()), on=fresh))
+        latencies += [server.wait_ack(e, timeout=60).latency * 1000 for e in sent]
+    return latencies
+
+
+class BotServer:
+    """`cspm-bot serve` on a copy of one seeded database, with its own Slack stand-in: over
+    HTTP, or over Socket Mode (`socket_mode`) against a Socket Mode stand-in in this process."""
+
+    def __init__(self, size: tuple[int, int, int], socket_mode: bool = False) -> None:
         seeded = seeded_sqlite(*size).removeprefix("sqlite:///")
         self.work = Path(tempfile.mkdtemp())
         db_file = self.work / "cspm.db"
         shutil.copy(seeded, db_file)
-        self.slack = StandInProcess()
+        self.socket: SocketModeServer | None = None
+        if socket_mode:
+            self.socket = SocketModeServer()
+            self.socket.check_tickets = False  # the URLs come from the stand-in process
+        self.slack = StandInProcess(socket_port=self.socket.port if self.socket else None)
         port = _free_port()
         env = dict(
             os.environ,
@@ -307,20 +392,43 @@ class BotServer:
         env.pop("SLACK_APP_TOKEN", None)
         cspm_bot = str(Path(sys.executable).with_name("cspm-bot"))
         cmd = [cspm_bot, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if self.socket is not None:
+            env["SLACK_APP_TOKEN"] = "xapp-" + "1-bench-app-token"
+            env["CSPM_SOCKET_CONNECTIONS"] = str(SOCKET_CONNECTIONS)
+            cmd += ["--health-port", str(port)]
         self.proc = _start(cmd, env, port, "/healthz")
+        if self.socket is not None:
+            self.socket.wait_connections(SOCKET_CONNECTIONS, timeout=60)
         self.url = f"http://127.0.0.1:{port}/slack/events"
         self.builder = RequestBuilder(self.slack)
         self.interactions = interactions(
-            self.builder, self.slack, self.url, _a_failed_scan(db_file)
+            self.builder, self.slack, self.send, _a_failed_scan(db_file)
         )
+
+    def send(self, prepared: list[Prepared], senders: int) -> list[float]:
+        """Send `prepared` (to ``POST /slack/events``, or as envelopes); ack latencies in ms."""
+        if self.socket is not None:
+            return measure_socket(self.socket, prepared, senders)
+        return measure(self.url, prepared, senders)
+
+    def measure_refresh(self, refreshes: int) -> list[float]:
+        """``/cspm help`` acks across forced refreshes (Socket Mode), ms."""
+        assert self.socket is not None
+        make = self.interactions["/cspm help"]
+        wait_quiet(self.slack)
+        latencies = measure_refresh(
+            self.socket, lambda: self.builder.prepare(make, 1)[0], refreshes
+        )
+        wait_quiet(self.slack)
+        return latencies
 
     def measure(self, name: str, total: int, senders: int, into: Measured) -> None:
         """Measure `total` requests of interaction `name` on a quiet bot."""
         make = self.interactions[name]
         wait_quiet(self.slack)
-        measure(self.url, self.builder.prepare(make, senders), senders)  # warm-up
+        self.send(self.builder.prepare(make, senders), senders)  # warm-up
         wait_quiet(self.slack)
-        latencies = measure(self.url, self.builder.prepare(make, total), senders)
+        latencies = self.send(self.builder.prepare(make, total), senders)
         into.latencies += latencies
         into.round_p99s.append(pct(latencies, 99))
         into.drains.append(wait_quiet(self.slack))
@@ -334,6 +442,8 @@ class BotServer:
         finally:
             _stop(self.proc)
             self.slack.close()
+            if self.socket is not None:
+                self.socket.close()
             shutil.rmtree(self.work, ignore_errors=True)
 
 
@@ -347,12 +457,21 @@ def _a_failed_scan(db_file: Path) -> int:
 
 
 def run_bots(
-    total: int, rounds: int, senders: int, only: list[str] | None = None
-) -> dict[str, dict[str, Measured]]:
-    """Both sizes served side by side; each interaction measured on one, then the other,
-    `rounds` times (alternating which goes first), so both see the same machine."""
+    total: int,
+    rounds: int,
+    senders: int,
+    only: list[str] | None = None,
+    socket_mode: bool = True,
+    refreshes: int = 20,
+) -> tuple[dict[str, dict[str, Measured]], list[float]]:
+    """Both sizes served side by side over HTTP (and the small one over Socket Mode); each
+    interaction measured on one, then the other, `rounds` times (alternating the order), so
+    all see the same machine. Also returns the Socket Mode acks across forced refreshes."""
     servers = {label: BotServer(size) for label, size in SIZES.items()}
-    results: dict[str, dict[str, Measured]] = {label: {} for label in SIZES}
+    if socket_mode:
+        servers[SOCKET_LABEL] = BotServer(SIZES["50 projects"], socket_mode=True)
+    results: dict[str, dict[str, Measured]] = {label: {} for label in servers}
+    across_refresh: list[float] = []
     try:
         names = list(next(iter(servers.values())).interactions)
         if only:
@@ -367,10 +486,52 @@ def run_bots(
                     into = results[label].setdefault(name, Measured())
                     servers[label].measure(name, total, senders, into)
             print(f"  measured {name}", flush=True)
+        if socket_mode:
+            across_refresh = servers[SOCKET_LABEL].measure_refresh(refreshes)
+            print("  measured Socket Mode across refreshes", flush=True)
     finally:
         for server in servers.values():
             server.close()
-    return results
+    return results, across_refresh
+
+
+def run_bare_socket(total: int, senders: int, refreshes: int) -> tuple[list[float], list[float]]:
+    """The Socket Mode baseline: the bare Bolt app with slack_bolt's default Socket Mode
+    handler; its acks (ms) steady, and right after each forced refresh on the new connection."""
+    socket_server = SocketModeServer()
+    socket_server.check_tickets = False
+    slack = StandInProcess(socket_port=socket_server.port)
+    env = dict(
+        os.environ,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_BOT_TOKEN=slack.token,
+        SLACK_API_URL=slack.api_url,
+        SLACK_APP_TOKEN="xapp-" + "1-bench-app-token",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.bare_bolt_app", "socket"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        socket_server.wait_connections(1, timeout=60)
+        builder = RequestBuilder(slack)
+        make = lambda i: builder.command("projects", USER, settle=False)  # noqa: E731
+        measure_socket(socket_server, builder.prepare(make, senders), senders)
+        steady = measure_socket(socket_server, builder.prepare(make, total), senders)
+        # Bolt's default handler acks on its newest connection: a request on the old one
+        # after a refresh may never be acked, so only the new connection is measured.
+        across = measure_refresh(
+            socket_server, lambda: builder.prepare(make, 1)[0], refreshes, on_old=False
+        )
+        return steady, across
+    finally:
+        _stop(proc)
+        slack.close()
+        socket_server.close()
 
 
 def run_bare(total: int, senders: int) -> list[float]:
@@ -419,10 +580,19 @@ def main() -> None:
         "--only", action="append", metavar="NAME", help="measure only this interaction"
     )
     parser.add_argument("--detail", action="store_true", help="print each round's p99 too")
+    parser.add_argument(
+        "--refreshes", type=int, default=20, help="forced Socket Mode refreshes to measure"
+    )
+    parser.add_argument("--no-socket", action="store_true", help="HTTP rows only")
     args = parser.parse_args()
     samples = args.requests * args.rounds
     bare = run_bare(samples, args.senders)
-    by_size = run_bots(args.requests, args.rounds, args.senders, args.only)
+    socket_mode = not args.no_socket
+    if socket_mode:
+        bare_socket, bare_refresh = run_bare_socket(samples, args.senders, args.refreshes)
+    by_size, across_refresh = run_bots(
+        args.requests, args.rounds, args.senders, args.only, socket_mode, args.refreshes
+    )
     small, large = by_size["50 projects"], by_size["5,000 projects"]
     print(
         f"\nack latency through POST /slack/events, {args.senders} concurrent senders, "
@@ -456,6 +626,52 @@ def main() -> None:
     print(
         f"\n  worst p99: {worst_p99:.1f} ms (target < 100 ms); worst p99 ratio 5,000/50 "
         f"projects: {worst_ratio:.2f}x (target <= 1.3x); bare Bolt p99 {pct(bare, 99):.1f} ms"
+    )
+    if socket_mode:
+        print_socket_rows(
+            by_size[SOCKET_LABEL], small, bare, bare_socket, bare_refresh, across_refresh, args
+        )
+
+
+def print_socket_rows(
+    sockets: dict[str, Measured],
+    http: dict[str, Measured],
+    bare: list[float],
+    bare_socket: list[float],
+    bare_refresh: list[float],
+    across_refresh: list[float],
+    args: argparse.Namespace,
+) -> None:
+    """Socket Mode beside HTTP, 50 projects: p50 / p99 / max per interaction, ms."""
+    print(
+        f"\nack latency, Socket Mode ({SOCKET_CONNECTIONS} connections; measured at the Socket "
+        "Mode stand-in, from envelope sent to ack received) beside HTTP (measured at the "
+        f"sender), 50 projects, {args.senders} concurrent senders, ms:"
+    )
+    print(
+        f"  {'interaction':40} {'SM p50':>8} {'SM p99':>8} {'SM max':>8}   "
+        f"{'HTTP p50':>8} {'HTTP p99':>8} {'HTTP max':>8}"
+    )
+
+    def row(name: str, sm: list[float], web: list[float] | None) -> None:
+        cells = f"  {name:40} {pct(sm, 50):8.1f} {pct(sm, 99):8.1f} {max(sm):8.1f}   "
+        if web:
+            cells += f"{pct(web, 50):8.1f} {pct(web, 99):8.1f} {max(web):8.1f}"
+        print(cells)
+
+    row("bare Bolt, static ack", bare_socket, bare)
+    for name, measured in sockets.items():
+        row(name, measured.latencies, http[name].latencies if name in http else None)
+    row(f"across a refresh ({len(across_refresh)} acks)", across_refresh, None)
+    row(
+        f"bare Bolt default handler, refresh ({len(bare_refresh)})",
+        bare_refresh,
+        None,
+    )
+    print(
+        f"  (across a refresh: {args.refreshes} forced refreshes; after each, one request on "
+        "the refreshed connection and one on its replacement right after its hello. The bare "
+        "Bolt row uses slack_bolt's default Socket Mode handler, new connection only.)"
     )
 
 

@@ -8,7 +8,9 @@ program would. The benchmark talks to it through three extra endpoints:
 - ``GET /_bench/calls?method=M``: the bodies of the recorded calls of `M`, oldest first;
 - ``GET /_bench/summary``: calls per method, and every invalid payload the bot sent;
 - response_url ids starting with ``B`` are accepted on first use, so the load generator can
-  make its own without a round trip per request.
+  make its own without a round trip per request;
+- with ``BENCH_SOCKET_PORT`` set, ``apps.connections.open`` hands out URLs of the Socket Mode
+  stand-in the benchmark runs on that port (it plays Slack's side and measures the acks).
 
 It runs at the lowest CPU priority (like the bot's worker with ``CSPM_WORKER_PRIORITY=idle``):
 on a real deployment Slack's servers are not on the bot's machine, so here they get only the
@@ -43,7 +45,13 @@ BENCH_URL_PREFIX = "B"
 class BenchStandIn(SlackStandIn):
     """`SlackStandIn` plus the read-out endpoints of the benchmark."""
 
+    socket_port = int(os.environ.get("BENCH_SOCKET_PORT") or 0)
+    _tickets = count(1)
+
     def route(self, request: Request) -> Reply:
+        if request.path == "/api/apps.connections.open" and self.socket_port:
+            url = f"ws://127.0.0.1:{self.socket_port}/link/?ticket=bench-{next(self._tickets)}"
+            return Reply(200, {"ok": True, "url": url})
         if request.path == "/_bench/calls":
             method = request.query.get("method", "")
             return Reply(200, [c.body for c in self.calls_to(method)])
@@ -65,12 +73,15 @@ class StandInProcess:
     token = TOKEN
     team_id = TEAM_ID
 
-    def __init__(self) -> None:
+    def __init__(self, socket_port: int | None = None) -> None:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        if socket_port:
+            env["BENCH_SOCKET_PORT"] = str(socket_port)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "bench.standin_proc"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            env=env,
         )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()

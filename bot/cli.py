@@ -12,53 +12,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from bot.clioutput import emit, table
+from bot.clioutput import when as _when
+
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 SCAN_EXIT = {"completed": 0, "partially_completed": 3, "failed": 4, "stopped": 5}
-
-
-# --- output helpers ------------------------------------------------------------------------
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A plain aligned text table."""
-    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
-
-
-def _jsonable(obj: Any) -> Any:
-    import dataclasses
-    from datetime import datetime
-    from enum import Enum
-
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(obj).items()}
-    if isinstance(obj, dict):
-        return {str(_jsonable(k)): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    if isinstance(obj, Enum):
-        return obj.value
-    return obj
-
-
-def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
-    """Print `data` as JSON with --json, else the human text."""
-    if getattr(args, "json", False):
-        print(json.dumps(_jsonable(data), indent=2, sort_keys=True))
-    else:
-        print(text())
 
 
 def read_credentials(args: argparse.Namespace, provider: str) -> dict[str, str]:
@@ -167,11 +128,21 @@ def cmd_connector_validate(rt: Runtime, args: argparse.Namespace) -> int:
             + (
                 "credentials are valid."
                 if info.last_validation_ok
-                else f"validation FAILED: {info.last_validation_error}"
+                else f"validation FAILED: {_error_text(info.last_error)}"
             )
         ),
     )
     return 0 if info.last_validation_ok else EXIT_ERROR
+
+
+def _error_text(error: Any) -> str:
+    """A classified error on one line: category, message, provider code, missing permissions."""
+    if error is None:
+        return "rejected"
+    text = f"{error.category.label}: {error.message}" + (f" ({error.code})" if error.code else "")
+    if error.missing_permissions:
+        text += f"; missing {', '.join(error.missing_permissions)}"
+    return text
 
 
 def cmd_connector_delete(rt: Runtime, args: argparse.Namespace) -> int:
@@ -187,8 +158,9 @@ def cmd_connector_delete(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_connector_replace(rt: Runtime, args: argparse.Namespace) -> int:
     current = rt.connectors.get(args.name)
     raw = read_credentials(args, current.provider)
+    request = rt.connectors.prepare_replace(current, raw, args.new_name)
     print("Validating the new credentials against the cloud…", file=sys.stderr)
-    result = rt.connectors.replace(args.name, raw, actor=args.actor, new_name=args.new_name)
+    result = rt.connectors.apply_replace(request, actor=args.actor)
     emit(
         args,
         result,
@@ -270,7 +242,7 @@ def _parse_status(value: str) -> Any:
 
 def _print_scan(scan: Any, jobs: Sequence[Any]) -> str:
     head = (
-        f"Scan #{scan.id} of {scan.project_name}: {scan.status.label} — "
+        f"Scan #{scan.scan_id} of {scan.project_name}: {scan.status.label} — "
         f"{scan.status_message}\n  trigger {scan.trigger} by {scan.requested_by}, "
         f"started {_when(scan.started_at)}, finished {_when(scan.finished_at)}"
     )
@@ -283,38 +255,28 @@ def _print_scan(scan: Any, jobs: Sequence[Any]) -> str:
 
 
 def cmd_scan_run(rt: Runtime, args: argparse.Namespace) -> int:
-    import threading
-    import time
-
-    scan = rt.scans.create(args.project, trigger="cli", actor=args.actor)
-    print(f"Scan #{scan.id} of {scan.project_name} queued.", file=sys.stderr)
-    result: dict[str, Any] = {}
-    worker = threading.Thread(
-        target=lambda: result.update(status=rt.engine.run_scan(scan.id)), daemon=True
-    )
-    worker.start()
+    scan = rt.scans.start(args.project, trigger="cli", actor=args.actor)
+    print(f"Scan #{scan.scan_id} of {scan.project_name} queued.", file=sys.stderr)
     last = ""
     try:
-        while worker.is_alive():
-            worker.join(timeout=0.5)
-            line = rt.scans.get(scan.id).status_message
+        while rt.scans.wait(scan.scan_id, timeout=0.5) is None:
+            line = rt.scans.get(scan.scan_id).status_message
             if line != last and not args.json:
                 print(f"  … {line}", file=sys.stderr)
                 last = line
     except KeyboardInterrupt:
         print("Stopping the scan (jobs stop at their next cloud call)…", file=sys.stderr)
-        rt.scans.stop(scan.id, actor=args.actor, by_scan_id=True)
-        while worker.is_alive():
-            time.sleep(0.2)
-    final = rt.scans.get(scan.id)
-    jobs = rt.scans.jobs(scan.id)
+        rt.scans.stop(scan.scan_id, actor=args.actor, by_scan_id=True)
+        rt.scans.wait(scan.scan_id)
+    final = rt.scans.get(scan.scan_id)
+    jobs = rt.scans.jobs(scan.scan_id)
     emit(
         args,
         {"scan": final, "jobs": jobs},
         lambda: (
             _print_scan(final, jobs)
             + (
-                "\n\nSee why: cspm-bot scan errors " + str(final.id)
+                "\n\nSee why: cspm-bot scan errors " + str(final.scan_id)
                 if final.status.has_errors
                 else ""
             )
@@ -331,7 +293,7 @@ def cmd_scan_stop(rt: Runtime, args: argparse.Namespace) -> int:
         args,
         info,
         lambda: (
-            f"Stop requested for scan #{info.id} of {info.project_name}: "
+            f"Stop requested for scan #{info.scan_id} of {info.project_name}: "
             "pending jobs are cancelled, running jobs stop at their next cloud call."
         ),
     )
@@ -340,29 +302,23 @@ def cmd_scan_stop(rt: Runtime, args: argparse.Namespace) -> int:
 
 def _scan_ref(rt: Runtime, ref: str) -> int:
     """A scan id, or a project name meaning its newest scan."""
-    from bot.errors import NotFoundError
-
-    if ref.lstrip("#").isdigit():
-        return int(ref.lstrip("#"))
-    project = rt.projects.get(ref)
-    if project.last_scan_id is None:
-        raise NotFoundError(f"Project {project.name!r} has never been scanned.")
-    return project.last_scan_id
+    return rt.scans.resolve(ref)
 
 
 def cmd_scan_status(rt: Runtime, args: argparse.Namespace) -> int:
     scan = rt.scans.get(_scan_ref(rt, args.target))
-    jobs = rt.scans.jobs(scan.id)
+    jobs = rt.scans.jobs(scan.scan_id)
     emit(args, {"scan": scan, "jobs": jobs}, lambda: _print_scan(scan, jobs))
     return 0
 
 
 def cmd_scan_history(rt: Runtime, args: argparse.Namespace) -> int:
-    items, total = rt.scans.history(args.project, page=args.page - 1, per_page=args.per_page)
+    history = rt.scans.history(args.project, page=args.page - 1, per_page=args.per_page)
+    items, total = list(history.scans.items), history.scans.total_items
     rows = [
         [
-            f"#{s.id}",
-            _when(s.created_at),
+            f"#{s.scan_id}",
+            _when(s.queued_at),
             s.status.label,
             s.trigger,
             s.requested_by,
@@ -386,20 +342,22 @@ def cmd_scan_history(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_scan_errors(rt: Runtime, args: argparse.Namespace) -> int:
     scan = rt.scans.get(_scan_ref(rt, args.target))
-    entries = rt.scans.errors(scan.id)
+    entries = rt.scans.errors(scan.scan_id)
 
     def text() -> str:
         if not entries:
             return (
-                f"Scan #{scan.id} is {scan.status.label}: only Partially Completed and "
+                f"Scan #{scan.scan_id} is {scan.status.label}: only Partially Completed and "
                 "Failed scans have error logs."
             )
-        out = [f"Error log of scan #{scan.id} ({scan.project_name}, {scan.status.label}):"]
+        out = [f"Error log of scan #{scan.scan_id} ({scan.project_name}, {scan.status.label}):"]
         for e in entries:
             out.append(
-                f"\n[{e.category.value}] {e.unit}{' / ' + e.check_id if e.check_id else ''}"
+                f"\n[{e.category.value}] {e.job_unit}{' / ' + e.check_id if e.check_id else ''}"
                 f" — {e.code}\n  {e.message}\n  Next step: {e.remediation}"
             )
+            if e.missing_permission:
+                out.append(f"  Missing permission: {e.missing_permission}")
             if args.verbose and e.detail:
                 out.append("  Detail: " + e.detail.replace("\n", "\n  "))
         return "\n".join(out)
@@ -412,9 +370,9 @@ def cmd_scan_findings(rt: Runtime, args: argparse.Namespace) -> int:
     report = rt.scans.findings(_scan_ref(rt, args.target))
 
     def text() -> str:
-        counts = ", ".join(f"{sev.value} {n}" for sev, n in report.failed_by_severity.items())
+        counts = ", ".join(f"{sev.value} {n}" for sev, n in report.failed_counts.items())
         head = (
-            f"Scan #{report.scan.id} of {report.scan.project_name}: failing {counts or 'none'}"
+            f"Scan #{report.scan_id} of {report.project_name}: failing {counts or 'none'}"
             f"; {report.passed} passed"
         )
         rows = [[f.severity.value, f.check_id, f.resource, f.region or "-"] for f in report.failing]
@@ -449,7 +407,7 @@ def cmd_checks(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
-    return serve(rt, port=args.port, host=args.host)
+    return serve(rt, port=args.port, host=args.host, health_port=args.health_port)
 
 
 # --- parser --------------------------------------------------------------------------------
@@ -475,6 +433,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = cmd(sub, "serve", cmd_serve, "run the Slack bot (Socket Mode or HTTP)")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server binds publicly
+    serve.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Socket Mode: serve GET /healthz on port N (HTTP mode serves it beside the events)",
+    )
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="cmd", metavar="ACTION", required=True

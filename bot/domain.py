@@ -41,11 +41,6 @@ class ScanStatus(StrEnum):
         """The human label used on every surface."""
         return _STATUS_LABELS[self]
 
-    @property
-    def emoji(self) -> str:
-        """One emoji per status everywhere: red for failed, grey for stopped."""
-        return _STATUS_EMOJI[self]
-
 
 _STATUS_LABELS = {
     ScanStatus.QUEUED: "Queued",
@@ -54,15 +49,6 @@ _STATUS_LABELS = {
     ScanStatus.PARTIALLY_COMPLETED: "Partially Completed",
     ScanStatus.FAILED: "Failed",
     ScanStatus.STOPPED: "Stopped",
-}
-
-_STATUS_EMOJI = {
-    ScanStatus.QUEUED: ":hourglass_flowing_sand:",
-    ScanStatus.RUNNING: ":arrows_counterclockwise:",
-    ScanStatus.COMPLETED: ":large_green_circle:",
-    ScanStatus.PARTIALLY_COMPLETED: ":large_orange_circle:",
-    ScanStatus.FAILED: ":red_circle:",
-    ScanStatus.STOPPED: ":white_circle:",
 }
 
 
@@ -153,6 +139,9 @@ class CloudError:
     message: str  # redacted, one line
     remediation: str  # one sentence: what the user does next
     detail: str = ""  # redacted, may be longer (the provider's full message)
+    # For permission_denied: the permissions the provider named as missing, when it did
+    # (e.g. ("ec2:DescribeRegions",)); filled by the adapter that classified the error.
+    missing_permissions: tuple[str, ...] = ()
 
 
 class CloudCallError(Exception):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.engine.engine import ScanEngine
 from bot.engine.jobs import CloudJobRunner, JobRunner
@@ -16,6 +17,9 @@ from bot.services.projects import ProjectService
 from bot.services.scans import ScanService
 from bot.settings import Settings, reveal
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.scheduling.service import SchedulingService
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,9 @@ class Runtime:
     connectors: ConnectorService
     projects: ProjectService
     scans: ScanService
+    scheduling: SchedulingService | None = None
+    """The scheduling service running in this process (set by its `start`, cleared by its
+    `stop`); None in processes that run no scheduler, such as the CLI."""
 
     def close(self) -> None:
         """Stop the engine and close database connections."""

@@ -1,6 +1,8 @@
 """`cspm-bot serve`: run the Slack bot.
 
 - Socket Mode when `SLACK_APP_TOKEN` (``xapp-…``) is set: no public URL needed.
+  `CSPM_SOCKET_CONNECTIONS` connections (default 2) are kept open by `bot.slack.socket`, so a
+  refreshed or dropped one never leaves the bot deaf; ``--health-port`` serves ``/healthz``.
 - Otherwise HTTP: granian (a Rust HTTP server, WSGI) serves ``POST /slack/events`` (signed requests,
   verified with `SLACK_SIGNING_SECRET`) and ``GET /healthz`` (JSON: the database and the
   worker process).
@@ -37,6 +39,7 @@ from bot.settings import Settings, reveal
 from bot.slack.client import api_base_url, make_web_client
 
 if TYPE_CHECKING:
+    from bot.slack.socket import SocketModeRunner
     from bot.slack.worker import WorkerProcess
 
 log = logging.getLogger(__name__)
@@ -192,8 +195,9 @@ def create_wsgi_app(rt: Runtime, bolt_app: App, worker: WorkerProcess | None = N
 def start_worker(settings: Settings) -> WorkerProcess:
     """Start the worker process (`bot.slack.worker`); raises `ConfigError` if it fails."""
     from bot.slack.worker import WorkerError, WorkerProcess
+    from bot.slackapp import create_app
 
-    worker = WorkerProcess(settings)
+    worker = WorkerProcess(settings, create_app)
     try:
         worker.start()
     except WorkerError as exc:
@@ -201,26 +205,41 @@ def start_worker(settings: Settings) -> WorkerProcess:
     return worker
 
 
-def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> int:
+def run_socket_mode(
+    rt: Runtime,
+    client: WebClient,
+    stop: threading.Event,
+    health_port: int | None = None,
+    health_host: str = "0.0.0.0",  # noqa: S104 - orchestrators probe from outside
+) -> int:
     """Serve over Socket Mode until `stop` is set; returns the exit code.
 
-    `rt` serves the acks; the work after them runs in the worker process.
+    `rt` serves the acks; the work after them runs in the worker process. The connections
+    (`CSPM_SOCKET_CONNECTIONS`) are kept by `bot.slack.socket.SocketModeRunner`; with
+    `health_port`, ``GET /healthz`` on that port reports them, the worker and the database.
     """
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    from bot.slack.app import build_app, context_of
+    from bot.slack.app import context_of
+    from bot.slack.socket import HealthServer, SocketModeError, SocketModeRunner
+    from bot.slackapp import create_app
 
     try:
         worker = start_worker(rt.settings)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    app = build_app(rt, client, request_verification_enabled=False, relay=worker)
-    handler = SocketModeHandler(app, app_token=reveal(rt.settings.slack_app_token))
+    app = create_app(rt, client, request_verification_enabled=False, relay=worker)
+    runner = SocketModeRunner(
+        app,
+        app_token=_app_token(rt.settings),
+        client=client,
+        connections=rt.settings.socket_connections,
+        ack_threads=HTTP_THREADS,
+    )
+    health: HealthServer | None = None
     gc.freeze()  # as in HTTP mode (`http_front`)
     try:
         try:
-            handler.connect()
+            runner.start()
         except SlackApiError as exc:
             error = exc.response.get("error")
             print(
@@ -230,22 +249,58 @@ def run_socket_mode(rt: Runtime, client: WebClient, stop: threading.Event) -> in
                 file=sys.stderr,
             )
             return EXIT_AUTH
-        print("cspm-bot: connected to Slack in Socket Mode; Ctrl-C stops.", file=sys.stderr)
+        except SocketModeError as exc:
+            print(f"error: {exc}.", file=sys.stderr)
+            return EXIT_AUTH
+        if health_port is not None:
+            health = HealthServer(
+                lambda: socket_health(rt, worker, runner), health_port, health_host
+            )
+            health.start()
+        print(
+            f"cspm-bot: connected to Slack in Socket Mode ({runner.connections} connection(s)"
+            + (f"; health: http://{health_host}:{health.port}{HEALTH_PATH}" if health else "")
+            + "); Ctrl-C stops.",
+            file=sys.stderr,
+        )
         stop.wait()
         return 0
     finally:
-        handler.close()
+        if health is not None:
+            health.close()
+        runner.close()
         worker.close()
         context_of(app).close()
 
 
-def _serve_socket_mode(rt: Runtime, client: WebClient) -> int:
+def _app_token(settings: Settings) -> str:
+    return reveal(settings.slack_app_token)
+
+
+def socket_health(
+    rt: Runtime, worker: WorkerProcess, runner: SocketModeRunner
+) -> tuple[bool, dict[str, Any]]:
+    """Socket Mode's health: healthy while at least one connection is open, the worker runs
+    and the database answers."""
+    connections = runner.status()
+    report = {
+        "connections": connections,
+        "worker": "ok" if worker.alive() else "down",
+        "database": "ok" if database_ok(rt) else "unreachable",
+    }
+    healthy = connections["open"] > 0 and report["worker"] == report["database"] == "ok"
+    return healthy, report
+
+
+def _serve_socket_mode(
+    rt: Runtime, client: WebClient, health_port: int | None, health_host: str
+) -> int:
     stop = threading.Event()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in previous:
         signal.signal(sig, lambda *_: stop.set())
     try:
-        return run_socket_mode(rt, client, stop)
+        return run_socket_mode(rt, client, stop, health_port, health_host)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -257,7 +312,8 @@ def http_front(settings: Settings) -> WsgiApp:
     from multiprocessing.util import Finalize
 
     from bot.logs import configure_logging
-    from bot.slack.app import build_app, context_of
+    from bot.slack.app import context_of
+    from bot.slackapp import create_app
 
     configure_logging(settings.log_level)
     try:
@@ -266,7 +322,7 @@ def http_front(settings: Settings) -> WsgiApp:
         log.error("%s", exc)
         raise
     rt = build_runtime(settings, migrate=False, recover=False)
-    bolt_app = build_app(rt, make_web_client(settings), relay=worker)
+    bolt_app = create_app(rt, make_web_client(settings), relay=worker)
 
     def close() -> None:
         worker.close()  # hands over queued work and lets the worker finish it
@@ -318,8 +374,16 @@ def serve_http(settings: Settings, host: str, port: int) -> int:
     return 0
 
 
-def serve(rt: Runtime, port: int = 3000, host: str = "0.0.0.0") -> int:  # noqa: S104
-    """Check the configuration and the token, then serve until stopped; returns an exit code."""
+def serve(
+    rt: Runtime,
+    port: int = 3000,
+    host: str = "0.0.0.0",  # noqa: S104
+    health_port: int | None = None,
+) -> int:
+    """Check the configuration and the token, then serve until stopped; returns an exit code.
+
+    `health_port` (Socket Mode only) serves ``GET /healthz`` on that port; HTTP mode serves it
+    beside ``/slack/events``."""
     settings = rt.settings
     try:
         mode = check_config(settings)
@@ -335,7 +399,7 @@ def serve(rt: Runtime, port: int = 3000, host: str = "0.0.0.0") -> int:  # noqa:
         mode,
     )
     if mode == "socket":
-        return _serve_socket_mode(rt, client)
+        return _serve_socket_mode(rt, client, health_port, host)
     # HTTP: granian forks its worker; stop this process's engine and pool first.
     rt.engine.shutdown(wait_for_scans=False)
     rt.db.dispose()

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token")
     )
+    socket_connections: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        validation_alias=AliasChoices("CSPM_SOCKET_CONNECTIONS", "socket_connections"),
+    )
     slack_api_url: str | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
     )

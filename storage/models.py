@@ -79,7 +79,13 @@ class Connector(Base):
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("connectors.id"), nullable=True)
     last_validated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_validation_ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    last_validation_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The last failed validation's classified error, one column per field (all NULL after a
+    # successful validation or before the first one).
+    last_validation_category: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    last_validation_code: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    last_validation_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_validation_remediation: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_validation_missing: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
     projects: Mapped[list[Project]] = relationship(back_populates="connector")
 
@@ -202,6 +208,8 @@ class ErrorEntry(Base):
     message: Mapped[str] = mapped_column(String(500))
     detail: Mapped[str] = mapped_column(Text, default="")
     remediation: Mapped[str] = mapped_column(String(500))
+    # For permission_denied: the permissions the cloud named as missing (may be empty).
+    missing_permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

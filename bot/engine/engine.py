@@ -2,10 +2,14 @@
 
 Flow of one scan (`run_scan`): mark it Running, prepare (open the cloud session and plan the
 units), create one job per unit, run the jobs on the executor, write their results, then set
-the final status and status message (bot.engine.status). Job results go through one writer
-thread (`_Recorder`) that batches them into few transactions, which keeps SQLite's single
-writer from becoming the bottleneck, and that also heartbeats the running scans and notices
-Stop requests made by other processes (the CLI's `scan stop`, another bot replica).
+the final status and status message (rules: bot.engine.status). Every row is written by the
+result writer (`storage.results.ResultWriter`); job results reach it through one thread
+(`_Recorder`) that batches them into few transactions, which keeps SQLite's single writer from
+becoming the bottleneck, and that also heartbeats the running scans and notices Stop requests
+made by other processes (the CLI's `scan stop`, another bot replica).
+
+Scans are started by `ScanService.start` (bot.services.scans), which queues the scan and hands
+it to `submit`.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import os
 import queue
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from sqlalchemy import insert, select, update
 
 from bot.domain import (
     CancelToken,
@@ -36,17 +40,23 @@ from bot.domain import (
 )
 from bot.engine.executor import JobExecutor, thread_pool
 from bot.engine.jobs import ErrorRecord, JobRunner, UnitOutcome
-from bot.engine.status import JobOutcome, final_status, status_message
+from bot.engine.status import ScanStatusRules
 from bot.errors import NotFoundError
-from bot.redaction import redact, redact_one_line
+from bot.redaction import redact
 from storage.db import Database
-from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
-from storage.repositories import ProjectRepo
+from storage.results import (
+    PLAN_UNIT,
+    FindingResult,
+    JobError,
+    JobFinished,
+    JobStarted,
+    ResultWriter,
+    ScanNotQueued,
+)
 
 log = logging.getLogger(__name__)
 
-PLAN_UNIT = "plan"
-"""The pseudo-unit of the single failed job recorded when a scan cannot even be planned."""
+__all__ = ["PLAN_UNIT", "ScanEngine", "ScanEvent", "process_owner"]
 
 
 def _now() -> datetime:
@@ -72,28 +82,14 @@ ScanListener = Callable[[ScanEvent], None]
 
 
 @dataclass
-class _JobDone:
-    job_id: int
-    status: JobStatus
-    unit: str
-    outcome: UnitOutcome | None
-    message: str
-    at: datetime = field(default_factory=_now)
-
-
-@dataclass
-class _JobStarted:
-    job_id: int
-    at: datetime = field(default_factory=_now)
-
-
-@dataclass
 class _Flush:
     done: threading.Event = field(default_factory=threading.Event)
 
 
 class _Recorder:
-    """One writer thread: batches job results, heartbeats scans, polls Stop requests."""
+    """One writer thread: batches job results into few transactions (so SQLite's single
+    writer is no bottleneck), heartbeats running scans and polls Stop requests. The rows are
+    written by the result writer (`storage.results`)."""
 
     BATCH = 200
 
@@ -104,7 +100,7 @@ class _Recorder:
         self._stopping = threading.Event()
         self._thread.start()
 
-    def put(self, item: Any) -> None:
+    def put(self, item: JobStarted | JobFinished) -> None:
         self.queue.put(item)
 
     def flush(self) -> None:
@@ -138,8 +134,6 @@ class _Recorder:
     def _loop(self) -> None:
         interval = self.engine.heartbeat_seconds
         last_beat = 0.0
-        import time
-
         while True:
             try:
                 first = self.queue.get(timeout=interval)
@@ -170,92 +164,35 @@ class _Recorder:
                 return
 
     def _write(self, batch: list[Any]) -> None:
-        started = [i for i in batch if isinstance(i, _JobStarted)]
-        done = [i for i in batch if isinstance(i, _JobDone)]
-        if not started and not done:
-            return
-        with self.engine.db.unit_of_work() as s:
-            for begun in started:
-                s.execute(
-                    update(Job)
-                    .where(Job.id == begun.job_id, Job.status == JobStatus.QUEUED.value)
-                    .values(status=JobStatus.RUNNING.value, started_at=begun.at)
-                )
-            findings: list[dict[str, Any]] = []
-            errors: list[dict[str, Any]] = []
-            for item in done:
-                failed_count = total = 0
-                if item.outcome is not None:
-                    scan_id = self.engine._scan_of_job[item.job_id]
-                    for f in item.outcome.findings:
-                        total += 1
-                        failed_count += 0 if f.result.passed else 1
-                        findings.append(
-                            {
-                                "scan_id": scan_id,
-                                "job_id": item.job_id,
-                                "check_id": f.check_id,
-                                "resource": f.result.resource[:500],
-                                "region": f.result.region[:64],
-                                "severity": f.severity,
-                                "passed": f.result.passed,
-                                "detail": f.result.detail[:1000],
-                            }
-                        )
-                    for e in item.outcome.errors:
-                        errors.append(
-                            _error_row(scan_id, item.job_id, item.unit, e.error, e.check_id)
-                        )
-                s.execute(
-                    update(Job)
-                    .where(Job.id == item.job_id)
-                    .values(
-                        status=item.status.value,
-                        message=item.message[:300],
-                        finished_at=item.at,
-                        findings_failed=failed_count,
-                        findings_total=total,
-                    )
-                )
-            if findings:
-                s.execute(insert(Finding), findings)
-            if errors:
-                s.execute(insert(ErrorEntry), errors)
-            for scan_id in {self.engine._scan_of_job[d.job_id] for d in done}:
-                _refresh_running_counts(s, scan_id)
-
-
-def _refresh_running_counts(s: Any, scan_id: int) -> None:
-    """Keep a running scan's counters and status message current for progress views."""
-    rows = s.execute(select(Job.unit, Job.status).where(Job.scan_id == scan_id)).all()
-    outcomes = [JobOutcome(unit, JobStatus(st)) for unit, st in rows]
-    s.execute(
-        update(Scan)
-        .where(Scan.id == scan_id, Scan.status == ScanStatus.RUNNING.value)
-        .values(
-            jobs_ok=sum(1 for o in outcomes if o.status is JobStatus.SUCCEEDED),
-            jobs_failed=sum(1 for o in outcomes if o.status is JobStatus.FAILED),
-            status_message=status_message(ScanStatus.RUNNING, outcomes),
+        self.engine.writer.write(
+            [i for i in batch if isinstance(i, JobStarted)],
+            [i for i in batch if isinstance(i, JobFinished)],
         )
+
+
+def _finished(
+    scan_id: int, job_id: int, unit: str, status: JobStatus, message: str, outcome: UnitOutcome
+) -> JobFinished:
+    """A job's result as the result writer records it."""
+    return JobFinished(
+        job_id=job_id,
+        scan_id=scan_id,
+        unit=unit,
+        status=status,
+        message=message,
+        findings=[
+            FindingResult(
+                f.check_id,
+                f.severity,
+                f.result.resource,
+                f.result.region,
+                f.result.passed,
+                f.result.detail,
+            )
+            for f in outcome.findings
+        ],
+        errors=[JobError(e.error, e.check_id) for e in outcome.errors],
     )
-
-
-def _error_row(
-    scan_id: int, job_id: int | None, unit: str, error: CloudError, check_id: str | None
-) -> dict[str, Any]:
-    # Adapters redact already; redacting again here is the last line of defence.
-    return {
-        "scan_id": scan_id,
-        "job_id": job_id,
-        "unit": unit[:120],
-        "check_id": check_id,
-        "category": error.category.value,
-        "code": error.code[:120],
-        "message": redact_one_line(error.message, limit=500),
-        "detail": redact(error.detail)[:8000],
-        "remediation": error.remediation[:500],
-        "created_at": _now(),
-    }
 
 
 CredentialLoader = Callable[[int], tuple[Provider, Credentials]]
@@ -274,6 +211,7 @@ class ScanEngine:
         executor: JobExecutor | None = None,
     ) -> None:
         self.db = db
+        self.writer = ResultWriter(db, ScanStatusRules())
         self.runner = runner
         self.load_credentials = load_credentials
         self.heartbeat_seconds = heartbeat_seconds
@@ -281,7 +219,7 @@ class ScanEngine:
         self._jobs = executor or thread_pool(concurrency)
         self._scans = ThreadPoolExecutor(max_workers=32, thread_name_prefix="cspm-scan")
         self._tokens: dict[int, CancelToken] = {}
-        self._scan_of_job: dict[int, int] = {}
+        self._running: dict[int, Future[ScanStatus]] = {}
         self._lock = threading.Lock()
         self._listeners: list[ScanListener] = []
         self._closing = False  # set by shutdown(wait_for_scans=False): cancels mean interrupted
@@ -293,8 +231,29 @@ class ScanEngine:
         self._listeners.append(listener)
 
     def submit(self, scan_id: int) -> Future[ScanStatus]:
-        """Run a queued scan in the background."""
-        return self._scans.submit(self.run_scan, scan_id)
+        """Run a queued scan in the background (`ScanService.start` calls this)."""
+        future = self._scans.submit(self.run_scan, scan_id)
+        with self._lock:
+            self._running[scan_id] = future
+        future.add_done_callback(lambda _: self._forget(scan_id, future))
+        return future
+
+    def _forget(self, scan_id: int, future: Future[ScanStatus]) -> None:
+        with self._lock:
+            if self._running.get(scan_id) is future:
+                del self._running[scan_id]
+
+    def wait(self, scan_id: int, timeout: float | None = None) -> ScanStatus | None:
+        """The final status of a scan submitted here, once it ends within `timeout` seconds;
+        None if it is still running then, or is not (any more) running in this process."""
+        with self._lock:
+            future = self._running.get(scan_id)
+        if future is None:
+            return None
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            return None
 
     def cancel(self, scan_id: int) -> bool:
         """Stop a scan running in this process now; returns False if it is not here."""
@@ -338,26 +297,14 @@ class ScanEngine:
 
     # --- one scan -------------------------------------------------------------------------
     def _run(self, scan_id: int, token: CancelToken) -> ScanStatus:
-        with self.db.unit_of_work() as s:
-            scan = s.get(Scan, scan_id)
-            if scan is None or scan.status != ScanStatus.QUEUED.value:
-                raise RuntimeError(f"scan {scan_id} is not queued")
-            project = s.get(Project, scan.project_id)
-            assert project is not None
-            scan.status = ScanStatus.RUNNING.value
-            scan.started_at = _now()
-            scan.owner = self.owner
-            scan.heartbeat_at = _now()
-            scan.status_message = status_message(ScanStatus.RUNNING, [])
-            ProjectRepo(s).set_last_status(scan_id, ScanStatus.RUNNING.value)
-            queued_with = s.get(Connector, scan.connector_id)
-            if queued_with is None or queued_with.is_deleted:
-                # Replaced since the scan was queued: scan with what the project uses now.
-                scan.connector_id = project.connector_id
-            project_id, connector_id = project.id, scan.connector_id
-            scope, check_ids = list(project.scope), list(project.check_ids)
-            if scan.stop_requested_at is not None:
-                token.cancel()
+        try:
+            plan = self.writer.begin(scan_id, self.owner)
+        except ScanNotQueued as exc:
+            raise RuntimeError(str(exc)) from None
+        project_id, connector_id = plan.project_id, plan.connector_id
+        scope, check_ids = list(plan.scope), list(plan.check_ids)
+        if plan.stop_requested:
+            token.cancel()
         self._emit(scan_id, project_id, "started", ScanStatus.RUNNING)
 
         try:
@@ -371,7 +318,7 @@ class ScanEngine:
             prepared = self.runner.prepare(provider, creds, scope, check_ids, token)
         except ScanCancelled:
             if self._closing:
-                status = mark_interrupted(self.db, scan_id)
+                status = self.writer.mark_interrupted(scan_id, INTERRUPTED_ERROR)
                 self._emit(scan_id, project_id, "finished", status)
                 return status
             return self._finish(scan_id, project_id)
@@ -405,16 +352,7 @@ class ScanEngine:
         return self._finish(scan_id, project_id)
 
     def _create_jobs(self, scan_id: int, units: list[str]) -> list[int]:
-        with self.db.unit_of_work() as s:
-            jobs = [Job(scan_id=scan_id, unit=u, status=JobStatus.QUEUED.value) for u in units]
-            s.add_all(jobs)
-            s.flush()
-            ids = [j.id for j in jobs]
-            s.execute(update(Scan).where(Scan.id == scan_id).values(jobs_total=len(ids)))
-        with self._lock:
-            for job_id in ids:
-                self._scan_of_job[job_id] = scan_id
-        return ids
+        return self.writer.create_jobs(scan_id, units)
 
     def _run_job(
         self,
@@ -426,13 +364,13 @@ class ScanEngine:
         token: CancelToken,
     ) -> None:
         if token.cancelled:
-            self._recorder.put(self._cancelled(job_id, unit, "Stopped"))
+            self._recorder.put(self._cancelled(scan_id, job_id, unit, "Stopped"))
             return
-        self._recorder.put(_JobStarted(job_id))
+        self._recorder.put(JobStarted(job_id))
         try:
             outcome: UnitOutcome = prepared.run_unit(unit, token)
         except ScanCancelled:
-            self._recorder.put(self._cancelled(job_id, unit, "Stopped while running"))
+            self._recorder.put(self._cancelled(scan_id, job_id, unit, "Stopped while running"))
             return
         except Exception as exc:  # a bug in a check must not take the scan down
             log.exception("job %s (%s) crashed", job_id, unit)
@@ -456,43 +394,34 @@ class ScanEngine:
             failing = sum(1 for f in outcome.findings if not f.result.passed)
             message = f"{len(outcome.findings)} resources checked, {failing} failing"
             status = JobStatus.SUCCEEDED
-        self._recorder.put(_JobDone(job_id, status, unit, outcome, message))
+        self._recorder.put(_finished(scan_id, job_id, unit, status, message, outcome))
         self._emit(scan_id, project_id, "job_finished", ScanStatus.RUNNING)
 
-    def _cancelled(self, job_id: int, unit: str, message: str) -> _JobDone:
+    def _cancelled(self, scan_id: int, job_id: int, unit: str, message: str) -> JobFinished:
         """A job ended by Stop, or by the bot shutting down (then it is interrupted)."""
         if self._closing:
             outcome = UnitOutcome(errors=[ErrorRecord(INTERRUPTED_ERROR)])
-            return _JobDone(job_id, JobStatus.INTERRUPTED, unit, outcome, INTERRUPTED_ERROR.message)
-        return _JobDone(job_id, JobStatus.CANCELLED, unit, None, message)
+            return _finished(
+                scan_id, job_id, unit, JobStatus.INTERRUPTED, INTERRUPTED_ERROR.message, outcome
+            )
+        return JobFinished(job_id, scan_id, unit, JobStatus.CANCELLED, message)
 
     def _record_plan_failure(self, scan_id: int, error: CloudError) -> None:
-        with self.db.unit_of_work() as s:
-            job = Job(
-                scan_id=scan_id,
-                unit=PLAN_UNIT,
-                status=JobStatus.FAILED.value,
-                message=f"{error.category.label}: {error.message}"[:300],
-                started_at=_now(),
-                finished_at=_now(),
-            )
-            s.add(job)
-            s.flush()
-            s.execute(insert(ErrorEntry), [_error_row(scan_id, job.id, PLAN_UNIT, error, None)])
+        self.writer.record_plan_failure(scan_id, error)
 
     def _finish(self, scan_id: int, project_id: int) -> ScanStatus:
-        status = finalize_scan(self.db, scan_id)
+        status = self.writer.finalize(scan_id)
         self._emit(scan_id, project_id, "finished", status)
         return status
 
     def _fail_unexpectedly(self, scan_id: int) -> ScanStatus:
         try:
-            with self.db.read() as s:
-                scan = s.get(Scan, scan_id)
-                project_id = scan.project_id if scan else 0
-                active = scan is not None and ScanStatus(scan.status).is_active
-            if not active:
-                return ScanStatus(scan.status) if scan else ScanStatus.FAILED
+            state = self.writer.scan_state(scan_id)
+            if state is None:
+                return ScanStatus.FAILED
+            project_id, current = state
+            if not current.is_active:
+                return current
             self._record_plan_failure(
                 scan_id,
                 CloudError(
@@ -518,14 +447,7 @@ class ScanEngine:
         """Mark our running scans alive and pick up Stop requests made elsewhere."""
         with self._lock:
             ids = list(self._tokens)
-        if not ids:
-            return
-        with self.db.unit_of_work() as s:
-            s.execute(update(Scan).where(Scan.id.in_(ids)).values(heartbeat_at=_now()))
-            stopped = s.scalars(
-                select(Scan.id).where(Scan.id.in_(ids), Scan.stop_requested_at.is_not(None))
-            ).all()
-        for scan_id in stopped:
+        for scan_id in self.writer.heartbeat(ids):
             self.cancel(scan_id)
 
     # --- crash recovery -----------------------------------------------------------------
@@ -539,18 +461,16 @@ class ScanEngine:
         cutoff = _now() - stale_after
         host = socket.gethostname()
         orphans: list[int] = []
-        with self.db.read() as s:
-            for scan in s.scalars(select(Scan).where(Scan.status.in_(("queued", "running")))):
-                with self._lock:
-                    if scan.id in self._tokens:
-                        continue
-                beat = scan.heartbeat_at or scan.created_at
-                owner_host, _, pid = (scan.owner or "").rpartition(":")
-                dead_here = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
-                if dead_here or beat < cutoff:
-                    orphans.append(scan.id)
+        for scan in self.writer.active_scans():
+            with self._lock:
+                if scan.scan_id in self._tokens:
+                    continue
+            owner_host, _, pid = (scan.owner or "").rpartition(":")
+            dead_here = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
+            if dead_here or scan.last_seen < cutoff:
+                orphans.append(scan.scan_id)
         for scan_id in orphans:
-            mark_interrupted(self.db, scan_id)
+            self.writer.mark_interrupted(scan_id, INTERRUPTED_ERROR)
             log.warning("scan %s was interrupted by a crash; recorded its true status", scan_id)
         return orphans
 
@@ -581,65 +501,3 @@ INTERRUPTED_ERROR = CloudError(
     "The bot process stopped while this job was pending or running.",
     "Re-run the scan.",
 )
-
-
-def mark_interrupted(db: Database, scan_id: int) -> ScanStatus:
-    """Mark a dead scan's unfinished jobs interrupted, then give the scan its true status."""
-    with db.unit_of_work() as s:
-        unfinished = s.scalars(
-            select(Job).where(
-                Job.scan_id == scan_id,
-                Job.status.in_((JobStatus.QUEUED.value, JobStatus.RUNNING.value)),
-            )
-        ).all()
-        for job in unfinished:
-            job.status = JobStatus.INTERRUPTED.value
-            job.message = INTERRUPTED_ERROR.message
-            job.finished_at = _now()
-            s.add(ErrorEntry(**_error_row(scan_id, job.id, job.unit, INTERRUPTED_ERROR, None)))
-        if not unfinished and not s.scalar(select(Job.id).where(Job.scan_id == scan_id)):
-            job = Job(
-                scan_id=scan_id,
-                unit=PLAN_UNIT,
-                status=JobStatus.INTERRUPTED.value,
-                message=INTERRUPTED_ERROR.message,
-                finished_at=_now(),
-            )
-            s.add(job)
-            s.flush()
-            s.add(ErrorEntry(**_error_row(scan_id, job.id, PLAN_UNIT, INTERRUPTED_ERROR, None)))
-    return finalize_scan(db, scan_id)
-
-
-def finalize_scan(db: Database, scan_id: int) -> ScanStatus:
-    """Compute and store a finished scan's status, message and job counts from its jobs."""
-    with db.unit_of_work() as s:
-        scan = s.get(Scan, scan_id)
-        assert scan is not None
-        jobs = s.scalars(select(Job).where(Job.scan_id == scan_id).order_by(Job.id)).all()
-        first_category = dict(
-            s.execute(
-                select(ErrorEntry.job_id, ErrorEntry.category)
-                .where(ErrorEntry.scan_id == scan_id)
-                .order_by(ErrorEntry.id.desc())
-            ).all()
-        )
-        outcomes = [
-            JobOutcome(
-                j.unit,
-                JobStatus(j.status),
-                ErrorCategory(first_category[j.id]) if j.id in first_category else None,
-            )
-            for j in jobs
-        ]
-        status = final_status(scan.stop_requested_at is not None, outcomes)
-        scan.status = status.value
-        ProjectRepo(s).set_last_status(scan_id, status.value)
-        scan.status_message = status_message(status, outcomes, scan.stopped_by)
-        scan.finished_at = _now()
-        scan.jobs_total = len(jobs)
-        scan.jobs_ok = sum(1 for o in outcomes if o.status is JobStatus.SUCCEEDED)
-        scan.jobs_failed = sum(
-            1 for o in outcomes if o.status in (JobStatus.FAILED, JobStatus.INTERRUPTED)
-        )
-        return status

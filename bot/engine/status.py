@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain import ErrorCategory, JobStatus, ScanStatus
+from storage.results import JobFacts
 
 MESSAGE_LIMIT = 300
 
@@ -82,3 +83,23 @@ def status_message(
             more = f" and {len(failed_jobs) - 3} more" if len(failed_jobs) > 3 else ""
             message += f" ({units}{more})"
     return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
+
+
+class ScanStatusRules:
+    """These rules in the shape the result writer takes (`storage.results.StatusRules`)."""
+
+    def running_message(self, jobs: Sequence[JobFacts]) -> str:
+        """The message of a running scan whose jobs are `jobs` so far."""
+        return status_message(ScanStatus.RUNNING, _outcomes(jobs))
+
+    def final(
+        self, stop_requested: bool, jobs: Sequence[JobFacts], stopped_by: str | None
+    ) -> tuple[ScanStatus, str]:
+        """The final status and message of a scan whose jobs all ended."""
+        outcomes = _outcomes(jobs)
+        status = final_status(stop_requested, outcomes)
+        return status, status_message(status, outcomes, stopped_by)
+
+
+def _outcomes(jobs: Sequence[JobFacts]) -> list[JobOutcome]:
+    return [JobOutcome(j.unit, j.status, j.category) for j in jobs]

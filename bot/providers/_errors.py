@@ -40,12 +40,17 @@ def cloud_error(
     remediation: str | None = None,
     *,
     defaults: Mapping[ErrorCategory, str],
+    missing_permissions: Sequence[str] = (),
 ) -> CloudError:
-    """A `CloudError` with every text redacted; `defaults` gives the remediation by category."""
+    """A `CloudError` with every text redacted; `defaults` gives the remediation by category;
+    `missing_permissions`: the permissions the provider named as missing (permission_denied)."""
     return CloudError(
         category=category,
         code=redact_one_line(code, secrets, limit=80),
         message=redact_one_line(message, secrets),
         remediation=redact_one_line(remediation or defaults[category], secrets, limit=500),
         detail=redact(detail, secrets)[:DETAIL_LIMIT],
+        missing_permissions=tuple(
+            redact_one_line(p, secrets, limit=200) for p in missing_permissions
+        ),
     )

@@ -1,4 +1,4 @@
-"""Scheduled scans, failure digests, on-call alerts and automatic retries (GitHub issue 4).
+"""Scheduled scans, failure digests, on-call alerts and automatic retries.
 
 Entry points:
 
@@ -17,9 +17,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.scheduling.service import SchedulingService, service_for, start_scheduling
+    from bot.scheduling.service import SchedulingService, start_scheduling
 
-__all__ = ["SchedulingService", "register_tables", "service_for", "start_scheduling"]
+__all__ = ["SchedulingService", "register_tables", "start_scheduling"]
 
 
 def register_tables() -> None:
@@ -28,7 +28,7 @@ def register_tables() -> None:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("SchedulingService", "service_for", "start_scheduling"):
+    if name in ("SchedulingService", "start_scheduling"):
         from bot.scheduling import service
 
         return getattr(service, name)

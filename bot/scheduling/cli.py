@@ -24,11 +24,12 @@ def _when(value: Any) -> str:
 
 def cmd_digest_send(rt: Runtime, args: argparse.Namespace) -> int:
     """Send the digest of the running period to a channel now (or print it: --dry-run)."""
-    from bot.cli import emit
+    from bot.clioutput import emit
     from bot.errors import InputError
     from bot.scheduling.config import SchedulingConfig
-    from bot.scheduling.delivery import Deliverer, make_client
+    from bot.scheduling.delivery import Deliverer
     from bot.scheduling.ops import scheduling_ops
+    from bot.slack.client import make_web_client
 
     channel = args.channel.strip()
     if not channel:
@@ -54,7 +55,7 @@ def cmd_digest_send(rt: Runtime, args: argparse.Namespace) -> int:
         raise InputError("SLACK_BOT_TOKEN is not set: cannot send. Use --dry-run to print it.")
     config = SchedulingConfig.from_settings(rt.settings)
     deliverer = Deliverer(
-        make_client(token, rt.settings.slack_api_url),
+        make_web_client(rt.settings, token),
         channel_interval=config.slack_channel_interval_seconds,
         max_attempts=config.slack_max_attempts,
     )
@@ -81,7 +82,7 @@ def _json_text(payload: Any) -> str:
 
 def cmd_digest_list(rt: Runtime, args: argparse.Namespace) -> int:
     """Every digest subscription with its next run and its latest deliveries."""
-    from bot.cli import emit, table
+    from bot.clioutput import emit, table
     from bot.scheduling.ops import scheduling_ops
 
     with scheduling_ops(rt) as ops:
@@ -112,7 +113,7 @@ def cmd_digest_list(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_schedule_list(rt: Runtime, args: argparse.Namespace) -> int:
     """Scan schedules, digest subscriptions and pending retries with their next run times."""
-    from bot.cli import emit, table
+    from bot.clioutput import emit, table
     from bot.scheduling.ops import scheduling_ops
 
     with scheduling_ops(rt) as ops:
@@ -160,7 +161,7 @@ def cmd_schedule_list(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_schedule_set(rt: Runtime, args: argparse.Namespace) -> int:
     """Give a project a cron schedule (standard crontab: 0 and 7 are Sunday)."""
-    from bot.cli import emit
+    from bot.clioutput import emit
     from bot.scheduling.ops import scheduling_ops
 
     with scheduling_ops(rt) as ops:
@@ -178,7 +179,7 @@ def cmd_schedule_set(rt: Runtime, args: argparse.Namespace) -> int:
 
 def cmd_schedule_clear(rt: Runtime, args: argparse.Namespace) -> int:
     """Remove a project's schedule."""
-    from bot.cli import emit
+    from bot.clioutput import emit
     from bot.scheduling.ops import scheduling_ops
 
     with scheduling_ops(rt) as ops:

@@ -26,7 +26,6 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
 from slack_sdk.http_retry.request import HttpRequest
@@ -100,28 +99,6 @@ class PacedRateLimitHandler(RateLimitErrorRetryHandler):  # type: ignore[misc]
         self.waited.append(duration)
         self._sleep(duration)
         state.increment_current_attempt()
-
-
-def make_client(
-    token: str | None,
-    base_url: str | None = None,
-    *,
-    sleep: Sleep = system_sleep,
-    rate_limit_retries: int = 2,
-    timeout: int = 30,
-) -> WebClient:
-    """A WebClient that retries connection errors and honours Retry-After on 429."""
-    kwargs: dict[str, Any] = {
-        "token": token,
-        "timeout": timeout,
-        "retry_handlers": [
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            PacedRateLimitHandler(rate_limit_retries, sleep),
-        ],
-    }
-    if base_url:
-        kwargs["base_url"] = base_url if base_url.endswith("/") else base_url + "/"
-    return WebClient(**kwargs)
 
 
 def ensure_rate_limit_handler(client: WebClient, sleep: Sleep = system_sleep) -> WebClient:

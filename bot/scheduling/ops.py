@@ -116,9 +116,7 @@ class SchedulingOps:
 @contextmanager
 def scheduling_ops(rt: Runtime) -> Iterator[SchedulingOps]:
     """The ops of this process's running scheduling service, or offline ones."""
-    from bot.scheduling.service import service_for
-
-    service = service_for(rt)
+    service = rt.scheduling
     if service is not None:
         yield service.ops
         return

@@ -37,7 +37,6 @@ from bot.scheduling.jobs import JOBSTORE, JobKind, build_scheduler, job_id, pars
 from bot.scheduling.leases import Lease, claim_fire, record_fire_outcome
 from bot.scheduling.ops import SchedulingOps, support_policy
 from bot.scheduling.schedules import JobSyncer
-from storage.models import Project
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -47,14 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEDULER_ACTOR = "scheduler"
-_REGISTRY: dict[int, SchedulingService] = {}
-_REGISTRY_LOCK = threading.Lock()
-
-
-def service_for(rt: Runtime) -> SchedulingService | None:
-    """The running scheduling service of a runtime, if `start_scheduling` was called."""
-    with _REGISTRY_LOCK:
-        return _REGISTRY.get(id(rt))
 
 
 class SchedulingService:
@@ -113,8 +104,7 @@ class SchedulingService:
         self._started = True
         self.scheduler.start(paused=True)
         self.rt.engine.add_listener(self._on_scan_event)
-        with _REGISTRY_LOCK:
-            _REGISTRY[id(self.rt)] = self
+        self.rt.scheduling = self
         self.tick()
         if self.run_threads:
             for target, name in ((self._keep, "cspm-lease"), (self._work, "cspm-followup")):
@@ -139,9 +129,8 @@ class SchedulingService:
                     log.exception("could not release the scheduler lease")
                 self._leader = False
         self.scheduler.shutdown(wait=False)
-        with _REGISTRY_LOCK:
-            if _REGISTRY.get(id(self.rt)) is self:
-                del _REGISTRY[id(self.rt)]
+        if self.rt.scheduling is self:
+            self.rt.scheduling = None
 
     def _keep(self) -> None:
         interval = max(0.5, self.config.scheduler_lease_seconds / 3)
@@ -238,8 +227,8 @@ class SchedulingService:
             self.scheduler.remove_job(jid, JOBSTORE)
             record_fire_outcome(self.rt.db, jid, scheduled, "project deleted")
             return "project deleted"
-        outcome = f"started scan #{info.id}"
-        record_fire_outcome(self.rt.db, jid, scheduled, outcome, info.id)
+        outcome = f"started scan #{info.scan_id}"
+        record_fire_outcome(self.rt.db, jid, scheduled, outcome, info.scan_id)
         return outcome
 
     def _fire_scan(self, jid: str, project_id: int, scheduled: datetime) -> str:
@@ -247,10 +236,8 @@ class SchedulingService:
         late = (now - scheduled).total_seconds()
         if late > self.config.scan_misfire_grace_seconds:
             return f"missed by {int(late)}s (grace {self.config.scan_misfire_grace_seconds}s)"
-        with self.rt.db.read() as s:
-            project = s.get(Project, project_id)
-            scheduled_now = project is not None and project.schedule_cron is not None
-        if not scheduled_now:
+        project = self.rt.projects.get_or_none(project_id)
+        if project is None or project.schedule_cron is None:
             self.scheduler.remove_job(jid, JOBSTORE)
             return "no schedule any more"
         if not claim_fire(self.rt.db, jid, scheduled, self.holder, now):
@@ -262,9 +249,8 @@ class SchedulingService:
     ) -> str:
         if not claim_fire(self.rt.db, jid, scheduled, self.holder, self.now()):
             return "duplicate: already fired"
-        with self.rt.db.read() as s:
-            project = s.get(Project, project_id)
-            last = project.last_scan_id if project is not None else None
+        project = self.rt.projects.get_or_none(project_id)
+        last = project.last_scan_id if project is not None else None
         if after_scan_id is not None and last != after_scan_id:
             outcome = f"superseded by scan #{last}"
             record_fire_outcome(self.rt.db, jid, scheduled, outcome)

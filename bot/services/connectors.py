@@ -6,8 +6,8 @@ which does both atomically after the new credentials validated.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,41 +16,44 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import providers
-from bot.domain import CloudEndpoints, Credentials, Provider, ValidationResult
+from bot.domain import (
+    CloudEndpoints,
+    CloudError,
+    Credentials,
+    ErrorCategory,
+    Provider,
+    ValidationResult,
+)
 from bot.errors import ConflictError, InputError, NotFoundError, ValidationFailedError
 from bot.providers import get_adapter
+from bot.records import ConnectorInfo, Page
 from bot.redaction import redact_one_line
 from bot.secretbox import SecretBox
+from bot.services.mapping import connector_info
+from bot.services.names import check_name
 from bot.suggest import closest
 from storage.db import Database
 from storage.models import Connector
 from storage.repositories import AuditRepo, ConnectorRepo, ProjectRepo
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "ConnectorService",
+    "ReplaceRequest",
+    "ReplaceResult",
+    "check_name",
+]
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ConnectorInfo:
-    """What any front end may show about a connector (never a secret)."""
+class ReplaceRequest:
+    """A checked replacement, ready to validate and apply: the connector to replace (as read
+    once), the new credentials (parsed once) and the new connector's name."""
 
-    id: int
+    connector: ConnectorInfo
+    credentials: Credentials
     name: str
-    provider: Provider
-    fingerprint: str
-    account_id: str
-    account_label: str
-    projects: tuple[str, ...]
-    """The names of the projects using it (from a list or page: only the first ones)."""
-    project_count: int
-    """How many projects use it."""
-    created_by: str
-    created_at: datetime
-    last_validated_at: datetime | None
-    last_validation_ok: bool | None
-    last_validation_error: str | None
-    deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,34 +65,9 @@ class ReplaceResult:
     projects: tuple[str, ...]
 
 
-def check_name(name: str) -> str:
-    """Validate a connector or project name; returns it stripped."""
-    name = (name or "").strip()
-    if not NAME_RE.match(name):
-        raise InputError(
-            "A name is 1-63 letters, digits, spaces, '.', '_' or '-', starting with a letter "
-            "or digit.",
-            {"name": "Use 1-63 letters, digits, spaces, '.', '_' or '-'."},
-        )
-    return name
-
-
-def _info(c: Connector, projects: Sequence[str], count: int | None = None) -> ConnectorInfo:
-    return ConnectorInfo(
-        id=c.id,
-        name=c.name,
-        provider=Provider(c.provider),
-        fingerprint=c.fingerprint,
-        account_id=c.account_id,
-        account_label=c.account_label,
-        projects=tuple(projects),
-        project_count=len(projects) if count is None else count,
-        created_by=c.created_by,
-        created_at=c.created_at,
-        last_validated_at=c.last_validated_at,
-        last_validation_ok=c.last_validation_ok,
-        last_validation_error=c.last_validation_error,
-        deleted=c.is_deleted,
+def _name_taken(name: str) -> InputError:
+    return InputError(
+        f"A connector named {name!r} already exists.", {"name": "This name is taken."}
     )
 
 
@@ -112,29 +90,32 @@ class ConnectorService:
             repo = ConnectorRepo(s)
             live = repo.list_live()
             by_id = repo.project_names_by_connector([c.id for c in live])
-            return [_info(c, by_id.get(c.id, [])) for c in live]
+            return [connector_info(c, by_id.get(c.id, [])) for c in live]
 
     def page(
         self, page: int = 0, per_page: int = 20, *, failing_only: bool = False
-    ) -> tuple[Sequence[ConnectorInfo], int]:
+    ) -> Page[ConnectorInfo]:
         """One page of live connectors by name (`failing_only`: whose last validation
-        failed), and how many there are in all. Each carries its project count and only the
-        first `PAGE_PROJECT_NAMES` project names, so a page costs the same whatever the data.
-        """
+        failed; a page past the end shows the last). Each carries its project count and only
+        the first `PAGE_PROJECT_NAMES` project names, so a page costs the same whatever the
+        data."""
         with self.db.read() as s:
             repo = ConnectorRepo(s)
+            total = repo.count_live(failing_only=failing_only)
+            pages = max(1, -(-total // per_page))
+            page = min(max(0, page), pages - 1)
             live = repo.list_live(page * per_page, per_page, failing_only=failing_only)
             ids = [c.id for c in live]
             names = repo.project_names_by_connector(ids, limit_each=PAGE_PROJECT_NAMES)
             counts = repo.project_counts_by_connector(ids)
-            items = [_info(c, names[c.id], counts[c.id]) for c in live]
-            return items, repo.count_live(failing_only=failing_only)
+            items = [connector_info(c, names[c.id], counts[c.id]) for c in live]
+            return Page(items, page, pages, total)
 
     def get(self, ref: str | int) -> ConnectorInfo:
         """A live connector by name or id."""
         with self.db.read() as s:
             c = self._find(s, ref)
-            return _info(c, ConnectorRepo(s).project_names_by_connector([c.id])[c.id])
+            return connector_info(c, ConnectorRepo(s).project_names_by_connector([c.id])[c.id])
 
     def _find(self, s: Session, ref: str | int) -> Connector:
         repo = ConnectorRepo(s)
@@ -165,7 +146,8 @@ class ConnectorService:
         return get_adapter(providers.parse(str(provider))).parse_credentials(raw)
 
     def check_live(self, creds: Credentials) -> ValidationResult:
-        """Validate credentials against the cloud; raises ValidationFailedError when rejected."""
+        """Validate credentials against the cloud; raises ValidationFailedError (carrying the
+        classified error) when they are rejected."""
         result = providers.spec_of(creds).adapter().validate(creds, self.endpoints)
         if not result.ok:
             error = result.error
@@ -176,30 +158,27 @@ class ConnectorService:
         return result
 
     def validate(self, ref: str | int, actor: str) -> ConnectorInfo:
-        """Validate a saved connector again and record the result."""
+        """Validate a saved connector again and record the result, field by field."""
         with self.db.read() as s:
             connector_id = self._find(s, ref).id
         provider, creds = self.load_credentials(connector_id)
         result = get_adapter(provider).validate(creds, self.endpoints)
+        error = None
+        if not result.ok:
+            error = _redacted(result.error or _REJECTED, creds.secret_values())
         with self.db.unit_of_work() as s:
-            row = ConnectorRepo(s).get(connector_id)
-            assert row is not None
-            c = row
-            c.last_validated_at = datetime.now(UTC)
-            c.last_validation_ok = result.ok
-            c.last_validation_error = (
-                None
-                if result.ok or result.error is None
-                else redact_one_line(
-                    f"{result.error.category.label}: {result.error.message} ({result.error.code})",
-                    creds.secret_values(),
-                )
+            repo = ConnectorRepo(s)
+            c = repo.get(connector_id)
+            assert c is not None
+            repo.record_validation(
+                c,
+                datetime.now(UTC),
+                error,
+                account_id=result.account_id if result.ok else None,
+                scopes=result.scopes if result.ok else None,
             )
-            if result.ok:
-                c.account_id = result.account_id or c.account_id
-                c.scopes = list(result.scopes)
             AuditRepo(s).record(actor, "connector.validate", "connector", c.id, {"ok": result.ok})
-            return _info(c, [p.name for p in ProjectRepo(s).using_connector(c.id)])
+            return connector_info(c, [p.name for p in ProjectRepo(s).using_connector(c.id)])
 
     # --- writing ------------------------------------------------------------------------
     def create(
@@ -210,10 +189,7 @@ class ConnectorService:
         creds = self.parse(provider, raw)
         with self.db.read() as s:
             if ConnectorRepo(s).get_live_by_name(name):
-                raise InputError(
-                    f"A connector named {name!r} already exists.",
-                    {"name": "This name is taken."},
-                )
+                raise _name_taken(name)
         result = self.check_live(creds)
         try:
             with self.db.unit_of_work() as s:
@@ -226,11 +202,9 @@ class ConnectorService:
                     c.id,
                     {"name": name, "provider": c.provider, "fingerprint": c.fingerprint},
                 )
-                return _info(c, [])
+                return connector_info(c, [])
         except IntegrityError:
-            raise InputError(
-                f"A connector named {name!r} already exists.", {"name": "This name is taken."}
-            ) from None
+            raise _name_taken(name) from None
 
     def _new_row(
         self, name: str, creds: Credentials, result: ValidationResult, actor: str
@@ -262,7 +236,7 @@ class ConnectorService:
                 )
             self._tombstone(c, actor)
             AuditRepo(s).record(actor, "connector.delete", "connector", c.id, {"name": c.name})
-            return _info(c, [])
+            return connector_info(c, [])
 
     @staticmethod
     def _tombstone(c: Connector, actor: str) -> None:
@@ -270,30 +244,95 @@ class ConnectorService:
         c.deleted_by = actor
         c.secret_ciphertext = None  # the secret material is destroyed
 
+    def prepare_replace(
+        self, connector: ConnectorInfo, raw: Mapping[str, str], new_name: str | None = None
+    ) -> ReplaceRequest:
+        """Check a replacement form for `connector` (as the caller read it): the new name's
+        shape and that no other live connector has it, and the credential fields (parsed
+        once). Raises InputError with every field's problem; nothing is sent to the cloud."""
+        errors: dict[str, str] = {}
+        name = connector.name
+        try:
+            name = check_name(new_name) if new_name else connector.name
+        except InputError as exc:
+            errors.update(exc.fields)
+        if name != connector.name:
+            with self.db.read() as s:
+                if ConnectorRepo(s).get_live_by_name(name) is not None:
+                    errors["name"] = "A connector with this name already exists."
+        creds: Credentials | None = None
+        try:
+            creds = self.parse(connector.provider, raw)
+        except InputError as exc:
+            errors.update(exc.fields or {"provider": exc.message})
+        if errors or creds is None:
+            raise InputError("Some fields need fixing.", errors)
+        return ReplaceRequest(connector, creds, name)
+
     def replace(
         self, ref: str | int, raw: Mapping[str, str], actor: str, new_name: str | None = None
     ) -> ReplaceResult:
-        """Validate new credentials; only then, in one transaction, create the new connector,
-        repoint every project and tombstone the old one. On any failure nothing changes."""
-        old_info = self.get(ref)
-        creds = self.parse(old_info.provider, raw)
-        name = check_name(new_name) if new_name else old_info.name
-        result = self.check_live(creds)
-        with self.db.unit_of_work() as s:
-            old = ConnectorRepo(s).get(old_info.id)
-            if old is None or old.is_deleted:
-                raise ConflictError(f"Connector {old_info.name!r} was deleted meanwhile.")
-            self._tombstone(old, actor)
-            s.flush()  # free the live name before the new row takes it
-            new = ConnectorRepo(s).add(self._new_row(name, creds, result, actor))
-            old.replaced_by_id = new.id
-            moved = ProjectRepo(s).repoint(old.id, new.id)
-            projects = [p.name for p in ProjectRepo(s).using_connector(new.id)]
-            AuditRepo(s).record(
-                actor,
-                "connector.replace",
-                "connector",
-                old.id,
-                {"new_id": new.id, "projects": moved, "fingerprint": new.fingerprint},
-            )
-            return ReplaceResult(_info(old, []), _info(new, projects), tuple(projects))
+        """Replace a connector's credentials: `prepare_replace`, then `apply_replace`."""
+        return self.apply_replace(self.prepare_replace(self.get(ref), raw, new_name), actor)
+
+    def apply_replace(self, request: ReplaceRequest, actor: str) -> ReplaceResult:
+        """Validate the new credentials live; only then, in one transaction, create the new
+        connector, repoint every project and tombstone the old one (its secret destroyed).
+        On any failure (rejected credentials, the name taken meanwhile, the old connector
+        deleted meanwhile, a failed write) nothing changes."""
+        old_id, old_name, name = (
+            request.connector.connector_id,
+            request.connector.name,
+            request.name,
+        )
+        result = self.check_live(request.credentials)
+        try:
+            with self.db.unit_of_work() as s:
+                repo, projects = ConnectorRepo(s), ProjectRepo(s)
+                holder = repo.get_live_by_name(name)
+                if holder is not None and holder.id != old_id:
+                    raise _name_taken(name)
+                now = datetime.now(UTC)
+                if not repo.tombstone_live(old_id, actor, now):
+                    raise ConflictError(f"Connector {old_name!r} was deleted meanwhile.")
+                new = repo.add(self._new_row(name, request.credentials, result, actor))
+                repo.set_replaced_by(old_id, new.id)
+                moved = projects.repoint(old_id, new.id)
+                names = [p.name for p in projects.using_connector(new.id)]
+                AuditRepo(s).record(
+                    actor,
+                    "connector.replace",
+                    "connector",
+                    old_id,
+                    {"new_id": new.id, "projects": moved, "fingerprint": new.fingerprint},
+                )
+                old = dataclasses.replace(
+                    request.connector, deleted=True, projects=(), project_count=0
+                )
+                return ReplaceResult(old, connector_info(new, names), tuple(names))
+        except IntegrityError:
+            with self.db.read() as s:  # a concurrent create or replace took the name?
+                holder = ConnectorRepo(s).get_live_by_name(name)
+                taken = holder is not None and holder.id != old_id
+            if taken:
+                raise _name_taken(name) from None
+            raise
+
+
+_REJECTED = CloudError(
+    ErrorCategory.UNKNOWN,
+    "Rejected",
+    "The cloud rejected the credentials.",
+    "Check the credentials and try again.",
+)
+
+
+def _redacted(error: CloudError, secrets: Sequence[str]) -> CloudError:
+    """`error` with the connector's own secret values removed from its texts."""
+    return dataclasses.replace(
+        error,
+        code=redact_one_line(error.code, secrets, limit=120),
+        message=redact_one_line(error.message, secrets, limit=500),
+        remediation=redact_one_line(error.remediation, secrets, limit=500),
+        detail="",
+    )

@@ -2,57 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import providers
-from bot.domain import Provider, ScanStatus
+from bot.domain import ErrorCategory, JobStatus, ScanStatus
 from bot.errors import InputError, NotFoundError
 from bot.providers import checks_for
-from bot.services.connectors import check_name
+from bot.records import JobRow, Page, ProjectInfo, ProjectRow
+from bot.services.mapping import project_info
+from bot.services.names import check_name
 from bot.suggest import closest
 from storage.db import Database
-from storage.models import Project, Scan
-from storage.repositories import AuditRepo, ConnectorRepo, ProjectRepo
-
-
-@dataclass(frozen=True)
-class ProjectInfo:
-    """A project and its newest scan, for lists."""
-
-    id: int
-    name: str
-    provider: Provider
-    connector_id: int
-    connector_name: str
-    scope: tuple[str, ...]
-    check_ids: tuple[str, ...]
-    alert_channel: str | None
-    last_scan_id: int | None
-    last_status: ScanStatus | None
-    last_status_message: str
-    last_scan_at: datetime | None
-
-
-def _info(p: Project, scan: Scan | None) -> ProjectInfo:
-    return ProjectInfo(
-        id=p.id,
-        name=p.name,
-        provider=Provider(p.connector.provider),
-        connector_id=p.connector_id,
-        connector_name=p.connector.name,
-        scope=tuple(p.scope),
-        check_ids=tuple(p.check_ids),
-        alert_channel=p.alert_channel,
-        last_scan_id=scan.id if scan else None,
-        last_status=ScanStatus(scan.status) if scan else None,
-        last_status_message=scan.status_message if scan else "Never scanned",
-        last_scan_at=(scan.finished_at or scan.started_at or scan.created_at) if scan else None,
-    )
+from storage.models import Project
+from storage.repositories import AuditRepo, ConnectorRepo, ProjectRepo, ScanRepo
 
 
 def find_project(s: Session, ref: str | int) -> Project:
@@ -136,14 +102,23 @@ class ProjectService:
                 )
             )
             AuditRepo(s).record(actor, "project.create", "project", p.id, {"name": name})
-            return _info(p, None)
+            return project_info(p, None)
 
     def get(self, ref: str | int) -> ProjectInfo:
         """One project with its newest scan."""
         with self.db.read() as s:
             p = find_project(s, ref)
-            scan = s.get(Scan, p.last_scan_id) if p.last_scan_id else None
-            return _info(p, scan)
+            scan = ScanRepo(s).get(p.last_scan_id) if p.last_scan_id else None
+            return project_info(p, scan)
+
+    def get_or_none(self, project_id: int) -> ProjectInfo | None:
+        """A project by id with its newest scan, or None when it does not exist."""
+        with self.db.read() as s:
+            p = ProjectRepo(s).get(project_id)
+            if p is None:
+                return None
+            scan = ScanRepo(s).get(p.last_scan_id) if p.last_scan_id else None
+            return project_info(p, scan)
 
     def page(
         self, status: ScanStatus | None = None, page: int = 0, per_page: int = 20
@@ -155,7 +130,31 @@ class ProjectService:
                 status.value if status else None, page * per_page, per_page
             )
             total = repo.count(status.value if status else None)
-            return [_info(p, scan) for p, scan in rows], total
+            return [project_info(p, scan) for p, scan in rows], total
+
+    def rows(
+        self,
+        status: ScanStatus | None = None,
+        page: int = 0,
+        expanded: frozenset[int] = frozenset(),
+        per_page: int = 20,
+    ) -> Page[ProjectRow]:
+        """One page of the projects list (a page past the end shows the last); the rows in
+        `expanded` carry their newest scan's jobs."""
+        with self.db.read() as s:
+            repo = ProjectRepo(s)
+            key = status.value if status else None
+            total = repo.count(key)
+            pages = max(1, math.ceil(total / per_page))
+            page = min(max(0, page), pages - 1)
+            rows = []
+            for p, scan in repo.page_with_last_scan(key, page * per_page, per_page):
+                info = project_info(p, scan)
+                jobs = None
+                if p.id in expanded and info.last_scan_id is not None:
+                    jobs = _jobs(s, info.last_scan_id)
+                rows.append(project_row(info, jobs))
+            return Page(rows, page, pages, total)
 
     def status_counts(self) -> dict[ScanStatus | None, int]:
         """How many projects are in each status (None: never scanned)."""
@@ -168,3 +167,34 @@ class ProjectService:
         """Every project name (for suggestions)."""
         with self.db.read() as s:
             return ProjectRepo(s).names()
+
+
+def project_row(p: ProjectInfo, jobs: Sequence[JobRow] | None = None) -> ProjectRow:
+    """A project as a projects-list row (expanded when `jobs` is given)."""
+    return ProjectRow(
+        project_id=p.project_id,
+        name=p.name,
+        provider=p.provider,
+        connector_name=p.connector_name,
+        status=p.last_status,
+        status_message=p.last_status_message if p.last_status else "",
+        last_scan_id=p.last_scan_id,
+        last_scan_at=p.last_scan_at,
+        jobs=jobs,
+    )
+
+
+def _jobs(s: Session, scan_id: int) -> list[JobRow]:
+    repo = ScanRepo(s)
+    categories: dict[str, ErrorCategory] = {}
+    for e in repo.error_entries(scan_id):
+        categories.setdefault(e.unit, ErrorCategory(e.category))
+    return [
+        JobRow(
+            j.unit,
+            JobStatus(j.status),
+            "" if j.status == JobStatus.SUCCEEDED.value else j.message,
+            categories.get(j.unit),
+        )
+        for j in repo.jobs(scan_id)
+    ]

@@ -1,25 +1,50 @@
-"""Scans: start (one active per project), stop, status, history, error log, findings."""
+"""Scans: start (one active per project), stop, wait, status, history, error log, findings.
+
+`ScanService.start` is the only way any front end (CLI, Slack, scheduler) starts a scan: it
+queues the scan, lets the caller act on the queued scan (Slack posts its progress message
+there, so no event is missed), then hands it to the engine.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain import ErrorCategory, JobStatus, Provider, ScanStatus, Severity
+from bot.domain import JobStatus, Provider, ScanStatus, Severity
 from bot.engine.engine import ScanEngine
 from bot.errors import ConflictError, NotFoundError
 from bot.providers import check_by_id
+from bot.records import (
+    ErrorEntryView,
+    ErrorLogData,
+    FailingFinding,
+    FindingsSummary,
+    HistoryData,
+    Page,
+    ScanRow,
+    SupportBundle,
+)
+from bot.services.mapping import error_entry, project_info, scan_row
 from bot.services.projects import find_project
 from storage.db import Database
-from storage.models import Connector, Project, Scan
-from storage.repositories import AuditRepo, ScanRepo
+from storage.models import Scan
+from storage.repositories import AuditRepo, ConnectorRepo, ScanRepo
+
+log = logging.getLogger(__name__)
 
 TRIGGERS = ("manual", "schedule", "rerun", "cli", "retry")
+RERUN_WINDOW = timedelta(days=7)
+"""Re-runs of a project counted in a support bundle: from this long before the scan on."""
+
+BeforeRun = Callable[[ScanRow], None]
+"""Called with a queued scan before the engine gets it (e.g. to post its progress message)."""
 
 
 @dataclass(frozen=True)
@@ -34,102 +59,47 @@ class JobInfo:
     findings_total: int
 
 
-@dataclass(frozen=True)
-class ScanInfo:
-    """A scan as every front end shows it."""
-
-    id: int
-    project_id: int
-    project_name: str
-    connector_id: int
-    provider: Provider
-    status: ScanStatus
-    status_message: str
-    trigger: str
-    requested_by: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    stopped_by: str | None
-    jobs_total: int
-    jobs_ok: int
-    jobs_failed: int
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """One error-log entry (already redacted)."""
-
-    id: int
-    scan_id: int
-    unit: str
-    check_id: str | None
-    category: ErrorCategory
-    code: str
-    message: str
-    detail: str
-    remediation: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class FailingFinding:
-    """A failing resource."""
-
-    check_id: str
-    title: str
-    severity: Severity
-    resource: str
-    region: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class FindingsReport:
-    """Counts by severity and the failing resources of one scan."""
-
-    scan: ScanInfo
-    failed_by_severity: dict[Severity, int]
-    passed: int
-    failing: list[FailingFinding]
-
-
-def scan_info(scan: Scan, project: Project, connector: Connector) -> ScanInfo:
-    """Map rows to a ScanInfo."""
-    return ScanInfo(
-        id=scan.id,
-        project_id=project.id,
-        project_name=project.name,
-        connector_id=scan.connector_id,
-        provider=Provider(connector.provider),
-        status=ScanStatus(scan.status),
-        status_message=scan.status_message,
-        trigger=scan.trigger,
-        requested_by=scan.requested_by,
-        created_at=scan.created_at,
-        started_at=scan.started_at,
-        finished_at=scan.finished_at,
-        stopped_by=scan.stopped_by,
-        jobs_total=scan.jobs_total,
-        jobs_ok=scan.jobs_ok,
-        jobs_failed=scan.jobs_failed,
-    )
+def _page_count(total: int, per_page: int) -> int:
+    return max(1, math.ceil(total / per_page))
 
 
 class ScanService:
-    """Scan operations shared by the CLI and Slack."""
+    """Scan operations shared by the CLI, Slack and the scheduler."""
 
     def __init__(self, db: Database, engine: ScanEngine) -> None:
         self.db = db
         self.engine = engine
 
-    # --- writing ------------------------------------------------------------------------
-    def create(self, project_ref: str | int, trigger: str, actor: str) -> ScanInfo:
-        """Queue a scan of a project; refused while another scan of it is active."""
+    # --- starting and stopping ----------------------------------------------------------
+    def start(
+        self,
+        project_ref: str | int,
+        trigger: str,
+        actor: str,
+        *,
+        before_run: BeforeRun | None = None,
+    ) -> ScanRow:
+        """Queue a scan of a project and run it in the background; refused (ConflictError)
+        while another scan of the project is active.
+
+        `before_run` is called with the queued scan before the engine gets it; if it fails,
+        the failure is logged and the scan runs anyway.
+        """
+        row = self._queue(project_ref, trigger, actor)
+        try:
+            if before_run is not None:
+                before_run(row)
+        except Exception:
+            log.exception("before starting scan %s; running it anyway", row.scan_id)
+        finally:
+            self.engine.submit(row.scan_id)
+        return row
+
+    def _queue(self, project_ref: str | int, trigger: str, actor: str) -> ScanRow:
         try:
             with self.db.unit_of_work() as s:
                 project = find_project(s, project_ref)
-                self._refuse_if_active(s, project)
+                self._refuse_if_active(s, project.id, project.name)
                 connector = project.connector
                 if connector.is_deleted:
                     raise ConflictError(
@@ -148,38 +118,43 @@ class ScanService:
                 project.last_scan_id = scan.id
                 project.last_status = scan.status
                 AuditRepo(s).record(actor, "scan.run", "scan", scan.id, {"project": project.name})
-                return scan_info(scan, project, connector)
+                return scan_row(scan, project.name, Provider(connector.provider))
         except IntegrityError:  # another request won the race for the active slot
             with self.db.read() as s:
-                self._refuse_if_active(s, find_project(s, project_ref))
+                project = find_project(s, project_ref)
+                self._refuse_if_active(s, project.id, project.name)
             raise
 
     @staticmethod
-    def _refuse_if_active(s: Session, project: Project) -> None:
-        active = ScanRepo(s).active_for_project(project.id)
+    def _refuse_if_active(s: Session, project_id: int, project_name: str) -> None:
+        active = ScanRepo(s).active_for_project(project_id)
         if active is not None:
             raise ConflictError(
-                f"Project {project.name!r} already has scan #{active.id} "
+                f"Project {project_name!r} already has scan #{active.id} "
                 f"{ScanStatus(active.status).label.lower()} (started by {active.requested_by}). "
                 "Wait for it to finish or stop it first."
             )
 
-    def start(self, project_ref: str | int, trigger: str, actor: str) -> ScanInfo:
-        """Queue a scan and run it in the background."""
-        info = self.create(project_ref, trigger, actor)
-        self.engine.submit(info.id)
-        return info
+    def wait(self, scan_id: int, timeout: float | None = None) -> ScanStatus | None:
+        """Wait up to `timeout` seconds for a scan this process runs to end; returns its final
+        status, or None while it is still active (or runs elsewhere)."""
+        status = self.engine.wait(scan_id, timeout)
+        if status is not None:
+            return status
+        current = self.get(scan_id).status
+        return None if current.is_active else current
 
-    def stop(self, ref: str | int, actor: str, by_scan_id: bool = False) -> ScanInfo:
+    def stop(self, ref: str | int, actor: str, by_scan_id: bool = False) -> ScanRow:
         """Ask the active scan of a project (or a scan by id) to stop."""
         with self.db.unit_of_work() as s:
+            repo = ScanRepo(s)
             if by_scan_id:
-                scan = ScanRepo(s).get(int(ref))
+                scan = repo.get(int(ref))
                 if scan is None:
                     raise NotFoundError(f"No scan #{ref}.")
             else:
                 project = find_project(s, ref)
-                found = ScanRepo(s).active_for_project(project.id)
+                found = repo.active_for_project(project.id)
                 if found is None:
                     raise ConflictError(f"Project {project.name!r} has no scan running.")
                 scan = found
@@ -187,27 +162,40 @@ class ScanService:
                 raise ConflictError(
                     f"Scan #{scan.id} is not running: it ended {ScanStatus(scan.status).label}."
                 )
-            s.execute(
-                update(Scan)
-                .where(Scan.id == scan.id, Scan.stop_requested_at.is_(None))
-                .values(stop_requested_at=datetime.now(UTC), stopped_by=actor)
-            )
+            repo.request_stop(scan.id, actor, datetime.now(UTC))
             AuditRepo(s).record(actor, "scan.stop", "scan", scan.id)
             scan_id = scan.id
         self.engine.cancel(scan_id)  # immediate here; other processes see it on heartbeat
         return self.get(scan_id)
 
     # --- reading ------------------------------------------------------------------------
-    def get(self, scan_id: int) -> ScanInfo:
+    def _row(self, s: Session, scan_id: int) -> ScanRow:
+        found = ScanRepo(s).with_project_and_connector(int(scan_id))
+        if found is None:
+            raise NotFoundError(f"No scan #{scan_id}.")
+        scan, project_name, provider = found
+        return scan_row(scan, project_name, Provider(provider))
+
+    def get(self, scan_id: int) -> ScanRow:
         """One scan."""
         with self.db.read() as s:
-            scan = ScanRepo(s).get(int(scan_id))
-            if scan is None:
-                raise NotFoundError(f"No scan #{scan_id}.")
-            project = s.get(Project, scan.project_id)
-            connector = s.get(Connector, scan.connector_id)
-            assert project is not None and connector is not None
-            return scan_info(scan, project, connector)
+            return self._row(s, scan_id)
+
+    def resolve(self, ref: str | int) -> int:
+        """A scan id from ``12`` / ``#12``, or a project name (or id given as an int) meaning
+        its newest scan; NotFoundError when there is no such scan."""
+        text = str(ref).strip()
+        with self.db.read() as s:
+            if isinstance(ref, str) and text.lstrip("#").isdigit():
+                digits = text.lstrip("#")
+                scan = ScanRepo(s).get(int(digits)) if len(digits) <= 18 else None
+                if scan is None:
+                    raise NotFoundError(f"No scan #{text.lstrip('#')}.")
+                return scan.id
+            project = find_project(s, ref)
+            if project.last_scan_id is None:
+                raise NotFoundError(f"Project {project.name!r} has never been scanned.")
+            return project.last_scan_id
 
     def jobs(self, scan_id: int) -> list[JobInfo]:
         """A scan's jobs."""
@@ -224,58 +212,70 @@ class ScanService:
                 for j in ScanRepo(s).jobs(int(scan_id))
             ]
 
-    def history(
-        self, project_ref: str | int, page: int = 0, per_page: int = 20
-    ) -> tuple[list[ScanInfo], int]:
-        """A project's scans newest first, and how many there are."""
+    def history(self, project_ref: str | int, page: int = 0, per_page: int = 20) -> HistoryData:
+        """A project's scans, one page, newest first (a page past the end shows the last),
+        read in one session with one project lookup."""
         with self.db.read() as s:
             project = find_project(s, project_ref)
             repo = ScanRepo(s)
+            total = repo.count_history(project.id)
+            pages = _page_count(total, per_page)
+            page = min(max(0, page), pages - 1)
             rows = repo.history(project.id, page * per_page, per_page)
-            ids = {r.connector_id for r in rows}
-            connectors = {
-                c.id: c for c in s.scalars(select(Connector).where(Connector.id.in_(ids)))
-            }
-            return [scan_info(r, project, connectors[r.connector_id]) for r in rows], (
-                repo.count_history(project.id)
+            providers = ConnectorRepo(s).providers({r.connector_id for r in rows})
+            last = ScanRepo(s).get(project.last_scan_id) if project.last_scan_id else None
+            return HistoryData(
+                project_info(project, last),
+                Page(
+                    [scan_row(r, project.name, Provider(providers[r.connector_id])) for r in rows],
+                    page,
+                    pages,
+                    total,
+                ),
             )
 
-    def errors(self, scan_id: int) -> list[ErrorInfo]:
+    def errors(self, scan_id: int) -> list[ErrorEntryView]:
         """A scan's error log (only Partially Completed and Failed scans have one)."""
         with self.db.read() as s:
-            return [
-                ErrorInfo(
-                    e.id,
-                    e.scan_id,
-                    e.unit,
-                    e.check_id,
-                    ErrorCategory(e.category),
-                    e.code,
-                    e.message,
-                    e.detail,
-                    e.remediation,
-                    e.created_at,
-                )
-                for e in ScanRepo(s).error_entries(int(scan_id))
-            ]
+            return self._entries(s, int(scan_id))
 
-    def findings(self, scan_id: int, limit: int = 200) -> FindingsReport:
-        """Failing findings by severity for one scan."""
-        scan = self.get(scan_id)
+    @staticmethod
+    def _entries(s: Session, scan_id: int, connector_id: int | None = None) -> list[ErrorEntryView]:
+        return [error_entry(e, connector_id) for e in ScanRepo(s).error_entries(scan_id)]
+
+    @staticmethod
+    def _live_connector_id(s: Session, connector_id: int) -> int | None:
+        c = ConnectorRepo(s).get(connector_id)
+        return None if c is None or c.is_deleted else c.id
+
+    def error_log(self, scan_id: int) -> ErrorLogData:
+        """A scan's error log with the connector to fix (if it still exists)."""
         with self.db.read() as s:
+            scan = self._row(s, scan_id)
+            project = find_project(s, scan.project_id)
+            last = ScanRepo(s).get(project.last_scan_id) if project.last_scan_id else None
+            assert scan.connector_id is not None
+            live = self._live_connector_id(s, scan.connector_id)
+            return ErrorLogData(
+                project_info(project, last), scan, self._entries(s, scan.scan_id, live)
+            )
+
+    def findings(self, scan_id: int, limit: int = 200) -> FindingsSummary:
+        """Failing findings by severity for one scan (the most severe first)."""
+        with self.db.read() as s:
+            scan = self._row(s, scan_id)
             repo = ScanRepo(s)
-            counts = repo.finding_counts(scan.id)
             failed: dict[Severity, int] = defaultdict(int)
             passed = 0
-            for (sev, ok), n in counts.items():
+            for (sev, ok), n in repo.finding_counts(scan.scan_id).items():
                 if ok:
                     passed += n
                 else:
                     failed[Severity(sev)] += n
             rank = {sev: i for i, sev in enumerate(Severity)}
             failing = []
-            for f in repo.findings(scan.id, failed_only=True):
-                check = check_by_id(scan.provider, f.check_id)
+            for f in repo.findings(scan.scan_id, failed_only=True):
+                check = check_by_id(scan.provider, f.check_id) if scan.provider else None
                 failing.append(
                     FailingFinding(
                         f.check_id,
@@ -287,4 +287,54 @@ class ScanService:
                     )
                 )
             failing.sort(key=lambda x: (rank[x.severity], x.check_id, x.resource))
-            return FindingsReport(scan, dict(failed), passed, failing[:limit])
+            return FindingsSummary(
+                scan_id=scan.scan_id,
+                project_name=scan.project_name,
+                status=scan.status,
+                finished_at=scan.finished_at,
+                failed_counts=dict(failed),
+                passed=passed,
+                failing=failing[:limit],
+            )
+
+    def support_bundle(
+        self, scan_id: int | None, connector_id: int | None = None, entry_id: int | None = None
+    ) -> SupportBundle:
+        """The redacted bundle a support request carries: a scan's (chosen entry first), or
+        a connector's when there is no scan."""
+        with self.db.read() as s:
+            if scan_id is None:
+                c = ConnectorRepo(s).get(connector_id) if connector_id is not None else None
+                if connector_id is None:
+                    raise NotFoundError("There is nothing to report: no scan or connector given.")
+                if c is None or c.is_deleted:
+                    raise NotFoundError(f"No connector named {str(connector_id)!r}.")
+                return SupportBundle(
+                    scan_id=None,
+                    project_name=f"connector {c.name}",
+                    provider=Provider(c.provider),
+                    connector_name=c.name,
+                    account_id=c.account_id,
+                )
+            scan = self._row(s, scan_id)
+            assert scan.connector_id is not None and scan.provider is not None
+            live = ConnectorRepo(s).get(scan.connector_id)
+            if live is not None and live.is_deleted:
+                live = None
+            entries = self._entries(s, scan.scan_id, live.id if live else None)
+            if entry_id is not None:
+                entries.sort(key=lambda e: e.entry_id != entry_id)
+            since = (scan.queued_at or datetime.now(UTC)) - RERUN_WINDOW
+            return SupportBundle(
+                scan_id=scan.scan_id,
+                project_name=scan.project_name,
+                provider=scan.provider,
+                connector_name=live.name if live else "",
+                account_id=live.account_id if live else "",
+                status=scan.status,
+                status_message=scan.status_message,
+                started_at=scan.started_at,
+                finished_at=scan.finished_at,
+                entries=entries,
+                reruns=ScanRepo(s).count_reruns(scan.project_id, since),
+            )

@@ -1,7 +1,7 @@
 """Slack Web API clients configured the one way the bot uses them.
 
 Every client retries rate-limited calls (HTTP 429) after the ``Retry-After`` Slack sends, and
-connection resets once; slack_sdk retries only connection errors unless told (DESIGN §5).
+connection resets once; slack_sdk retries only connection errors unless told.
 `SLACK_API_URL` points the clients at another Web API root (a proxy, a test stand-in).
 """
 
@@ -22,11 +22,12 @@ RATE_LIMIT_RETRIES = 3
 TIMEOUT_SECONDS = 15
 
 
-def retry_handlers() -> list[RetryHandler]:
-    """The retry policy shared by Web API and response_url clients."""
+def retry_handlers(rate_limit: RetryHandler | None = None) -> list[RetryHandler]:
+    """The retry policy shared by Web API and response_url clients (`rate_limit` replaces
+    the default 429 handler, e.g. one that waits on an injected clock)."""
     return [
         ConnectionErrorRetryHandler(max_retry_count=1),
-        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        rate_limit or RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
     ]
 
 
@@ -36,13 +37,16 @@ def api_base_url(settings: Settings) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
-    """A `WebClient` for the bot token (or `token`), honouring `SLACK_API_URL`."""
+def make_web_client(
+    settings: Settings, token: str | None = None, *, rate_limit: RetryHandler | None = None
+) -> WebClient:
+    """A `WebClient` for the bot token (or `token`), honouring `SLACK_API_URL`; `rate_limit`
+    replaces the default handler of 429 answers."""
     return WebClient(
         token=token if token is not None else (reveal(settings.slack_bot_token) or None),
         base_url=api_base_url(settings),
         timeout=TIMEOUT_SECONDS,
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers(rate_limit),
     )
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from bot import ids
 from bot.codec import PageKind, PageRef, encode
-from bot.domain import ErrorCategory, JobStatus, ScanStatus, Severity
+from bot.domain import CloudError, ErrorCategory, JobStatus, ScanStatus, Severity
 from bot.errors import InputError
-from bot.views.models import Page
+from bot.records import Page
 
 Block = dict[str, Any]
 """One Block Kit block (or element / composition object) as a plain dict."""
@@ -128,9 +128,11 @@ _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
 def user_ref(user: str | None) -> str:
-    """A Slack user id as a mention (``<@U123>``); any other actor name escaped as-is."""
+    """A Slack user (``U123`` or the recorded actor ``slack:U123``) as a mention (``<@U123>``);
+    any other actor name (``cli:alice``) escaped as-is."""
     if not user:
         return "the scheduler"
+    user = user.removeprefix("slack:")
     if _SLACK_USER.match(user):
         return f"<@{user}>"
     return md(user, 80)
@@ -187,6 +189,16 @@ def duration(start: datetime | None, end: datetime | None) -> str:
 
 NEVER_SCANNED = ":heavy_minus_sign: Never scanned"
 
+_STATUS_EMOJI = {
+    ScanStatus.QUEUED: ":hourglass_flowing_sand:",
+    ScanStatus.RUNNING: ":arrows_counterclockwise:",
+    ScanStatus.COMPLETED: ":large_green_circle:",
+    ScanStatus.PARTIALLY_COMPLETED: ":large_orange_circle:",
+    ScanStatus.FAILED: ":red_circle:",
+    ScanStatus.STOPPED: ":white_circle:",
+}
+NO_STATUS_EMOJI = ":heavy_minus_sign:"
+
 _JOB_BADGES = {
     JobStatus.QUEUED: ":hourglass_flowing_sand: Queued",
     JobStatus.RUNNING: ":arrows_counterclockwise: Running",
@@ -220,11 +232,17 @@ _TRIGGERS = {
 }
 
 
+def status_emoji(status: ScanStatus | None) -> str:
+    """The one emoji of a scan status everywhere: red for failed, grey for stopped (a dash
+    for a project never scanned)."""
+    return NO_STATUS_EMOJI if status is None else _STATUS_EMOJI[status]
+
+
 def status_badge(status: ScanStatus | None) -> str:
     """The one emoji + label of a scan status, e.g. ":red_circle: Failed"."""
     if status is None:
         return NEVER_SCANNED
-    return f"{status.emoji} {status.label}"
+    return f"{status_emoji(status)} {status.label}"
 
 
 def job_badge(status: JobStatus) -> str:
@@ -241,6 +259,16 @@ def category_title(category: ErrorCategory) -> str:
     """Capitalised category label, e.g. "Authentication failed"."""
     label = category.label
     return label[:1].upper() + label[1:]
+
+
+def error_line(error: CloudError, limit: int = 300) -> str:
+    """A classified error on one line: category, provider code, message and the missing
+    permissions, e.g. "Permission denied · `AccessDenied` — … · missing `ec2:DescribeRegions`"."""
+    missing = ", ".join(error.missing_permissions)
+    tail = f" · missing `{md(missing, 120)}`" if missing else ""
+    code = f" · `{md(error.code, 80)}`" if error.code else ""
+    head = f"{category_title(error.category)}{code} — "
+    return head + md(error.message, max(20, limit - len(head) - len(tail))) + tail
 
 
 def severity_badge(severity: Severity) -> str:

@@ -29,6 +29,7 @@ from bot.codec import (
     encode_metadata,
 )
 from bot.domain import CloudError, ErrorCategory, Provider
+from bot.records import ConnectorInfo, Page, ReplaceOutcome, ValidationFailure
 from bot.views.common import (
     MESSAGE_MAX_BLOCKS,
     TEXT_BUDGET,
@@ -42,6 +43,7 @@ from bot.views.common import (
     confirm_dialog,
     context,
     divider,
+    error_line,
     fields_section,
     header,
     join_limited,
@@ -55,7 +57,6 @@ from bot.views.common import (
     slack_date,
     truncate,
 )
-from bot.views.models import ConnectorInfo, Page, ReplaceOutcome, ValidationFailure
 
 
 def cloud_name(provider: str) -> str:
@@ -100,7 +101,7 @@ def _validation_text(c: ConnectorInfo) -> str:
         return "never validated"
     if c.last_validation_ok:
         return f":white_check_mark: validated {slack_date(c.last_validated_at)}"
-    error = f": {md(c.last_error, 160)}" if c.last_error and c.last_error.strip() else ""
+    error = f": {error_line(c.last_error, 200)}" if c.last_error is not None else ""
     return f":x: validation failed {slack_date(c.last_validated_at)}{error}"
 
 
@@ -186,8 +187,11 @@ def build_connectors(page: Page[ConnectorInfo]) -> Payload:
 
 
 def build_validate_result(connector: ConnectorInfo, error: CloudError | None = None) -> Payload:
-    """The reply to Validate: it works (and which account), or the classified error."""
+    """The reply to Validate: it works (and which account), or the classified error (by
+    default the connector's own last one)."""
     name = md(connector.name, NAME_MAX)
+    if error is None and not connector.last_validation_ok:
+        error = connector.last_error
     if error is None:
         account = f" (account `{md(connector.account_id, 60)}`)" if connector.account_id else ""
         return message(
@@ -201,6 +205,9 @@ def build_validate_result(connector: ConnectorInfo, error: CloudError | None = N
             f"`{md(error.code or 'none', 120)}` — {md(error.message, 600)}"
         ),
     ]
+    if error.missing_permissions:
+        missing = ", ".join(error.missing_permissions)
+        blocks.append(context(f"Missing permission: `{md(missing, 300)}`"))
     if error.remediation.strip():
         blocks.append(context(md(error.remediation, 400)))
     if error.category is ErrorCategory.INVALID_CREDENTIALS:

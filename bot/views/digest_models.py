@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain import ErrorCategory, Provider, ScanStatus
-from bot.views.models import ErrorEntryView, ProjectInfo, ScanRow
+from bot.records import ErrorEntryView, ProjectInfo, ScanRow
 
 
 class SupportReason(StrEnum):

@@ -26,6 +26,7 @@ from bot.codec import (
     encode_metadata,
 )
 from bot.domain import ErrorCategory, ScanStatus
+from bot.records import ErrorEntryView, ErrorLogData
 from bot.views.common import (
     TEXT_BUDGET,
     VIEW_MAX_BLOCKS,
@@ -46,7 +47,6 @@ from bot.views.common import (
     status_badge,
     text_length,
 )
-from bot.views.models import ErrorEntryView, ErrorLogData
 
 LINE_MAX = 160
 """A collapsed entry's one line."""

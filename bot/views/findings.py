@@ -9,6 +9,7 @@ from __future__ import annotations
 from bot import ids
 from bot.codec import ScanRef, encode, encode_metadata
 from bot.domain import SEVERITY_ORDER, Severity
+from bot.records import FailingFinding, FindingsSummary
 from bot.views.common import (
     Block,
     Payload,
@@ -26,7 +27,6 @@ from bot.views.common import (
     slack_date,
     status_badge,
 )
-from bot.views.models import FailingFinding, FindingsSummary
 
 SEVERITY_TEXT_MAX = 1800
 """Characters of failing findings listed per severity."""

@@ -18,6 +18,7 @@ from bot.codec import (
     encode,
     encode_option,
 )
+from bot.records import HistoryData, ScanRow
 from bot.views.common import (
     MESSAGE_MAX_BLOCKS,
     TEXT_BUDGET,
@@ -41,7 +42,6 @@ from bot.views.common import (
     trigger_label,
     user_ref,
 )
-from bot.views.models import HistoryData, ScanRow
 
 STATUS_MESSAGE_MAX = 200
 _FIXED_BLOCKS = 6  # header, context, actions, divider, paging context + actions
@@ -107,7 +107,7 @@ def build_history(data: HistoryData) -> Payload:
     latest_active = page.page == 0 and bool(page.items) and page.items[0].status.is_active
     ref = encode(ProjectRef(project.project_id))
     top: list[Block] = [] if latest_active else [button("Run scan", ids.ScanAction.RUN, ref)]
-    top.append(button("Refresh", ids.ProjectAction.HISTORY, ref))
+    top.append(button("Refresh", ids.HistoryAction.REFRESH, ref))
     blocks: list[Block] = [
         header(f"History · {project.name}"),
         context(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot import ids
 from bot.codec import ConnectorRef, PageKind, PageRef, ScanRef, encode
 from bot.domain import ScanStatus
+from bot.records import ConnectorInfo, HomeData, ProjectRow
 from bot.views.common import (
     NEVER_SCANNED,
     Block,
@@ -14,14 +15,15 @@ from bot.views.common import (
     button,
     context,
     divider,
+    error_line,
     fields_section,
     header,
     md,
     section,
     slack_date,
     status_badge,
+    status_emoji,
 )
-from bot.views.models import ConnectorInfo, HomeData, ProjectRow
 
 FAILING_MAX = 10
 """Failing projects listed (the rest are summarised)."""
@@ -49,7 +51,7 @@ def _failing_row(row: ProjectRow) -> list[Block]:
     if row.last_scan_id is not None and row.status is not None and row.status.has_errors:
         accessory = button("Error log", ids.ErrorLogAction.OPEN, encode(ScanRef(row.last_scan_id)))
     note = f" — {md(row.status_message, 150)}" if row.status_message.strip() else ""
-    emoji = row.status.emoji if row.status else ":heavy_minus_sign:"
+    emoji = status_emoji(row.status)
     return [
         section(f"{emoji} *{md(row.name, 80)}*{note}", accessory=accessory),
         context(
@@ -60,7 +62,7 @@ def _failing_row(row: ProjectRow) -> list[Block]:
 
 
 def _attention_row(c: ConnectorInfo) -> Block:
-    error = f"\n{md(c.last_error, 150)}" if c.last_error and c.last_error.strip() else ""
+    error = f"\n{error_line(c.last_error, 180)}" if c.last_error is not None else ""
     used = c.projects_total
     return section(
         f":warning: *{md(c.name, 60)}* ({c.provider.upper()}, used by {used} "

@@ -12,6 +12,7 @@ from bot import ids
 from bot.codec import FilterRef, PageKind, PageRef, ProjectRef, RowState, ScanRef, encode
 from bot.codec import encode_option as encode_opt
 from bot.domain import JobStatus, ScanStatus
+from bot.records import JobRow, Page, ProjectRow
 from bot.views.common import (
     MESSAGE_MAX_BLOCKS,
     TEXT_BUDGET,
@@ -32,9 +33,9 @@ from bot.views.common import (
     slack_date,
     static_select,
     status_badge,
+    status_emoji,
     stop_button,
 )
-from bot.views.models import JobRow, Page, ProjectRow
 
 NAME_MAX = 100
 """Characters of a project name shown in a row."""
@@ -95,7 +96,7 @@ def jobs_text(jobs: list[JobRow] | tuple[JobRow, ...], limit: int = JOBS_TEXT_MA
 
 def _row(row: ProjectRow, state: RowState) -> list[Block]:
     status = row.status
-    emoji = status.emoji if status else ":heavy_minus_sign:"
+    emoji = status_emoji(status)
     meta = [row.provider.upper(), md(row.connector_name or "no connector", CONNECTOR_MAX)]
     if row.last_scan_at is not None and status is not None:
         meta.append(f"last scan {slack_date(row.last_scan_at)}")

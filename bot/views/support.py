@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from bot import ids
 from bot.codec import SupportRef, encode_metadata
+from bot.records import SupportBundle, SupportTicket
 from bot.redaction import redact
 from bot.views.common import (
     INPUT_MAX_LENGTH,
@@ -32,7 +33,6 @@ from bot.views.common import (
     truncate,
     user_ref,
 )
-from bot.views.models import SupportBundle, SupportTicket
 
 BUNDLE_MAX = 2900
 """Characters of the pre-filled bundle (the input's max_length is 3000)."""

@@ -179,8 +179,8 @@ def test_crash_mid_scan_is_recovered_on_next_start(
     rt = runtime_factory(settings)  # the next start recovers
     scan = rt.scans.get(rt.projects.get("web").last_scan_id)
     assert scan.status is ScanStatus.PARTIALLY_COMPLETED
-    jobs = {j.unit: j.status for j in rt.scans.jobs(scan.id)}
+    jobs = {j.unit: j.status for j in rt.scans.jobs(scan.scan_id)}
     assert jobs["eu-west-1"] is JobStatus.INTERRUPTED
     assert JobStatus.SUCCEEDED in jobs.values()
     assert "interrupted" in scan.status_message
-    assert any(e.code == "Interrupted" for e in rt.scans.errors(scan.id))
+    assert any(e.code == "Interrupted" for e in rt.scans.errors(scan.scan_id))

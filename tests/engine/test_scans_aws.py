@@ -35,9 +35,9 @@ def project(rt: Any, aws: Any) -> dict[str, str]:
 
 
 def run(rt: Any, project_name: str = "web") -> Any:
-    scan = rt.scans.create(project_name, trigger="cli", actor="test")
-    rt.engine.run_scan(scan.id)
-    return rt.scans.get(scan.id)
+    scan = rt.scans.start(project_name, trigger="cli", actor="test")
+    rt.scans.wait(scan.scan_id)
+    return rt.scans.get(scan.scan_id)
 
 
 def test_completed_scan_records_findings(rt: Any, project: dict[str, str], aws: Any) -> None:
@@ -57,10 +57,10 @@ def test_completed_scan_records_findings(rt: Any, project: dict[str, str], aws: 
     scan = run(rt)
     assert scan.status is ScanStatus.COMPLETED
     assert scan.status_message == "All 4 jobs succeeded"
-    assert sorted(j.unit for j in rt.scans.jobs(scan.id)) == sorted(["global", *REGIONS])
-    assert rt.scans.errors(scan.id) == []
-    report = rt.scans.findings(scan.id)
-    assert report.passed + sum(report.failed_by_severity.values()) > 0
+    assert sorted(j.unit for j in rt.scans.jobs(scan.scan_id)) == sorted(["global", *REGIONS])
+    assert rt.scans.errors(scan.scan_id) == []
+    report = rt.scans.findings(scan.scan_id)
+    assert report.passed + sum(report.failed_counts.values()) > 0
     # the account has no password policy, no multi-region trail, and SSH open in eu-west-1
     failing = {(f.check_id, f.region) for f in report.failing}
     assert ("aws.iam.password_policy", "") in failing or any(
@@ -81,12 +81,12 @@ def test_one_region_throttled_past_the_budget_is_partially_completed(
     assert scan.status is ScanStatus.PARTIALLY_COMPLETED
     assert scan.status_message.startswith("1 of 4 jobs failed: temporary cloud error")
     assert "eu-west-1" in scan.status_message
-    jobs = {j.unit: j for j in rt.scans.jobs(scan.id)}
+    jobs = {j.unit: j for j in rt.scans.jobs(scan.scan_id)}
     assert jobs["eu-west-1"].status is JobStatus.FAILED
     assert jobs["us-east-1"].status is JobStatus.SUCCEEDED
-    errors = rt.scans.errors(scan.id)
+    errors = rt.scans.errors(scan.scan_id)
     assert errors and {e.category for e in errors} == {ErrorCategory.TEMPORARY}
-    assert all(e.unit == "eu-west-1" for e in errors)
+    assert all(e.job_unit == "eu-west-1" for e in errors)
     assert {e.code for e in errors} <= {
         "Throttling",
         "RequestLimitExceeded",
@@ -104,7 +104,7 @@ def test_revoked_key_fails_every_job_with_invalid_credentials(
     scan = run(rt)
     assert scan.status is ScanStatus.FAILED
     assert "authentication failed" in scan.status_message
-    errors = rt.scans.errors(scan.id)
+    errors = rt.scans.errors(scan.scan_id)
     assert errors and {e.category for e in errors} == {ErrorCategory.INVALID_CREDENTIALS}
     assert errors[0].code == "InvalidClientTokenId" or errors[0].code == "AuthFailure"
     assert "Replace the connector" in errors[0].remediation
@@ -118,30 +118,30 @@ def test_stop_mid_scan_keeps_results_and_ends_stopped(
     scan = rt.scans.start("web", trigger="manual", actor="test")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        jobs = rt.scans.jobs(scan.id)
+        jobs = rt.scans.jobs(scan.scan_id)
         if any(j.status is JobStatus.SUCCEEDED for j in jobs):
             break
         time.sleep(0.05)
-    with pytest.raises(ConflictError, match=f"scan #{scan.id}"):
-        rt.scans.create("web", trigger="manual", actor="someone-else")
+    with pytest.raises(ConflictError, match=f"scan #{scan.scan_id}"):
+        rt.scans.start("web", trigger="manual", actor="someone-else")
     rt.scans.stop("web", actor="U42")
     deadline = time.monotonic() + 20
-    while rt.scans.get(scan.id).status.is_active and time.monotonic() < deadline:
+    while rt.scans.get(scan.scan_id).status.is_active and time.monotonic() < deadline:
         time.sleep(0.05)
-    final = rt.scans.get(scan.id)
+    final = rt.scans.get(scan.scan_id)
     assert final.status is ScanStatus.STOPPED
     assert final.stopped_by == "U42" and final.status_message.startswith("Stopped by U42")
-    statuses = {j.status for j in rt.scans.jobs(scan.id)}
+    statuses = {j.status for j in rt.scans.jobs(scan.scan_id)}
     assert JobStatus.SUCCEEDED in statuses  # results so far are kept
     assert JobStatus.CANCELLED in statuses
-    assert rt.scans.findings(scan.id).passed + len(rt.scans.findings(scan.id).failing) > 0
+    assert rt.scans.findings(scan.scan_id).passed + len(rt.scans.findings(scan.scan_id).failing) > 0
 
 
 def test_second_scan_is_refused_naming_the_running_one(rt: Any, project: dict[str, str]) -> None:
-    first = rt.scans.create("web", trigger="manual", actor="alice")
+    first = rt.scans.start("web", trigger="manual", actor="alice")
     with pytest.raises(ConflictError) as err:
-        rt.scans.create("web", trigger="manual", actor="bob")
-    assert f"scan #{first.id}" in err.value.message and "alice" in err.value.message
+        rt.scans.start("web", trigger="manual", actor="bob")
+    assert f"scan #{first.scan_id}" in err.value.message and "alice" in err.value.message
 
 
 def test_replace_with_bad_credentials_loses_nothing(
@@ -172,12 +172,12 @@ def test_replace_with_good_credentials_repoints_every_project(
         "prod-aws", {"access_key_id": key_id, "secret_access_key": secret}, actor="U1"
     )
     assert set(result.projects) == {"web", "api"}
-    assert result.new.name == "prod-aws" and result.new.id != old.id
+    assert result.new.name == "prod-aws" and result.new.connector_id != old.connector_id
     assert result.new.fingerprint.startswith(key_id[:4]) and key_id[-4:] in result.new.fingerprint
     with rt.db.read() as s:
-        tomb = s.get(Connector, old.id)
+        tomb = s.get(Connector, old.connector_id)
         assert tomb.deleted_at is not None and tomb.secret_ciphertext is None
-        assert tomb.replaced_by_id == result.new.id
+        assert tomb.replaced_by_id == result.new.connector_id
         actions = [e.action for e in s.scalars(select(AuditEvent))]
         assert "connector.replace" in actions
     assert run(rt, "api").status is ScanStatus.COMPLETED
@@ -204,7 +204,7 @@ def test_concurrent_starts_admit_exactly_one(rt: Any, project: dict[str, str]) -
 
     def start() -> None:
         try:
-            results.append(rt.scans.create("web", trigger="manual", actor="t"))
+            results.append(rt.scans.start("web", trigger="manual", actor="t"))
         except ConflictError as exc:
             results.append(exc)
 
@@ -225,42 +225,47 @@ def test_shutdown_interrupts_running_scans_with_their_true_status(
     scan = rt.scans.start("web", trigger="manual", actor="test")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if any(j.status is JobStatus.SUCCEEDED for j in rt.scans.jobs(scan.id)):
+        if any(j.status is JobStatus.SUCCEEDED for j in rt.scans.jobs(scan.scan_id)):
             break
         time.sleep(0.05)
     rt.engine.shutdown(wait_for_scans=False)  # returns once the jobs stopped
-    final = rt.scans.get(scan.id)
+    final = rt.scans.get(scan.scan_id)
     assert final.status is ScanStatus.PARTIALLY_COMPLETED  # not Stopped: nobody stopped it
-    statuses = {j.status for j in rt.scans.jobs(scan.id)}
+    statuses = {j.status for j in rt.scans.jobs(scan.scan_id)}
     assert JobStatus.INTERRUPTED in statuses and JobStatus.SUCCEEDED in statuses
-    assert any(e.code == "Interrupted" for e in rt.scans.errors(scan.id))
+    assert any(e.code == "Interrupted" for e in rt.scans.errors(scan.scan_id))
 
 
 def test_scan_queued_before_a_replacement_runs_with_the_new_connector(
     rt: Any, project: dict[str, str], aws: Any
 ) -> None:
-    scan = rt.scans.create("web", trigger="schedule", actor="test")
     key_id, secret = aws.create_user("scanner-2", admin=True)
     new = {"access_key_id": key_id, "secret_access_key": secret}
-    rt.connectors.replace("prod-aws", new, actor="test", new_name="prod-aws-2")
-    rt.engine.run_scan(scan.id)
-    done = rt.scans.get(scan.id)
+
+    def replace_while_queued(_: Any) -> None:
+        rt.connectors.replace("prod-aws", new, actor="test", new_name="prod-aws-2")
+
+    scan = rt.scans.start("web", "schedule", "test", before_run=replace_while_queued)
+    rt.scans.wait(scan.scan_id)
+    done = rt.scans.get(scan.scan_id)
     assert done.status is ScanStatus.COMPLETED, done.status_message
-    assert rt.scans.errors(scan.id) == []
+    assert rt.scans.errors(scan.scan_id) == []
 
 
 def test_scan_whose_connector_is_gone_fails_with_the_replace_step(
     rt: Any, project: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    scan = rt.scans.create("web", trigger="schedule", actor="test")
-    with rt.db.unit_of_work() as s:  # the connector vanished, and nothing replaced it
-        connector = s.scalars(select(Connector)).one()
-        connector.secret_ciphertext = None
-    rt.engine.run_scan(scan.id)
-    done = rt.scans.get(scan.id)
+    def vanish(_: Any) -> None:
+        with rt.db.unit_of_work() as s:  # the connector vanished, and nothing replaced it
+            connector = s.scalars(select(Connector)).one()
+            connector.secret_ciphertext = None
+
+    scan = rt.scans.start("web", trigger="schedule", actor="test", before_run=vanish)
+    rt.scans.wait(scan.scan_id)
+    done = rt.scans.get(scan.scan_id)
     assert done.status is ScanStatus.FAILED
     assert "authentication failed" in done.status_message
-    (error,) = rt.scans.errors(scan.id)
+    (error,) = rt.scans.errors(scan.scan_id)
     assert error.category is ErrorCategory.INVALID_CREDENTIALS
     assert error.code == "ConnectorDeleted"
     assert "Replace the connector" in error.remediation

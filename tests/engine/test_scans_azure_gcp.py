@@ -35,9 +35,9 @@ def _runtime(runtime_factory: Any, sqlite_url: str, **endpoints: Any) -> Any:
 
 
 def _scan(rt: Any, project: str) -> Any:
-    scan = rt.scans.create(project, trigger="cli", actor="test")
-    rt.engine.run_scan(scan.id)
-    return rt.scans.get(scan.id)
+    scan = rt.scans.start(project, trigger="cli", actor="test")
+    rt.scans.wait(scan.scan_id)
+    return rt.scans.get(scan.scan_id)
 
 
 def test_azure_scan_per_subscription(
@@ -73,9 +73,9 @@ def test_azure_scan_per_subscription(
     rt.projects.add("subs", "corp-azure", actor="test")
     scan = _scan(rt, "subs")
     assert scan.status is ScanStatus.COMPLETED
-    assert sorted(j.unit for j in rt.scans.jobs(scan.id)) == sorted(subs)
+    assert sorted(j.unit for j in rt.scans.jobs(scan.scan_id)) == sorted(subs)
     failing = {
-        (f.check_id, f.resource.rsplit("/", 1)[-1]) for f in rt.scans.findings(scan.id).failing
+        (f.check_id, f.resource.rsplit("/", 1)[-1]) for f in rt.scans.findings(scan.scan_id).failing
     }
     assert ("azure.storage.secure_transfer", "stbad") in failing
 
@@ -83,7 +83,7 @@ def test_azure_scan_per_subscription(
     azure.rotate_secret(tenant, client, "a-new-secret-value-000000000")
     scan = _scan(rt, "subs")
     assert scan.status is ScanStatus.FAILED
-    errors = rt.scans.errors(scan.id)
+    errors = rt.scans.errors(scan.scan_id)
     assert {e.category for e in errors} == {ErrorCategory.INVALID_CREDENTIALS}
     assert errors[0].code.startswith("AADSTS")
     assert all(SECRET not in e.message + e.detail for e in errors)
@@ -127,16 +127,16 @@ def test_gcp_scan_and_revoked_key(
     rt.connectors.create("gcp", "gcp-a", {"service_account_json": json.dumps(info)}, actor="test")
     rt.projects.add("proj-a", "gcp-a", actor="test")
     scan = _scan(rt, "proj-a")
-    assert scan.status is ScanStatus.COMPLETED, rt.scans.errors(scan.id)
-    assert [j.unit for j in rt.scans.jobs(scan.id)] == ["proj-a"]
+    assert scan.status is ScanStatus.COMPLETED, rt.scans.errors(scan.scan_id)
+    assert [j.unit for j in rt.scans.jobs(scan.scan_id)] == ["proj-a"]
     assert any(
-        f.check_id == "gcp.compute.default_network" for f in rt.scans.findings(scan.id).failing
+        f.check_id == "gcp.compute.default_network" for f in rt.scans.findings(scan.scan_id).failing
     )
 
     google.revoke(info["client_email"])
     scan = _scan(rt, "proj-a")
     assert scan.status is ScanStatus.FAILED
-    errors = rt.scans.errors(scan.id)
+    errors = rt.scans.errors(scan.scan_id)
     assert {e.category for e in errors} == {ErrorCategory.INVALID_CREDENTIALS}
     key_line = info["private_key"].splitlines()[2]
     assert all(key_line not in e.detail for e in errors)

@@ -108,7 +108,7 @@ def test_history_button_answers_with_a_new_message(bot: Bot) -> None:
     scan_id = _world(bot)
     bot.driver.command("projects", READER)
     listing = bot.slack.last("response_url").body
-    web = encode(ProjectRef(bot.rt.projects.get("web").id))
+    web = encode(ProjectRef(bot.rt.projects.get("web").project_id))
     bot.driver.click_in_message(
         listing, ids.ProjectAction.HISTORY, READER, match=lambda e: e["value"] == web
     )

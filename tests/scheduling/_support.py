@@ -160,9 +160,9 @@ def add_scan(
 
 def run_scan(rt: Runtime, project: str | int, trigger: str = "manual") -> int:
     """Queue and run one scan synchronously through the real engine; returns its id."""
-    info = rt.scans.create(project, trigger=trigger, actor="test")
-    rt.engine.run_scan(info.id)
-    return info.id
+    info = rt.scans.start(project, trigger=trigger, actor="test")
+    rt.scans.wait(info.scan_id)
+    return info.scan_id
 
 
 def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
@@ -177,3 +177,13 @@ def wait_until(predicate: Any, timeout: float = 10.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.05)
+
+
+def paced_client(slack: Any, clock: Any) -> Any:
+    """The bot's Web API client pointed at the Slack stand-in, waiting out 429s on `clock`."""
+    from bot.scheduling.delivery import PacedRateLimitHandler
+    from bot.slack.client import make_web_client
+    from tests.conftest import make_settings
+
+    settings = make_settings("sqlite://", slack_api_url=slack.api_url)
+    return make_web_client(settings, slack.token, rate_limit=PacedRateLimitHandler(2, clock.sleep))

@@ -12,11 +12,11 @@ import pytest
 from bot.runtime import Runtime
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.config import SchedulingConfig
-from bot.scheduling.delivery import Deliverer, make_client
+from bot.scheduling.delivery import Deliverer
 from bot.scheduling.service import SchedulingService
 from bot.settings import Settings
 from tests.conftest import make_settings
-from tests.scheduling._support import ScriptedRunner
+from tests.scheduling._support import ScriptedRunner, paced_client
 from tests.standins.slack import SlackStandIn
 
 
@@ -57,7 +57,7 @@ def deliverer_for(slack: SlackStandIn, clock: ManualClock) -> Callable[[], Deliv
     """Deliverers that talk to the stand-in and sleep on the manual clock."""
 
     def make() -> Deliverer:
-        client = make_client(slack.token, slack.api_url, sleep=clock.sleep)
+        client = paced_client(slack, clock)
         return Deliverer(client, now=clock.now, sleep=clock.sleep)
 
     return make

@@ -46,17 +46,17 @@ def test_throttled_then_recovered_then_revoked(
         wait_until(done, timeout=30)
 
     aws_proxy.throttle()
-    first = rt.scans.create("web", trigger="manual", actor="t")
-    rt.engine.run_scan(first.id)
-    settle(first.id)
-    [incident] = service.followups.incidents(project.id)
+    first = rt.scans.start("web", trigger="manual", actor="t")
+    rt.scans.wait(first.scan_id)
+    settle(first.scan_id)
+    [incident] = service.followups.incidents(project.project_id)
     ts = incident["ts"]
     alert = slack.message(CHANNEL, ts)
     assert "Temporary cloud error" in str(alert["blocks"])
     assert "Automatic retry 1 of 3" in str(alert["blocks"])
 
     aws_proxy.clear()
-    job = f"retry:{project.id}"
+    job = f"retry:{project.project_id}"
     when = service.next_run_times()[job]
     clock.set(when)
     outcome = service.fire(job, when)
@@ -66,10 +66,10 @@ def test_throttled_then_recovered_then_revoked(
     assert "recovered" in slack.message(CHANNEL, ts)["text"]
 
     aws.client("iam").delete_access_key(UserName="scanner", AccessKeyId=key_id)
-    revoked = rt.scans.create("web", trigger="manual", actor="t")
-    rt.engine.run_scan(revoked.id)
-    settle(revoked.id)
-    newest = service.followups.incidents(project.id)[0]
+    revoked = rt.scans.start("web", trigger="manual", actor="t")
+    rt.scans.wait(revoked.scan_id)
+    settle(revoked.scan_id)
+    newest = service.followups.incidents(project.project_id)[0]
     assert newest["is_open"] and newest["support_flagged"] and newest["ts"] != ts
     text = str(slack.message(CHANNEL, newest["ts"])["blocks"])
     assert "Authentication failed" in text and "connector.replace" in text

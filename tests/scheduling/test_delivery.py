@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 
 from bot.scheduling.clock import ManualClock
-from bot.scheduling.delivery import Deliverer, Outgoing, PacedRateLimitHandler, make_client
+from bot.scheduling.delivery import Deliverer, Outgoing, PacedRateLimitHandler
 from bot.views.common import message, section
+from tests.scheduling._support import paced_client
 from tests.standins.slack import SlackStandIn
 
 
@@ -17,7 +18,7 @@ def _payload(i: int) -> dict:
 
 
 def _deliverer(slack: SlackStandIn, clock: ManualClock, **kw: object) -> Deliverer:
-    client = make_client(slack.token, slack.api_url, sleep=clock.sleep)
+    client = paced_client(slack, clock)
     return Deliverer(client, now=clock.now, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
 
 

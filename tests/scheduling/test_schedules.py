@@ -130,8 +130,14 @@ def test_a_running_scan_makes_the_occurrence_a_skip(
 ) -> None:
     service = service_factory(rt)
     service.ops.set_scan_schedule("web", "0 6 * * *", None, actor="t")
-    rt.scans.create("web", trigger="manual", actor="t")  # queued, never run
-    assert service.fire(f"scan:{project_id}", clock.now()).startswith("skipped: Project 'web'")
+    outcomes: list[str] = []
+    rt.scans.start(  # fire while the scan is queued, before the engine gets it
+        "web",
+        trigger="manual",
+        actor="t",
+        before_run=lambda _: outcomes.append(service.fire(f"scan:{project_id}", clock.now())),
+    )
+    assert outcomes and outcomes[0].startswith("skipped: Project 'web'")
 
 
 def test_two_schedulers_on_one_database_fire_once(
@@ -243,17 +249,17 @@ def test_sync_restores_jobs_from_the_tables(
 def test_start_scheduling_for_serve(rt: Runtime, project_id: int, slack: Any) -> None:
     from slack_sdk import WebClient
 
-    from bot.scheduling import service_for, start_scheduling
+    from bot.scheduling import start_scheduling
     from bot.scheduling.delivery import PacedRateLimitHandler
 
     client = WebClient(token=slack.token, base_url=slack.api_url, retry_handlers=[])
     service = start_scheduling(rt, client)
     try:
-        assert service_for(rt) is service and service.is_leader
+        assert rt.scheduling is service and service.is_leader
         assert any(isinstance(h, PacedRateLimitHandler) for h in client.retry_handlers)
         with scheduling_ops(rt) as ops:
             assert ops is service.ops
     finally:
         service.stop()
-    assert service_for(rt) is None
+    assert rt.scheduling is None
     assert service.lease.current_holder(service.now()) is None  # handed over at once

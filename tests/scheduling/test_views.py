@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.domain import ErrorCategory, ScanStatus
+from bot.records import ErrorEntryView, ProjectInfo, ScanRow
 from bot.views.alert import build_alert, build_alert_reply
 from bot.views.digest import build_digest, build_digest_help, build_subscription_list
 from bot.views.digest_models import (
@@ -19,7 +20,6 @@ from bot.views.digest_models import (
     SupportCase,
     SupportReason,
 )
-from bot.views.models import ErrorEntryView, ProjectInfo, ScanRow
 from tests.support.blockkit import assert_valid_message, total_text
 
 END = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)

@@ -12,19 +12,18 @@ any problem, so no test can forget to validate.
         slack.rate_limit("chat.postMessage", times=1, retry_after=1)   # one 429, then ok
         url = slack.new_response_url()                                # for interaction payloads
 
-Socket Mode: ``apps.connections.open`` with `app_token` starts a `SocketModeServer` (a minimal
-RFC 6455 WebSocket on 127.0.0.1); `slack.socket_mode.deliver(kind, payload)` sends an envelope
-and returns the app's ack.
+Socket Mode: ``apps.connections.open`` with `app_token` starts a `SocketModeServer`
+(`tests.standins.socket_mode`, a WebSocket on 127.0.0.1 speaking Slack's Socket Mode protocol)
+and hands out a fresh URL of it each time; `slack.socket_mode.deliver(kind, payload)` sends an
+envelope and returns the app's ack. `slack.fail(503, path_prefix="/api/apps.connections.open")`
+makes opening connections fail, as when the network is down.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import itertools
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.standins._loopback import LoopbackServer, Reply, Request
+from tests.standins.socket_mode import SocketModeServer
 from tests.support.blockkit import BlockKitError, validate_api_call
 
 TOKEN = "xoxb-standin-bot-token"
@@ -265,7 +265,7 @@ class SlackStandIn(LoopbackServer):
             with self._lock:
                 if self.socket_mode is None:
                     self.socket_mode = SocketModeServer()
-                url = self.socket_mode.url
+                url = self.socket_mode.new_url()
             call.result.update(ok=True, url=url)
             return Reply(200, {"ok": True, "url": url})
         if token != self.token:
@@ -386,141 +386,7 @@ class SlackStandIn(LoopbackServer):
 
 
 # --------------------------------------------------------------------------------------------
-# Socket Mode: apps.connections.open hands out a ws:// URL served here (RFC 6455, minimal)
+# Socket Mode: apps.connections.open hands out a fresh ws:// URL of a `SocketModeServer`
 # --------------------------------------------------------------------------------------------
 
 APP_TOKEN = "xapp-" + "1-standin-app-token"  # built so no token-shaped literal is committed
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def _ws_frame(opcode: int, payload: bytes) -> bytes:
-    head = bytes([0x80 | opcode])
-    n = len(payload)
-    if n < 126:
-        head += bytes([n])
-    elif n < 65536:
-        head += bytes([126]) + n.to_bytes(2, "big")
-    else:
-        head += bytes([127]) + n.to_bytes(8, "big")
-    return head + payload
-
-
-def _read_exact(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return data
-
-
-class SocketModeServer:
-    """Slack's Socket Mode WebSocket on 127.0.0.1: says hello, delivers envelopes the test
-    sends with `deliver`, and records the acks the app sends back (`acks`)."""
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self._listener.getsockname()[1])
-        self.url = f"ws://127.0.0.1:{self.port}/link/?ticket=standin"
-        self.acks: list[dict[str, Any]] = []
-        self._client: socket.socket | None = None
-        self._send_lock = threading.Lock()
-        self._cond = threading.Condition()
-        self._closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        request = b""
-        while b"\r\n\r\n" not in request:
-            chunk = conn.recv(4096)
-            if not chunk:
-                return
-            request += chunk
-        headers = {
-            k.strip().lower(): v.strip()
-            for k, _, v in (line.partition(":") for line in request.decode().split("\r\n")[1:])
-        }
-        accept = base64.b64encode(
-            hashlib.sha1((headers["sec-websocket-key"] + _WS_GUID).encode()).digest()
-        ).decode()
-        conn.sendall(
-            (
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-            ).encode()
-        )
-        with self._cond:
-            self._client = conn
-            self._cond.notify_all()
-        hello = {"type": "hello", "num_connections": 1, "debug_info": {"host": "standin"}}
-        self._send(conn, 0x1, json.dumps(hello).encode())
-        try:
-            while True:
-                first, second = _read_exact(conn, 2)
-                opcode, length = first & 0x0F, second & 0x7F
-                if length == 126:
-                    length = int.from_bytes(_read_exact(conn, 2), "big")
-                elif length == 127:
-                    length = int.from_bytes(_read_exact(conn, 8), "big")
-                mask = _read_exact(conn, 4) if second & 0x80 else b"\0\0\0\0"
-                data = bytes(b ^ mask[i % 4] for i, b in enumerate(_read_exact(conn, length)))
-                if opcode == 0x9:  # ping
-                    self._send(conn, 0xA, data)
-                elif opcode == 0x8:  # close
-                    self._send(conn, 0x8, data[:2])
-                    return
-                elif opcode == 0x1:
-                    with self._cond:
-                        self.acks.append(json.loads(data))
-                        self._cond.notify_all()
-        except (ConnectionError, OSError, ValueError):
-            return
-        finally:
-            conn.close()
-
-    def _send(self, conn: socket.socket, opcode: int, payload: bytes) -> None:
-        with self._send_lock:
-            conn.sendall(_ws_frame(opcode, payload))
-
-    def wait_connected(self, timeout: float = 10) -> None:
-        """Wait until the app opened the WebSocket."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._client is not None, timeout):
-                raise AssertionError("the app never connected in Socket Mode")
-
-    def deliver(self, kind: str, payload: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
-        """Send one envelope (``slash_commands``, ``interactive``, ``events_api``) and return
-        the app's ack for it."""
-        self.wait_connected(timeout)
-        envelope_id = f"env-{time.monotonic_ns()}"
-        envelope = {
-            "envelope_id": envelope_id,
-            "type": kind,
-            "payload": payload,
-            "accepts_response_payload": kind != "events_api",
-        }
-        assert self._client is not None
-        self._send(self._client, 0x1, json.dumps(envelope).encode())
-        with self._cond:
-            found = self._cond.wait_for(
-                lambda: any(a.get("envelope_id") == envelope_id for a in self.acks), timeout
-            )
-        assert found, f"no ack for {envelope_id}"
-        return next(a for a in self.acks if a.get("envelope_id") == envelope_id)
-
-    def close(self) -> None:
-        """Stop listening and drop the connection."""
-        self._closed = True
-        self._listener.close()
-        if self._client is not None:
-            with contextlib.suppress(OSError):
-                self._client.close()

@@ -1,6 +1,6 @@
 """Fixtures for the Slack tests: the Web API stand-in and the real bot wired to it.
 
-`bot` is the production Bolt app (`bot.slack.app.build_app`) behind the production WSGI app
+`bot` is the production Bolt app (`bot.slackapp.create_app`) behind the production WSGI app
 (`bot.serve.create_wsgi_app`), with a runtime from `runtime_factory`, its WebClient pointed at
 the `SlackStandIn`, and executors the test can wait on. Requests go in signed, through
 ``POST /slack/events``. Import the fixtures in a conftest with
@@ -21,12 +21,13 @@ from typing import Any
 import pytest
 from slack_bolt import App
 
-from bot.domain import ErrorCategory, JobStatus, Provider, ScanStatus
+from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
-from bot.slack.app import build_app, context_of
+from bot.slack.app import context_of
 from bot.slack.client import make_web_client
 from bot.slack.context import SlackContext
+from bot.slackapp import create_app
 from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
 from tests.conftest import make_settings
 from tests.standins.aws import refused_url
@@ -94,7 +95,7 @@ def make_bot(
         interval = float(values.pop("progress_interval", 0.2))
         rt = runtime_factory(make_settings(sqlite_url, **values))
         background = TrackingExecutor(name="work")  # runs every work function: tests wait on it
-        app = build_app(
+        app = create_app(
             rt, make_web_client(rt.settings), background=background, progress_interval=interval
         )
         wsgi = create_wsgi_app(rt, app)
@@ -138,8 +139,14 @@ def seed_connector(
             created_by="slack:" + ADMIN,
             last_validated_at=T0,
             last_validation_ok=kw.get("ok", True),
-            last_validation_error=kw.get("error"),
         )
+        error: CloudError | None = kw.get("error")
+        if error is not None:
+            c.last_validation_category = error.category.value
+            c.last_validation_code = error.code
+            c.last_validation_message = error.message
+            c.last_validation_remediation = error.remediation
+            c.last_validation_missing = list(error.missing_permissions)
         s.add(c)
         s.flush()
         return c.id
@@ -147,7 +154,7 @@ def seed_connector(
 
 def seed_project(rt: Runtime, name: str, connector: str = "prod-aws", **kw: Any) -> int:
     """A project through the service."""
-    return rt.projects.add(name, connector, actor="test", scope=["us-east-1"], **kw).id
+    return rt.projects.add(name, connector, actor="test", scope=["us-east-1"], **kw).project_id
 
 
 @dataclass

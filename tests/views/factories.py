@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.domain import ErrorCategory, JobStatus, ScanStatus, Severity
-from bot.views.models import (
+from bot.domain import CloudError, ErrorCategory, JobStatus, ScanStatus, Severity
+from bot.records import (
     ConnectorInfo,
     ErrorEntryView,
     FailingFinding,
@@ -129,8 +129,12 @@ def connector(connector_id: int = 7, **kw: Any) -> ConnectorInfo:
         "projects": ["prod-aws", "prod-aws-eu"],
         "last_validated_at": T0,
         "last_validation_ok": False,
-        "last_error": "InvalidClientTokenId: The security token included in the request is "
-        "invalid.",
+        "last_error": CloudError(
+            ErrorCategory.INVALID_CREDENTIALS,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+            "Replace the connector with new credentials.",
+        ),
         "created_by": "U024BE7LH",
         "created_at": T0,
     }

@@ -15,8 +15,8 @@ from bot.codec import (
     decode,
 )
 from bot.domain import CloudError, ErrorCategory, Provider
+from bot.records import Page, ReplaceOutcome, ValidationFailure
 from bot.views import connectors as cv
-from bot.views.models import Page, ReplaceOutcome, ValidationFailure
 from tests.support import (
     assert_valid_message,
     assert_valid_view,
@@ -25,6 +25,15 @@ from tests.support import (
 )
 from tests.support.query import all_text, buttons, buttons_with, inputs, walk
 from tests.views.factories import LONG_NAME, NASTY, connector
+
+ACCESS_KEY_ID = ids.connector_field("access_key_id")
+CLIENT_ID = ids.connector_field("client_id")
+CLIENT_SECRET = ids.connector_field("client_secret")
+EXTERNAL_ID = ids.connector_field("external_id")
+ROLE_ARN = ids.connector_field("role_arn")
+SECRET_ACCESS_KEY = ids.connector_field("secret_access_key")
+SERVICE_ACCOUNT_JSON = ids.connector_field("service_account_json")
+TENANT_ID = ids.connector_field("tenant_id")
 
 AUTH_ERROR = CloudError(
     ErrorCategory.INVALID_CREDENTIALS,
@@ -123,7 +132,7 @@ def test_many_connectors_are_paged_within_limits() -> None:
             name=LONG_NAME,
             account_id=NASTY,
             projects=[LONG_NAME] * 200,
-            last_error=NASTY * 40,
+            last_error=CloudError(ErrorCategory.UNKNOWN, NASTY, NASTY * 40, NASTY, NASTY, (NASTY,)),
             provider=list(providers.names())[i % 3],
         )
         for i in range(1, 101)
@@ -173,17 +182,17 @@ def test_create_modal_asks_for_the_provider_first() -> None:
 
 EXPECTED_FIELDS = {
     "aws": [
-        ids.connector_field("access_key_id"),
-        ids.connector_field("secret_access_key"),
-        ids.connector_field("role_arn"),
-        ids.connector_field("external_id"),
+        ACCESS_KEY_ID,
+        SECRET_ACCESS_KEY,
+        ROLE_ARN,
+        EXTERNAL_ID,
     ],
     "azure": [
-        ids.connector_field("tenant_id"),
-        ids.connector_field("client_id"),
-        ids.connector_field("client_secret"),
+        TENANT_ID,
+        CLIENT_ID,
+        CLIENT_SECRET,
     ],
-    "gcp": [ids.connector_field("service_account_json")],
+    "gcp": [SERVICE_ACCOUNT_JSON],
 }
 
 
@@ -203,11 +212,11 @@ def test_create_modal_shows_the_provider_fields(provider: Provider) -> None:
 
 def test_optional_aws_fields_and_the_gcp_json_box() -> None:
     aws = inputs(cv.build_create_connector(CreateFlowState("aws")))
-    assert aws[ids.connector_field("role_arn")].get("optional") is True
-    assert aws[ids.connector_field("external_id")].get("optional") is True
-    assert "optional" not in aws[ids.connector_field("secret_access_key")]
+    assert aws[ROLE_ARN].get("optional") is True
+    assert aws[EXTERNAL_ID].get("optional") is True
+    assert "optional" not in aws[SECRET_ACCESS_KEY]
     gcp = inputs(cv.build_create_connector(CreateFlowState("gcp")))
-    box = gcp[ids.connector_field("service_account_json")]["element"]
+    box = gcp[SERVICE_ACCOUNT_JSON]["element"]
     assert box["multiline"] is True and box["max_length"] == 3000
 
 
@@ -367,8 +376,8 @@ def test_field_errors_map_to_the_inputs_of_the_open_form() -> None:
     assert body == {
         "response_action": "errors",
         "errors": {
-            ids.connector_field("access_key_id"): "Must start with AKIA or ASIA.",
-            ids.connector_field("secret_access_key"): "Must be 40 characters.",
+            ACCESS_KEY_ID: "Must start with AKIA or ASIA.",
+            SECRET_ACCESS_KEY: "Must be 40 characters.",
         },
     }
     assert_valid_view_response(body, view=form)
@@ -382,14 +391,14 @@ def test_field_errors_never_name_a_missing_input() -> None:
         create=True,
     )
     assert body["errors"] == {
-        ids.connector_field("service_account_json"): "Not valid JSON. ?? Bad.",
+        SERVICE_ACCOUNT_JSON: "Not valid JSON. ?? Bad.",
     }
     assert_valid_view_response(body, view=create)
     no_provider = cv.build_field_errors({"provider": "Choose a cloud."}, None, create=True)
     assert no_provider["errors"] == {ids.ConnectorInput.PROVIDER: "Choose a cloud."}
     assert_valid_view_response(no_provider, view=cv.build_create_connector(CreateFlowState()))
     empty = cv.build_field_errors({}, "aws")
-    assert empty["errors"] == {ids.connector_field("access_key_id"): "Please check this form."}
+    assert empty["errors"] == {ACCESS_KEY_ID: "Please check this form."}
 
 
 def test_field_error_texts_are_short() -> None:
@@ -408,15 +417,13 @@ def test_read_form() -> None:
                 "selected_option": {"value": "aws"},
             }
         },
-        ids.connector_field("access_key_id"): {
-            ids.connector_field("access_key_id"): {
+        ACCESS_KEY_ID: {
+            ACCESS_KEY_ID: {
                 "type": "plain_text_input",
                 "value": "AKIA" + "IOSFODNN7EXAMPLE",
             }
         },
-        ids.connector_field("role_arn"): {
-            ids.connector_field("role_arn"): {"type": "plain_text_input", "value": None}
-        },
+        ROLE_ARN: {ROLE_ARN: {"type": "plain_text_input", "value": None}},
         "unrelated": {"x": {"type": "plain_text_input", "value": "y"}},
     }
     assert cv.read_form(values) == {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot import ids
 from bot.codec import ScanRef, decode
 from bot.domain import ScanStatus, Severity
+from bot.records import FindingsSummary
 from bot.views.findings import build_findings, build_findings_modal
-from bot.views.models import FindingsSummary
 from tests.support import assert_valid_message, assert_valid_view, total_text
 from tests.support.query import all_text, buttons_with
 from tests.views.factories import LONG_NAME, NASTY, T0, finding

@@ -7,8 +7,8 @@ import pytest
 from bot import ids
 from bot.codec import HistoryChoice, MenuChoice, PageKind, PageRef, ProjectRef, ScanRef, decode
 from bot.domain import ScanStatus
+from bot.records import HistoryData, Page
 from bot.views.history import PAGE_SIZE, build_history
-from bot.views.models import HistoryData, Page
 from tests.support import assert_valid_message, total_text
 from tests.support.query import all_text, buttons, buttons_with, overflows
 from tests.views.factories import LONG_NAME, NASTY, project, scan_row

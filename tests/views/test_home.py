@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot import ids
 from bot.codec import ConnectorRef, PageKind, PageRef, ScanRef, decode
-from bot.domain import ScanStatus
+from bot.domain import CloudError, ErrorCategory, ScanStatus
+from bot.records import HomeData
 from bot.views.home import ATTENTION_MAX, FAILING_MAX, build_home
-from bot.views.models import HomeData
 from tests.support import assert_valid_view, total_text
 from tests.support.query import all_text, button_texts, buttons_with
 from tests.views.factories import LONG_NAME, NASTY, T0, connector, project_row
@@ -55,7 +55,12 @@ def test_long_lists_are_cut_within_limits() -> None:
         project_row(i, name=LONG_NAME, status=ScanStatus.FAILED, status_message=NASTY * 9)
         for i in range(200)
     ]
-    attention = [connector(i, name=LONG_NAME, last_error=NASTY * 9) for i in range(50)]
+    attention = [
+        connector(
+            i, name=LONG_NAME, last_error=CloudError(ErrorCategory.UNKNOWN, NASTY, NASTY * 9, NASTY)
+        )
+        for i in range(50)
+    ]
     v = home(HomeData({ScanStatus.FAILED: 200}, failing, attention))
     text = all_text(v)
     assert f"…and {200 - FAILING_MAX} more failing projects." in text

@@ -10,18 +10,7 @@ from hypothesis import strategies as st
 from bot import providers
 from bot.codec import CreateFlowState, ErrorLogState, ReplaceFlowState, SupportRef
 from bot.domain import CloudError, ErrorCategory, JobStatus, ScanStatus, Severity
-from bot.views import (
-    connectors,
-    errorlog,
-    findings,
-    history,
-    home,
-    projects,
-    scanprogress,
-    support,
-)
-from bot.views.common import error_message, usage_message
-from bot.views.models import (
+from bot.records import (
     ConnectorInfo,
     ErrorEntryView,
     ErrorLogData,
@@ -34,12 +23,22 @@ from bot.views.models import (
     ProjectInfo,
     ProjectRow,
     ReplaceOutcome,
-    ScanProgress,
     ScanRow,
     SupportBundle,
     SupportTicket,
     ValidationFailure,
 )
+from bot.views import (
+    connectors,
+    errorlog,
+    findings,
+    history,
+    home,
+    projects,
+    scanprogress,
+    support,
+)
+from bot.views.common import error_message, usage_message
 from tests.support import assert_valid_message, assert_valid_view
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -96,6 +95,15 @@ entries = st.builds(
     st.none() | ids_,
     st.none() | texts,
 )
+cloud_errors = st.builds(
+    CloudError,
+    st.sampled_from(ErrorCategory),
+    texts,
+    long_texts,
+    long_texts,
+    long_texts,
+    st.lists(texts, max_size=20).map(tuple),
+)
 connector_infos = st.builds(
     ConnectorInfo,
     ids_,
@@ -106,13 +114,10 @@ connector_infos = st.builds(
     st.lists(texts, max_size=300),
     times,
     st.none() | st.booleans(),
-    st.none() | long_texts,
+    st.none() | cloud_errors,
     project_count=st.none() | st.integers(0, 1_000_000),
 )
 project_infos = st.builds(ProjectInfo, ids_, texts, st.sampled_from(providers.names()), texts)
-cloud_errors = st.builds(
-    CloudError, st.sampled_from(ErrorCategory), texts, long_texts, long_texts, long_texts
-)
 replace_states = st.builds(ReplaceFlowState, ids_, st.sampled_from(providers.names()),
                            st.none() | st.just("C0123456789"), st.none(), st.none() | ids_,
                            st.integers(0, 10))  # fmt: skip
@@ -238,8 +243,11 @@ def test_home(counts, failing, attention, running, as_of) -> None:
 
 
 progresses = st.builds(
-    ScanProgress, ids_, ids_, texts, statuses, st.integers(0, 10**4), st.integers(0, 10**4),
-    st.integers(0, 10**4), times, times, st.none() | texts, texts,
+    ScanRow, scan_id=ids_, project_id=ids_, project_name=texts, status=statuses,
+    jobs_total=st.integers(0, 10**4), jobs_ok=st.integers(0, 10**4),
+    jobs_failed=st.integers(0, 10**4), started_at=times, finished_at=times,
+    requested_by=st.none() | texts, status_message=texts,
+    trigger=st.sampled_from(["manual", "schedule", "rerun", "cli", "retry"]),
 )  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import ids
 from bot.codec import SupportRef, decode
 from bot.domain import ErrorCategory, ScanStatus
-from bot.views.models import SupportBundle, SupportTicket
+from bot.records import SupportBundle, SupportTicket
 from bot.views.support import (
     BUNDLE_MAX,
     build_support_confirmation,

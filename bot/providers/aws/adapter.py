@@ -463,6 +463,7 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
     def clean(text: str) -> str:
         return redact_one_line(_mask_key_ids(text), secret_list)
 
+    missing: tuple[str, ...] = ()  # the IAM action a permission_denied error names
     where = ""  # e.g. " on iam GetAccountSummary in us-east-1"
     if call.get("operation"):
         where = f" on {call.get('service', 'aws')} {call['operation']}"
@@ -476,6 +477,7 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
         action = next(
             (m.group(1) for p in _ACTION_PATTERNS if (m := p.search(provider_message))), ""
         ) or _iam_action(call)
+        missing = (clean(action),) if action else ()
         resource_match = _RESOURCE_PATTERN.search(provider_message)
         resource = resource_match.group(1) if resource_match else ""
         if action:
@@ -520,6 +522,7 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
         message=clean(message),
         remediation=remediation,
         detail=detail,
+        missing_permissions=missing,
     )
 
 

@@ -414,6 +414,7 @@ def _classify_arm(exc: ArmError, secrets: Sequence[str]) -> CloudError:
                 detail,
                 f"Grant the service principal {action.group(1)} (the built-in Reader role "
                 "includes it) on the subscription, then re-run the scan.",
+                missing_permissions=(action.group(1),),
             )
         return _error(
             ErrorCategory.PERMISSION_DENIED,

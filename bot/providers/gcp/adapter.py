@@ -410,6 +410,7 @@ def _classify_api(exc: GcpApiError, secrets: Sequence[str]) -> CloudError:
                 detail,
                 f"Grant the service account a role with {exc.permission} (e.g. roles/viewer "
                 "or roles/iam.securityReviewer) on the project, then re-run the scan.",
+                missing_permissions=(exc.permission,),
             )
         return _error(
             ErrorCategory.PERMISSION_DENIED,

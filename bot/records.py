@@ -1,8 +1,8 @@
-"""The plain data the Block Kit builders take.
+"""The records services return and views render: plain data, defined once.
 
-The services fill these from storage; the builders only read them. They are frozen, hold no
-ORM objects and no secrets, and every text in them is already redacted (error messages and
-details go through `bot.redaction` before they are stored). Times are timezone-aware
+The services fill these from storage; the builders (`bot.views`) only read them. They are
+frozen, hold no ORM objects and no secrets, and every text in them is already redacted (error
+messages and details go through `bot.redaction` before they are stored). Times are timezone-aware
 datetimes (naive ones are taken as UTC); the builders never read the clock.
 
 Ids are database ids (ints). Sequences may be lists or tuples.
@@ -107,29 +107,47 @@ class ProjectRow:
 
 @dataclass(frozen=True)
 class ProjectInfo:
-    """The project a screen is about (history header, findings, error log).
+    """A project and its newest scan (history header, findings, error log, CLI lists).
 
     project_id, name, provider, connector_name: as in ProjectRow.
+    connector_id: the connector it scans through; scope, check_ids: what it scans (empty:
+    everything reachable / every check); alert_channel: where failure alerts go;
+    schedule_cron, schedule_tz: its scan schedule (None: not scheduled).
+    last_scan_id, last_status, last_status_message, last_scan_at: its newest scan (None /
+    "Never scanned" if it never ran).
     """
 
     project_id: int
     name: str
     provider: Provider
     connector_name: str = ""
+    connector_id: int | None = None
+    scope: tuple[str, ...] = ()
+    check_ids: tuple[str, ...] = ()
+    alert_channel: str | None = None
+    schedule_cron: str | None = None
+    schedule_tz: str | None = None
+    last_scan_id: int | None = None
+    last_status: ScanStatus | None = None
+    last_status_message: str = "Never scanned"
+    last_scan_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class ScanRow:
-    """One scan, as a history row and in headers.
+    """One scan, as a history row, in headers, in the CLI and in API answers.
 
     scan_id, project_id: the scan and its project.
     status: its status; status_message the one-line explanation.
-    trigger: how it started: "manual", "schedule", "rerun" or "api" (others shown as-is).
-    requested_by: Slack user id (rendered as a mention) or another actor name; None if
-        scheduled.
+    trigger: how it started: "manual", "schedule", "rerun", "retry" or "cli" (others shown
+        as-is).
+    requested_by: who started it as recorded ("slack:U123", "cli:alice", "scheduler", or a
+        bare Slack user id); the builders turn Slack users into mentions.
     started_at / finished_at: None while queued / running.
     queued_at: when it was created.
     jobs_ok / jobs_failed / jobs_total: job counts (failed includes interrupted jobs).
+    project_name, connector_id, provider: what it scanned through ("" / None when unknown).
+    stopped_by: who asked it to stop, if anyone.
     """
 
     scan_id: int
@@ -144,6 +162,15 @@ class ScanRow:
     jobs_failed: int = 0
     jobs_total: int = 0
     status_message: str = ""
+    project_name: str = ""
+    connector_id: int | None = None
+    provider: Provider | None = None
+    stopped_by: str | None = None
+
+    @property
+    def jobs_done(self) -> int:
+        """Jobs that finished either way."""
+        return self.jobs_ok + self.jobs_failed
 
 
 @dataclass(frozen=True)
@@ -167,8 +194,9 @@ class ErrorEntryView:
     remediation: one sentence telling the user what to do.
     at: when it happened.
     connector_id: the connector used (for Fix credentials).
-    missing_permission: for permission_denied, the permission that is missing, if known
-        (e.g. "ec2:DescribeRegions").
+    missing_permission: for permission_denied, the permission(s) the cloud named as missing,
+        if it did (e.g. "ec2:DescribeRegions").
+    check_id: the check that failed, when one check (not the whole job) failed.
     """
 
     entry_id: int
@@ -181,6 +209,7 @@ class ErrorEntryView:
     at: datetime | None = None
     connector_id: int | None = None
     missing_permission: str | None = None
+    check_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,16 +227,20 @@ class ErrorLogData:
 
 @dataclass(frozen=True)
 class ConnectorInfo:
-    """A connector as the connectors list and the replacement flow show it (never a secret).
+    """A connector as every front end shows it (never a secret).
 
     connector_id, name, provider: the connector.
     fingerprint: masked key id / client id / client e-mail, e.g. "AKIA…WXYZ".
     account_id: the account reached (AWS account id, Azure tenant, GCP project); "" if unknown.
+    account_label: the identity validated (e.g. the AWS ARN); "" if unknown.
     projects: names of the projects that use it (in a list: the first ones only).
     last_validated_at: when it was last validated; last_validation_ok: the outcome (None if
-        never validated); last_error: the redacted one-line error of a failed validation.
-    created_by: Slack user id of its creator; created_at: when it was created.
+        never validated); last_error: the classified, redacted error of a failed validation
+        (category, provider code, message, missing permissions, next step).
+    created_by: who created it, as recorded ("slack:U123", "cli:alice" or a Slack user id);
+    created_at: when it was created.
     project_count: how many projects use it (None: as many as `projects` names).
+    deleted: True for a tombstone (replaced or deleted; its secret is destroyed).
     """
 
     connector_id: int
@@ -218,10 +251,12 @@ class ConnectorInfo:
     projects: Sequence[str] = ()
     last_validated_at: datetime | None = None
     last_validation_ok: bool | None = None
-    last_error: str | None = None
+    last_error: CloudError | None = None
     created_by: str | None = None
     created_at: datetime | None = None
     project_count: int | None = None
+    account_label: str = ""
+    deleted: bool = False
 
     @property
     def projects_total(self) -> int:
@@ -266,7 +301,8 @@ class ValidationFailure:
 class FailingFinding:
     """One failing check on one resource.
 
-    check_id, title, severity: the check; resource: the resource id/ARN; region: "" if global.
+    check_id, title, severity: the check; resource: the resource id/ARN; region: "" if global;
+    detail: the check's one-line explanation ("" if none).
     """
 
     check_id: str
@@ -274,6 +310,7 @@ class FailingFinding:
     severity: Severity
     resource: str
     region: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -332,35 +369,6 @@ class SupportTicket:
     details: str
     project_name: str = ""
     scan_id: int | None = None
-
-
-@dataclass(frozen=True)
-class ScanProgress:
-    """A scan while it runs, and when it ends.
-
-    scan_id, project_id, project_name: the scan; status: its status.
-    jobs_total / jobs_succeeded / jobs_failed: counts so far (failed includes cancelled and
-    interrupted jobs).
-    started_at / finished_at: times; requested_by: Slack user id or None (scheduled).
-    status_message: the one-line explanation.
-    """
-
-    scan_id: int
-    project_id: int
-    project_name: str
-    status: ScanStatus
-    jobs_total: int = 0
-    jobs_succeeded: int = 0
-    jobs_failed: int = 0
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    requested_by: str | None = None
-    status_message: str = ""
-
-    @property
-    def jobs_done(self) -> int:
-        """Jobs that finished either way."""
-        return self.jobs_succeeded + self.jobs_failed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,3 @@
+"""Service tests drive the real front ends too (the Slack bot, the CLI, the scheduler)."""
+
+from tests.support.slackbot import *  # noqa: F403
