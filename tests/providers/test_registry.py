@@ -92,9 +92,9 @@ def test_a_provider_from_outside_the_package_works_end_to_end(
     assert info.provider == "fakecloud" and token not in info.fingerprint
     rt.projects.add("hq", "building", actor="test", scope=["hq"])
 
-    scan = rt.scans.create("hq", trigger="cli", actor="test")
-    assert rt.engine.run_scan(scan.id) is ScanStatus.COMPLETED
-    report = rt.scans.findings(scan.id)
+    started = rt.scans.start("hq", trigger="cli", actor="test")
+    assert rt.scans.wait(started.scan_id, timeout=60) is ScanStatus.COMPLETED
+    report = rt.scans.findings(started.scan_id)
     assert [(f.check_id, f.resource) for f in report.failing] == [
         ("fakecloud.doors.locked", "hq/front")
     ]
