@@ -24,8 +24,8 @@ typecheck:
 test:  ## the test suite (PostgreSQL variants run when CSPM_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest
 
-run:  ## run the bot on the embedded default (SQLite under ./.cspm)
-	$(BIN)/cspm-bot serve
+run:  ## the bot (with SLACK_BOT_TOKEN set) or else the playground in a browser
+	$(BIN)/cspm-bot run
 
 bench:
 	$(BIN)/python bench/run_all.py

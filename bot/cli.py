@@ -17,6 +17,7 @@ from bot.clioutput import when as _when
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
+    from bot.settings import Settings
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 SCAN_EXIT = {"completed": 0, "partially_completed": 3, "failed": 4, "stopped": 5}
@@ -413,6 +414,32 @@ def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
     return serve(rt, port=args.port, host=args.host, health_port=args.health_port)
 
 
+def cmd_playground(settings: Settings, args: argparse.Namespace) -> int:
+    """The bot with a local Slack emulator and sandbox clouds (no real database touched)."""
+    try:
+        from bot.playground.run import run_playground
+    except ImportError as exc:
+        print(
+            f"error: the playground needs its extra ({exc.name} is missing): "
+            "pip install -e '.[playground]' (make install does it).",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return run_playground(port=args.port)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """`make run`: the bot when Slack is configured, else the playground."""
+    if (settings.slack_bot_token or "").strip():
+        return -1  # main() goes on to `serve` with a runtime
+    print(
+        "cspm-bot: SLACK_BOT_TOKEN is not set, so this starts the playground (a local Slack "
+        "and sandbox clouds). To connect a workspace, see README → Connect your workspace.",
+        file=sys.stderr,
+    )
+    return cmd_playground(settings, args)
+
+
 # --- parser --------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
@@ -430,6 +457,20 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--json", action="store_true", help="machine-readable output")
         sp.set_defaults(fn=fn)
         return sp
+
+    play = cmd(
+        sub,
+        "playground",
+        cmd_serve,
+        "try the bot in a browser: a local Slack emulator and sandbox clouds, on loopback",
+    )
+    play.add_argument("--port", type=int, default=3000, help="the page's port (default 3000)")
+    play.set_defaults(standalone=cmd_playground)
+    run = cmd(
+        sub, "run", cmd_serve, "serve when SLACK_BOT_TOKEN is set, otherwise start the playground"
+    )
+    run.set_defaults(standalone=cmd_run, host="0.0.0.0", health_port=None)  # noqa: S104
+    run.add_argument("--port", type=int, default=3000)
 
     serve = cmd(sub, "serve", cmd_serve, "run the Slack bot (Socket Mode or HTTP)")
     serve.add_argument("--port", type=int, default=3000)
@@ -533,6 +574,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: invalid configuration: {_short_settings_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.log_level)
+    standalone = getattr(args, "standalone", None)
+    if standalone is not None:  # commands that must not open the configured database
+        code = int(standalone(settings, args))
+        if code >= 0:
+            return code
     args.actor = args.actor or f"cli:{getpass.getuser()}"
     if getattr(args, "page", 1) < 1 or getattr(args, "per_page", 1) < 1:
         print("error: --page and --per-page must be 1 or more.", file=sys.stderr)

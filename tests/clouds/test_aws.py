@@ -25,7 +25,7 @@ from bot.domain import (
 )
 from bot.errors import InputError
 from tests.clouds.conftest import EXTERNAL_ID, AwsWorld
-from tests.standins.aws import FaultProxy, refused_url
+from bot.playground.aws import FaultProxy, refused_url
 
 UNKNOWN_KEY_ID = "AKIA" + "Z9" * 8
 

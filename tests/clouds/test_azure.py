@@ -28,7 +28,7 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
-from tests.standins.azure import AzureStandIn
+from bot.playground.azure import AzureStandIn
 
 # A secret no redaction pattern recognises: only the adapter passing it explicitly hides it.
 SECRET = "plain-Looking-s3cret-Value_0042"

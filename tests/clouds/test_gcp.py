@@ -30,7 +30,7 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
-from tests.standins.gcp import GcpStandIn
+from bot.playground.gcp import GcpStandIn
 
 PROJECT = "cspm-test-project"
 INVALID_REMEDIATION = (

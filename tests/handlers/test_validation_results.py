@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot import ids
 from bot.domain import ErrorCategory
 from storage.models import Connector
-from tests.standins.gcp import GcpStandIn
+from bot.playground.gcp import GcpStandIn
 from tests.support.query import all_text
 from tests.support.slackbot import ADMIN, READER, Bot
 

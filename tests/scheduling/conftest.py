@@ -17,7 +17,7 @@ from bot.scheduling.service import SchedulingService
 from bot.settings import Settings
 from tests.conftest import make_settings
 from tests.scheduling._support import ScriptedRunner, paced_client
-from tests.standins.slack import SlackStandIn
+from bot.playground.slack_emulator import SlackStandIn
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from tests.scheduling._support import (
     run_scan,
     wait_until,
 )
-from tests.standins.slack import SlackCall, SlackStandIn
+from bot.playground.slack_emulator import SlackCall, SlackStandIn
 
 Factory = Callable[..., SchedulingService]
 CHANNEL = "CALERTS"

@@ -13,7 +13,7 @@ from bot.scheduling.service import SchedulingService
 from storage.models_scheduling import ScanFollowup
 from tests.conftest import make_settings
 from tests.scheduling._support import wait_until
-from tests.standins.slack import SlackStandIn
+from bot.playground.slack_emulator import SlackStandIn
 
 CHANNEL = "CAWSALERT"
 

@@ -18,8 +18,8 @@ from bot.settings import Settings
 from handlers.digest import digest_needs_operator, handle_digest_command
 from tests.conftest import make_settings
 from tests.scheduling._support import ScriptedRunner, add_connector, add_project, add_scan
-from tests.standins.slack import SlackStandIn
-from tests.support.blockkit import validate_api_call
+from bot.playground.slack_emulator import SlackStandIn
+from bot.playground.blockkit import validate_api_call
 
 Factory = Callable[..., SchedulingService]
 

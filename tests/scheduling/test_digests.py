@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.views.digest_models import SupportReason
 from storage.models_scheduling import DigestDelivery
 from tests.scheduling._support import ScriptedRunner, add_connector, add_project, add_scan
-from tests.standins.slack import SlackStandIn
+from bot.playground.slack_emulator import SlackStandIn
 
 Factory = Callable[..., SchedulingService]
 DAILY_9 = DigestSchedule(Cadence.DAILY, 9, 0, "UTC")

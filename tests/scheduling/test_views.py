@@ -20,7 +20,7 @@ from bot.views.digest_models import (
     SupportCase,
     SupportReason,
 )
-from tests.support.blockkit import assert_valid_message, total_text
+from bot.playground.blockkit import assert_valid_message, total_text
 
 END = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 START = END - timedelta(days=1)

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot.errors import PermissionDeniedError
 from bot.slack.permissions import Permissions, Role
-from tests.standins.slack import SlackStandIn
+from bot.playground.slack_emulator import SlackStandIn
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.domain import ScanStatus
 from bot.engine.engine import ScanEvent
 from bot.slack.progress import MIN_INTERVAL, ProgressTracker
-from tests.standins.slack import SlackStandIn
+from bot.playground.slack_emulator import SlackStandIn
 
 
 def _render(state: dict[str, Any]) -> Any:

@@ -26,8 +26,8 @@ from bot.slack.client import make_web_client
 from bot.slack.work import LAZY_NAME_HEADER, LAZY_ONLY_HEADER, WorkItem
 from bot.slack.worker import WorkerError, WorkerProcess
 from tests.conftest import make_settings
-from tests.standins.aws import refused_url
-from tests.standins.slack import SlackStandIn
+from bot.playground.aws import refused_url
+from bot.playground.slack_emulator import SlackStandIn
 from tests.support.slackbot import (
     ADMIN,
     READER,

@@ -29,8 +29,8 @@ from bot.slack.client import make_web_client
 from bot.slack.context import SlackContext
 from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
 from tests.conftest import make_settings
-from tests.standins.aws import refused_url
-from tests.standins.slack import SlackStandIn
+from bot.playground.aws import refused_url
+from bot.playground.slack_emulator import SlackStandIn
 from tests.support.slackdriver import SIGNING_SECRET, SlackDriver, TrackingExecutor
 
 ADMIN = "U0ADMIN01"
