@@ -149,6 +149,7 @@ def _seed_aws(rt: Any, aws: Any, proxy: Any, sandbox: Sandbox) -> None:
     rt.scans.stop(scan.scan_id, actor="U0OPERATOR", by_scan_id=True)
     rt.scans.wait(scan.scan_id, timeout=60)  # Stopped
     proxy.clear()
+    proxy.delay(1.5, region="us-west-2")  # stays slow: a data-lake scan runs long enough to Stop
 
     new_id, new_secret = aws.create_user("cspm-scanner-2025", admin=True)
     sandbox.notes.append(

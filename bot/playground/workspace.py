@@ -67,7 +67,7 @@ class Workspace(SlackStandIn):
         super().__init__()
         self.signing_secret = signing_secret
         self.bot_url = ""  # the bot's events URL, set once it listens
-        self.notes = list(notes or [])  # shown beside the channel (sandbox credentials)
+        self.notes = notes if notes is not None else []  # beside the channel (sandbox keys)
         self.channels = {CHANNEL_ID: CHANNEL_NAME, SUPPORT_CHANNEL_ID: SUPPORT_CHANNEL_NAME}
 
     # -- routing -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ const EMOJI = {
   warning: "⚠️", key: "🔑", lock: "🔒", no_entry: "⛔", no_entry_sign: "🚫", sos: "🆘",
   repeat: "🔁", arrows_counterclockwise: "🔄", information_source: "ℹ️", bangbang: "‼️",
   exclamation: "❗", grey_question: "❔", calendar: "📅", wastebasket: "🗑️", wave: "👋",
-  new: "🆕", aws: "☁️", mag: "🔍", clock1: "🕐", stopwatch: "⏱️", tada: "🎉",
+  new: "🆕", mag: "🔍", clock1: "🕐", stopwatch: "⏱️", tada: "🎉",
   hourglass: "⌛", gear: "⚙️", cloud: "☁️", bell: "🔔", page_facing_up: "📄",
   black_square_for_stop: "⏹️", arrow_forward: "▶️", busts_in_silhouette: "👥",
   heavy_check_mark: "✔️", large_blue_circle: "🔵", point_right: "👉", memo: "📝",
