@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import CloudEndpoints
 
+
 def default_data_dir() -> Path:
     """The per-user data folder holding the default database and key, whatever the working
     directory: ``$XDG_DATA_HOME/cspm-bot`` (``~/.local/share/cspm-bot``) on Linux, the

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,12 @@ def _seed_aws(rt: Any, aws: Any, proxy: Any, sandbox: Sandbox) -> None:
     ec2.authorize_security_group_ingress(
         GroupId=group["GroupId"],
         IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 22,
+                "ToPort": 22,
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+            }
         ],
     )
     good = {"access_key_id": key_id, "secret_access_key": secret}
@@ -194,8 +201,7 @@ def playground_settings(
 
     values: dict[str, Any] = dict(
         database_url=f"sqlite:///{folder / 'cspm.db'}",
-        key_file=folder / "secret.key",
-        encryption_key=None,
+        encryption_key=Fernet.generate_key().decode(),  # the demo's data is reset every start
         slack_bot_token=workspace.token,
         slack_signing_secret=workspace.signing_secret,
         slack_app_token=None,
@@ -213,9 +219,7 @@ def playground_settings(
     return Settings(**values)
 
 
-def run_playground(
-    port: int = DEFAULT_PORT, base: Path | None = None, fresh: bool = True
-) -> int:
+def run_playground(port: int = DEFAULT_PORT, base: Path | None = None, fresh: bool = True) -> int:
     """Start everything and serve until Ctrl-C; returns an exit code."""
     from bot.playground.workspace import Workspace
     from bot.runtime import build_runtime

@@ -339,7 +339,7 @@ class SlackStandIn(LoopbackServer):
         channel, user, ts = context.get("channel", ""), context.get("user", ""), context.get("ts")
         if not channel:
             return
-        content = {k: body[k] for k in ("text", "blocks") if k in body}
+        content: dict[str, Any] = {k: body[k] for k in ("text", "blocks") if k in body}
         if body.get("delete_original") and ts:
             self.messages.pop((channel, ts), None)
             return
@@ -377,7 +377,7 @@ class SlackStandIn(LoopbackServer):
         if channel[:1] in ("U", "W"):
             channel = "D" + channel[1:]  # posting to a user id lands in the app's DM
         ts = self._new_ts()
-        msg = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
+        msg: dict[str, Any] = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
         msg.update(channel=channel, ts=ts)
         self.messages[(channel, ts)] = msg
         return {"ok": True, "channel": channel, "ts": ts, "message": msg}
@@ -395,7 +395,7 @@ class SlackStandIn(LoopbackServer):
         if channel in self.not_in_channel:
             return {"ok": False, "error": "not_in_channel"}
         ts = self._new_ts()
-        msg = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
+        msg: dict[str, Any] = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
         msg.update(channel=channel, ts=ts, ephemeral_for=str(body.get("user", "")))
         self.messages[(channel, ts)] = msg
         return {"ok": True, "message_ts": ts}

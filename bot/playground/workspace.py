@@ -144,7 +144,7 @@ class Workspace(SlackStandIn):
 
     def _ephemeral(self, channel: str, user: str, answer: dict[str, Any]) -> None:
         ts = self._new_ts()
-        msg = {k: answer[k] for k in ("text", "blocks") if k in answer}
+        msg: dict[str, Any] = {k: answer[k] for k in ("text", "blocks") if k in answer}
         msg.update(channel=channel, ts=ts)
         if answer.get("response_type") != "in_channel":
             msg["ephemeral_for"] = user

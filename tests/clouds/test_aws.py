@@ -24,8 +24,8 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
-from tests.clouds.conftest import EXTERNAL_ID, AwsWorld
 from bot.playground.aws import FaultProxy, refused_url
+from tests.clouds.conftest import EXTERNAL_ID, AwsWorld
 
 UNKNOWN_KEY_ID = "AKIA" + "Z9" * 8
 

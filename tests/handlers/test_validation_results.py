@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from bot import ids
 from bot.domain import ErrorCategory
-from storage.models import Connector
 from bot.playground.gcp import GcpStandIn
+from storage.models import Connector
 from tests.support.query import all_text
 from tests.support.slackbot import ADMIN, READER, Bot
 

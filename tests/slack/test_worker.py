@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from bot.domain import JobStatus, ScanStatus
+from bot.playground.aws import refused_url
+from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
 from bot.settings import Settings
@@ -26,8 +28,6 @@ from bot.slack.client import make_web_client
 from bot.slack.work import LAZY_NAME_HEADER, LAZY_ONLY_HEADER, WorkItem
 from bot.slack.worker import WorkerError, WorkerProcess
 from tests.conftest import make_settings
-from bot.playground.aws import refused_url
-from bot.playground.slack_emulator import SlackStandIn
 from tests.support.slackbot import (
     ADMIN,
     READER,

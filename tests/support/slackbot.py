@@ -22,6 +22,8 @@ import pytest
 from slack_bolt import App
 
 from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus
+from bot.playground.aws import refused_url
+from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
 from bot.slack.app import build_app, context_of
@@ -29,8 +31,6 @@ from bot.slack.client import make_web_client
 from bot.slack.context import SlackContext
 from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
 from tests.conftest import make_settings
-from bot.playground.aws import refused_url
-from bot.playground.slack_emulator import SlackStandIn
 from tests.support.slackdriver import SIGNING_SECRET, SlackDriver, TrackingExecutor
 
 ADMIN = "U0ADMIN01"
