@@ -23,6 +23,19 @@ EXIT_ERROR, EXIT_USAGE = 1, 2
 SCAN_EXIT = {"completed": 0, "partially_completed": 3, "failed": 4, "stopped": 5}
 
 
+def _database_hint(rt: Runtime) -> str:
+    """ " (database: …)", password hidden: says which database an empty answer came from."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(rt.settings.database_url).render_as_string(hide_password=True)
+    return f" (database: {url})"
+
+
+def _plural(count: int, noun: str) -> str:
+    """ "1 project", "2 projects"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def read_credentials(args: argparse.Namespace, provider: str) -> dict[str, str]:
     """Credentials from --file or standard input (never argv): JSON, or a GCP key file."""
     from bot.errors import InputError
@@ -110,7 +123,7 @@ def cmd_connector_list(rt: Runtime, args: argparse.Namespace) -> int:
         lambda: (
             table(_connector_rows(items), CONNECTOR_HEADERS)
             if items
-            else "No connectors yet: add one with `cspm-bot connector add`."
+            else "No connectors yet: add one with `cspm-bot connector add`." + _database_hint(rt)
         ),
     )
     return 0
@@ -164,7 +177,7 @@ def cmd_connector_replace(rt: Runtime, args: argparse.Namespace) -> int:
         result,
         lambda: (
             f"Connector {result.old.name!r} replaced by {result.new.name!r} "
-            f"({result.new.fingerprint}); {len(result.projects)} project(s) repointed: "
+            f"({result.new.fingerprint}); {_plural(len(result.projects), 'project')} repointed: "
             f"{', '.join(result.projects) or '-'}. Re-run them with `cspm-bot scan run PROJECT`."
         ),
     )
@@ -201,7 +214,13 @@ def cmd_project_list(rt: Runtime, args: argparse.Namespace) -> int:
 
     def text() -> str:
         if not items:
-            return "No projects." if not status else f"No projects with status {status.label}."
+            where = _database_hint(rt)
+            if status:
+                return f"No projects with status {status.label}.{where}"
+            return (
+                "No projects. Add one with `cspm-bot project add NAME --connector CONNECTOR`"
+                f" (see `cspm-bot connector list`).{where}"
+            )
         rows = [
             [
                 p.name,
@@ -216,7 +235,7 @@ def cmd_project_list(rt: Runtime, args: argparse.Namespace) -> int:
         pages = max(1, -(-total // args.per_page))
         return (
             table(rows, ["PROJECT", "CONNECTOR", "PROVIDER", "STATUS", "LAST SCAN", "MESSAGE"])
-            + f"\n(page {args.page} of {pages}, {total} projects)"
+            + f"\n(page {args.page} of {pages}, {_plural(total, 'project')})"
         )
 
     emit(args, {"projects": items, "total": total}, text)
@@ -330,9 +349,9 @@ def cmd_scan_history(rt: Runtime, args: argparse.Namespace) -> int:
         {"scans": items, "total": total},
         lambda: (
             table(rows, ["SCAN", "DATE", "STATUS", "TRIGGER", "BY", "OK/FAILED/TOTAL", "MESSAGE"])
-            + f"\n({total} scans)"
+            + f"\n({_plural(total, 'scan')})"
             if items
-            else "No scans yet."
+            else f"No scans yet. Start one with `cspm-bot scan run {args.project}`."
         ),
     )
     return 0
