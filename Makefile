@@ -17,9 +17,10 @@ $(VENV)/.dev-installed: pyproject.toml
 
 dev: $(VENV)/.dev-installed
 
-lint: dev  ## ruff lint + format check
+lint: dev  ## ruff lint + format check + the layer contracts ([tool.importlinter] in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: dev
 	$(BIN)/ruff format .

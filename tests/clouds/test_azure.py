@@ -1,4 +1,4 @@
-"""The Azure adapter against a real loopback Entra ID + ARM (tests/standins/azure.py)."""
+"""The Azure adapter against a real loopback Entra ID + ARM (bot/playground/azure.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The GCP adapter against a real loopback token endpoint + Google APIs (tests/standins/gcp.py)."""
+"""The GCP adapter against a real loopback token endpoint + Google APIs (bot/playground/gcp.py)."""
 
 from __future__ import annotations
 

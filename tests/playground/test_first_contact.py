@@ -40,9 +40,9 @@ def test_the_default_database_is_the_same_from_any_folder(tmp_path: Path) -> Non
 
 
 def test_serve_says_only_its_own_message_when_slack_is_unreachable(tmp_path: Path) -> None:
-    from bot.playground.aws import refused_url
-
     from cryptography.fernet import Fernet
+
+    from bot.playground.aws import refused_url
 
     env = dict(os.environ)
     env.update(
