@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.slack.command_parser import Sub
+from handlers.command_parser import Sub
 from handlers.commands import COMMAND
 
 ROOT = Path(__file__).resolve().parents[2]
