@@ -14,11 +14,11 @@ from bot import providers
 from bot.codec import CreateFlowState
 from bot.domain import ScanStatus, Severity
 from bot.errors import InputError
+from bot.playground.blockkit import assert_valid_view
 from bot.providers.checks import is_check_module
 from bot.views.connectors import build_create_connector, provider_inputs
 from tests.conftest import make_settings
 from tests.providers.fakecloud import SPEC as FAKE
-from tests.support.blockkit import assert_valid_view
 
 
 @pytest.mark.parametrize("spec", providers.specs(), ids=lambda s: s.name)

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from bot.domain import CancelToken
+from bot.playground.aws import MotoStandIn
 from bot.providers.aws.adapter import ADAPTER, AwsSession
 from bot.providers.aws.checks import REQUIRED_PERMISSIONS
 from bot.providers.aws.credentials import AwsCredentials
-from tests.standins.aws import MotoStandIn
 
 # moto authorises some S3 calls under its own action names (real AWS: s3:GetBucketPublicAccessBlock
 # and s3:GetEncryptionConfiguration); grant those too so the least-privilege user works there.

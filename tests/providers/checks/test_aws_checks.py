@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.domain import CheckResult
+from bot.playground.aws import MotoStandIn
 from bot.providers.aws.adapter import AwsSession
 from bot.providers.aws.checks import (
     CHECKS,
@@ -29,7 +30,6 @@ from bot.providers.aws.checks.cloudtrail_multi_region import Trail
 from bot.providers.aws.checks.iam_access_key_rotation import AccessKey
 from bot.providers.aws.checks.s3_bucket_default_encryption import BucketEncryption
 from bot.providers.aws.checks.s3_bucket_public_access_block import BucketBlock
-from tests.standins.aws import MotoStandIn
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"  # where the EC2 resources are seeded

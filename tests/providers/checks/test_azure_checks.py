@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.domain import CancelToken, CheckResult, ErrorCategory
+from bot.playground.azure import AzureStandIn
 from bot.providers import check_by_id, checks_for
 from bot.providers.azure.adapter import ADAPTER, AzureSession
 from bot.providers.azure.checks import (
@@ -24,7 +25,6 @@ from bot.providers.azure.checks import (
     storage_secure_transfer,
 )
 from bot.providers.azure.credentials import AzureCredentials
-from tests.standins.azure import AzureStandIn
 
 SECRET = "checks-test-secret-value"
 SUB = str(uuid.uuid4())

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.domain import CancelToken, CheckResult, ErrorCategory
+from bot.playground.gcp import GcpStandIn
 from bot.providers import checks_for
 from bot.providers.gcp.adapter import ADAPTER, GcpSession
 from bot.providers.gcp.checks import (
@@ -23,7 +24,6 @@ from bot.providers.gcp.checks import (
     firewall_admin_ports,
     service_account_key_age,
 )
-from tests.standins.gcp import GcpStandIn
 
 PROJECT = "cspm-checks-project"
 EMPTY = "cspm-empty-project"

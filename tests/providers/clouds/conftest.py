@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from bot.domain import CloudEndpoints
+from bot.playground.aws import FaultProxy, MotoStandIn
 from bot.providers.aws.credentials import AwsCredentials
-from tests.standins.aws import FaultProxy, MotoStandIn
 
 EXTERNAL_ID = "cspm-test-external-id"
 

@@ -20,11 +20,11 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
+from bot.playground.aws import FaultProxy, refused_url
 from bot.providers.aws.adapter import ADAPTER, AwsAdapter, AwsSession
 from bot.providers.aws.credentials import AwsCredentials
 from bot.providers.base import CloudAdapter
 from tests.providers.clouds.conftest import EXTERNAL_ID, AwsWorld
-from tests.standins.aws import FaultProxy, refused_url
 
 UNKNOWN_KEY_ID = "AKIA" + "Z9" * 8
 

@@ -1,4 +1,4 @@
-"""The Azure adapter against a real loopback Entra ID + ARM (tests/standins/azure.py)."""
+"""The Azure adapter against a real loopback Entra ID + ARM (bot/playground/azure.py)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
+from bot.playground.azure import AzureStandIn
 from bot.providers import get_adapter
 from bot.providers.azure.adapter import ADAPTER, ArmError, AzureSession
 from bot.providers.azure.checks import storage_secure_transfer
 from bot.providers.azure.credentials import AzureCredentials
 from bot.providers.base import CloudAdapter
-from tests.standins.azure import AzureStandIn
 
 # A secret no redaction pattern recognises: only the adapter passing it explicitly hides it.
 SECRET = "plain-Looking-s3cret-Value_0042"

@@ -1,4 +1,4 @@
-"""The GCP adapter against a real loopback token endpoint + Google APIs (tests/standins/gcp.py)."""
+"""The GCP adapter against a real loopback token endpoint + Google APIs (bot/playground/gcp.py)."""
 
 from __future__ import annotations
 
@@ -24,12 +24,12 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
+from bot.playground.gcp import GcpStandIn
 from bot.providers import get_adapter
 from bot.providers.base import CloudAdapter
 from bot.providers.gcp.adapter import ADAPTER, GcpApiError, GcpSession, iam_base_for
 from bot.providers.gcp.checks import firewall_admin_ports, service_account_key_age
 from bot.providers.gcp.credentials import GcpCredentials
-from tests.standins.gcp import GcpStandIn
 
 PROJECT = "cspm-test-project"
 INVALID_REMEDIATION = (

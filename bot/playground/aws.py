@@ -40,7 +40,7 @@ from moto import settings as moto_settings
 from moto.server import ThreadedMotoServer
 
 from bot.domain import CloudEndpoints
-from tests.standins._loopback import cloud_endpoints
+from bot.playground.loopback import cloud_endpoints
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account: every stand-in user lives in it
