@@ -1,4 +1,4 @@
-"""Cold start benchmark (issue 2): `cspm-bot --help` beside `python -c pass`, same run.
+"""Cold start benchmark: `cspm-bot --help` beside `python -c pass`, same run.
 
 Target: `cspm-bot --help` under 300 ms; cloud SDKs and Slack are not imported for it.
 

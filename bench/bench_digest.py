@@ -1,4 +1,4 @@
-"""Digest benchmark (issue 4): one failure digest over 5,000 projects and 200,000 scans.
+"""Digest benchmark: one failure digest over 5,000 projects and 200,000 scans.
 
 Builds the daily digest (data + Block Kit payload) on a seeded SQLite database and prints its
 time and the number of SQL statements it ran, beside a baseline of the same digest over 50

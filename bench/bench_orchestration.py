@@ -1,4 +1,4 @@
-"""Orchestration benchmark (issue 2): 1,000 jobs, each making CALLS cloud calls to a loopback
+"""Orchestration benchmark: 1,000 jobs, each making CALLS cloud calls to a loopback
 stand-in that answers after 50 ms, at concurrency 16.
 
 Prints the ideal wall time (jobs x calls x latency / concurrency), a bare thread pool doing the

@@ -208,7 +208,7 @@ class CreateFlowState:
 @_register("rf")
 @dataclass(frozen=True)
 class ReplaceFlowState:
-    """The guided replacement's private_metadata, carried through every step (DESIGN §4).
+    """The guided replacement's private_metadata, carried through every step.
 
     `connector_id`/`provider` name the connector being replaced; `channel_id`/`thread_ts` say
     where progress of the re-run is reported; `scan_id` is the failed scan the flow started

@@ -1,7 +1,7 @@
 """Domain vocabulary shared by the scan engine, the cloud adapters, storage and every front end.
 
 Nothing here imports Slack, SQLAlchemy or a cloud SDK: these are plain values that every layer
-can pass around. The names follow the troubleshooting guide (`shared/reference/`).
+can pass around. The names follow the product's troubleshooting workflow for scan failures.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ Provider: TypeAlias = str
 
 
 class ScanStatus(StrEnum):
-    """A scan's status: the guide's four end states plus the two live ones."""
+    """A scan's status: the four end states plus the two live ones."""
 
     QUEUED = "queued"
     RUNNING = "running"
@@ -33,7 +33,7 @@ class ScanStatus(StrEnum):
 
     @property
     def has_errors(self) -> bool:
-        """Only Partially Completed and Failed scans carry error logs (guide, step 3)."""
+        """Only Partially Completed and Failed scans carry error logs (troubleshooting step 3)."""
         return self in (ScanStatus.PARTIALLY_COMPLETED, ScanStatus.FAILED)
 
     @property
@@ -69,7 +69,7 @@ class JobStatus(StrEnum):
 
 
 class ErrorCategory(StrEnum):
-    """Why a job failed; each category has its own next step in the guide."""
+    """Why a job failed; each category has its own next step."""
 
     INVALID_CREDENTIALS = "invalid_credentials"
     PERMISSION_DENIED = "permission_denied"

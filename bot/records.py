@@ -83,7 +83,7 @@ class ProjectRow:
     project_id, name: the project.
     provider, connector_name: the cloud and the connector it scans through.
     status: status of the latest scan; None if the project was never scanned.
-    status_message: the seed's tooltip, e.g. "2 of 5 jobs failed: authentication failed".
+    status_message: the tooltip, e.g. "2 of 5 jobs failed: authentication failed".
     last_scan_id: id of the latest scan (None if never scanned).
     last_scan_at: when it started (or was queued).
     jobs: the latest scan's jobs; given only for rows the user expanded (None = collapsed).
@@ -271,7 +271,7 @@ class ConnectorInfo:
 
 @dataclass(frozen=True)
 class ReplaceOutcome:
-    """A successful replacement (DESIGN §4 step 4).
+    """A successful replacement.
 
     old_name: the replaced connector (now tombstoned, its secret destroyed).
     connector: the new connector.

@@ -192,7 +192,7 @@ class Job(Base):
 
 
 class ErrorEntry(Base):
-    """A classified, redacted error of a failed job (the guide's error log entry)."""
+    """A classified, redacted error of a failed job (one entry of a scan's error log)."""
 
     __tablename__ = "error_entries"
 

@@ -1,4 +1,4 @@
-"""Tables of the scheduler, the failure digests and the failure alerts (GitHub issue 4).
+"""Tables of the scheduler, the failure digests and the failure alerts.
 
 They live on `storage.models.Base` so Alembic and the test fixtures see them once this module
 is imported (`storage/migrations/env.py` and `bot.scheduling` import it).

@@ -1,4 +1,4 @@
-"""Pure rules for a scan's status and its one-line status message (DESIGN.md §2)."""
+"""Pure rules for a scan's status and its one-line status message."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def _causes(jobs: Sequence[JobOutcome]) -> str:
 def status_message(
     status: ScanStatus, jobs: Sequence[JobOutcome], stopped_by: str | None = None
 ) -> str:
-    """The seed's tooltip, e.g. "2 of 5 jobs failed: authentication failed"."""
+    """The status tooltip, e.g. "2 of 5 jobs failed: authentication failed"."""
     total = len(jobs)
     done = sum(1 for j in jobs if j.status.is_finished and j.status is not JobStatus.CANCELLED)
     failed_jobs = [j for j in jobs if is_failed(j.status)]

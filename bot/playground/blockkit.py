@@ -1,13 +1,13 @@
 """The one Block Kit validator every test uses before anything counts as "sent to Slack".
 
 slack_sdk validates its model classes only in ``to_dict()`` and never validates plain dicts,
-so this module does two things (DESIGN §5):
+so this module does two things:
 
 1. round-trips every block through ``slack_sdk.models.blocks.Block.parse_all`` and every view
    through ``slack_sdk.models.views.View``, calls ``to_dict()`` (which runs slack_sdk's own
    validators) and compares the result with the input: unknown keys, ``None`` values and
    misspelt structures do not survive that trip;
-2. checks every limit of DESIGN §5 explicitly, plus the house rules: every action_id,
+2. checks every Block Kit limit explicitly, plus the house rules: every action_id,
    callback_id and block_id is registered in `bot.ids`, block ids are unique, secret inputs
    are never pre-filled.
 

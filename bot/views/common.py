@@ -2,7 +2,7 @@
 
 All text that comes from users or clouds goes through `md()` (mrkdwn: escaped so it cannot
 mention ``@channel`` or break formatting, and cut to a limit) or `plain()` (plain_text, cut).
-Limits are Slack's (DESIGN §5); the builders keep well inside them.
+Limits are Slack's; the builders keep well inside them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ Block = dict[str, Any]
 Payload = dict[str, Any]
 """A message (``text`` + ``blocks``) or a view (``type`` + ``blocks`` ...)."""
 
-# Slack limits (DESIGN §5).
+# Slack limits.
 MESSAGE_MAX_BLOCKS = 50
 VIEW_MAX_BLOCKS = 100
 SECTION_TEXT_MAX = 3000

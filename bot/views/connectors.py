@@ -1,8 +1,8 @@
-"""Connectors (the seed's Integrations → Connected Providers) and the guided replacement.
+"""Connectors (Integrations → Connected Providers) and the guided replacement.
 
 - `build_connectors`: the list, with Replace / Validate / Delete (confirm) on each row.
 - `build_create_connector`: the plain new-connector modal (provider select, then its fields).
-- The guided replacement of DESIGN §4: `build_replace_explain` (step 1: saved credentials
+- The guided replacement: `build_replace_explain` (step 1: saved credentials
   cannot be edited; the connector, its account and every project using it),
   `build_replace_form` (step 2), `build_validating` (step 3, the immediate ack),
   `build_replace_success` / `build_create_success` / `build_validation_failed` (steps 4-5).
@@ -531,7 +531,7 @@ def build_validation_failed(
     """The cloud rejected the new credentials: its classified error, nothing changed, retry.
 
     From the second failed attempt on (or for an unknown error) Contact support is offered too
-    (seed: "newly created integrations still result in authentication errors").
+    ("newly created integrations still result in authentication errors").
     """
     error = failure.error
     cloud = cloud_name(failure.provider)

@@ -18,7 +18,7 @@ from bot.records import ErrorEntryView, ProjectInfo, ScanRow
 
 
 class SupportReason(StrEnum):
-    """Why a project needs support (the guide's "When to Contact Support")."""
+    """Why a project needs support (when a user should contact support)."""
 
     NEW_CONNECTOR_AUTH = "new_connector_auth"  # a freshly created connector fails authentication
     REPEATED_FAILURES = "repeated_failures"  # failing again and again, retries included

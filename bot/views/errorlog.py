@@ -1,4 +1,4 @@
-"""The error log modal (the seed's three-dot menu → Error, then the expand arrows).
+"""The error log modal (the three-dot menu → Error, then the expand arrows).
 
 A header with the scan and its status, then every entry collapsed to one line with an Expand
 button. Expanding re-renders the view (views.update) with that entry's id in

@@ -1,7 +1,7 @@
-"""A project's scan history (the seed's History tab).
+"""A project's scan history (the History tab).
 
 One row per scan: date, status (emoji + label), trigger and who asked, jobs ok / failed, and
-the status message. Each finished row has the seed's three-dot menu as an overflow menu:
+the status message. Each finished row has the three-dot menu as an overflow menu:
 ``Error`` (only for Partially Completed and Failed scans), ``Findings`` and ``Re-run``.
 A queued or running row has a Stop button instead.
 """

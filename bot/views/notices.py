@@ -97,7 +97,7 @@ def build_rerun_started_modal(
 
 
 def build_rerun_header(connector_name: str, projects: Sequence[str], user_id: str) -> Payload:
-    """The channel message that heads the thread of a connector's re-runs (DESIGN §4 step 5)."""
+    """The channel message that heads the thread of a connector's re-runs."""
     names = join_limited([f"• {md(p, PROJECT_NAME_MAX)}" for p in projects], 2000, "…and {n} more")
     text = (
         f":arrows_counterclockwise: {user_ref(user_id)} replaced the credentials of "

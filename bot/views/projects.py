@@ -1,7 +1,7 @@
-"""``/cspm projects [status]``: the seed's projects accordion as a Slack message.
+"""``/cspm projects [status]``: the projects accordion as a Slack message.
 
 One row per project: status emoji, name, provider, connector and last scan; the status
-message (the seed's hover tooltip) in a context line; buttons Jobs (expand the row in place,
+message (the hover tooltip) in a context line; buttons Jobs (expand the row in place,
 press again to collapse), History, and Run, or Stop with a confirm dialog while a scan is
 active. Long lists are paged (a message holds at most 50 blocks and ~12k characters).
 """

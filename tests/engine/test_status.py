@@ -1,4 +1,4 @@
-"""The status rules of DESIGN.md §2, as pure functions."""
+"""The status rules, as pure functions."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The projects list: the Jobs accordion in place (response_url and chat.update), the status
-filter, paging, History and the guide's step 1 (status icon, status message, jobs)."""
+filter, paging, History and the first troubleshooting step (status icon, status message, jobs)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The validator must accept good payloads and reject each kind of bad one (DESIGN §5)."""
+"""The validator must accept good payloads and reject each kind of bad one."""
 
 from __future__ import annotations
 

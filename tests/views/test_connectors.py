@@ -1,4 +1,4 @@
-"""Connectors list, the new-connector modal and the guided replacement (DESIGN §4)."""
+"""Connectors list, the new-connector modal and the guided replacement."""
 
 from __future__ import annotations
 
