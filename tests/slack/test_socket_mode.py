@@ -131,7 +131,7 @@ def test_a_request_right_after_a_refresh_is_acked_at_once(
             server.refresh(old, reason)
             # Slack may still deliver on the old connection before it closes it: a burst
             # there is acked there, though its replacement opens meanwhile
-            burst = [bot.command(on=old) for _ in range(10)]
+            burst = [bot.command(on=old) for _ in range(40)]
             fresh = server.wait_new_connection(after=old)
             for envelope_id in burst:
                 on_old = server.wait_ack(envelope_id)
@@ -142,7 +142,7 @@ def test_a_request_right_after_a_refresh_is_acked_at_once(
             assert ack.connection == fresh.id
             assert server.wait_closed(old) == "app"  # the app retired it after the refresh
         assert len(server.open_connections()) == 2
-        slack.wait_for("response_url", count=34)  # every request was answered, too
+        slack.wait_for("response_url", count=94)  # every request was answered, too
 
 
 def test_a_slow_close_handshake_holds_up_no_ack(
