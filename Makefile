@@ -10,9 +10,10 @@ install:  ## create the venv and install the project with its dev tools
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 
-lint:  ## ruff lint + format check
+lint:  ## ruff lint + format check + the layer contracts ([tool.importlinter] in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format:
 	$(BIN)/ruff format .

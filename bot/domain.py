@@ -45,11 +45,6 @@ class ScanStatus(StrEnum):
         """The human label used on every surface."""
         return _STATUS_LABELS[self]
 
-    @property
-    def emoji(self) -> str:
-        """One emoji per status everywhere: red for failed, grey for stopped."""
-        return _STATUS_EMOJI[self]
-
 
 _STATUS_LABELS = {
     ScanStatus.QUEUED: "Queued",
@@ -58,15 +53,6 @@ _STATUS_LABELS = {
     ScanStatus.PARTIALLY_COMPLETED: "Partially Completed",
     ScanStatus.FAILED: "Failed",
     ScanStatus.STOPPED: "Stopped",
-}
-
-_STATUS_EMOJI = {
-    ScanStatus.QUEUED: ":hourglass_flowing_sand:",
-    ScanStatus.RUNNING: ":arrows_counterclockwise:",
-    ScanStatus.COMPLETED: ":large_green_circle:",
-    ScanStatus.PARTIALLY_COMPLETED: ":large_orange_circle:",
-    ScanStatus.FAILED: ":red_circle:",
-    ScanStatus.STOPPED: ":white_circle:",
 }
 
 

@@ -23,6 +23,14 @@ class InputError(CspmError):
         self.fields = dict(fields or {})
 
 
+class UsageError(InputError):
+    """A command could not be understood; `suggestions` are the closest real words."""
+
+    def __init__(self, problem: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(problem)
+        self.suggestions = list(suggestions or [])
+
+
 class NotFoundError(CspmError):
     """A named project, scan or connector does not exist.
 

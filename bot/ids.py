@@ -37,6 +37,7 @@ class HistoryAction(StrEnum):
     """The scan history list."""
 
     MENU = "history.menu"  # overflow menu on each row (option value: HistoryChoice)
+    REFRESH = "history.refresh"  # re-render the history message in place (value: ProjectRef)
 
 
 class ErrorLogAction(StrEnum):

@@ -111,7 +111,8 @@ class ProjectInfo:
 
     project_id, name, provider, connector_name: as in ProjectRow.
     connector_id: the connector it scans through; scope, check_ids: what it scans (empty:
-    everything reachable / every check); alert_channel: where failure alerts go.
+    everything reachable / every check); alert_channel: where failure alerts go;
+    schedule_cron, schedule_tz: its scan schedule (None: not scheduled).
     last_scan_id, last_status, last_status_message, last_scan_at: its newest scan (None /
     "Never scanned" if it never ran).
     """
@@ -124,6 +125,8 @@ class ProjectInfo:
     scope: tuple[str, ...] = ()
     check_ids: tuple[str, ...] = ()
     alert_channel: str | None = None
+    schedule_cron: str | None = None
+    schedule_tz: str | None = None
     last_scan_id: int | None = None
     last_status: ScanStatus | None = None
     last_status_message: str = "Never scanned"
@@ -163,6 +166,11 @@ class ScanRow:
     connector_id: int | None = None
     provider: Provider | None = None
     stopped_by: str | None = None
+
+    @property
+    def jobs_done(self) -> int:
+        """Jobs that finished either way."""
+        return self.jobs_ok + self.jobs_failed
 
 
 @dataclass(frozen=True)
@@ -361,35 +369,6 @@ class SupportTicket:
     details: str
     project_name: str = ""
     scan_id: int | None = None
-
-
-@dataclass(frozen=True)
-class ScanProgress:
-    """A scan while it runs, and when it ends.
-
-    scan_id, project_id, project_name: the scan; status: its status.
-    jobs_total / jobs_succeeded / jobs_failed: counts so far (failed includes cancelled and
-    interrupted jobs).
-    started_at / finished_at: times; requested_by: Slack user id or None (scheduled).
-    status_message: the one-line explanation.
-    """
-
-    scan_id: int
-    project_id: int
-    project_name: str
-    status: ScanStatus
-    jobs_total: int = 0
-    jobs_succeeded: int = 0
-    jobs_failed: int = 0
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    requested_by: str | None = None
-    status_message: str = ""
-
-    @property
-    def jobs_done(self) -> int:
-        """Jobs that finished either way."""
-        return self.jobs_succeeded + self.jobs_failed
 
 
 @dataclass(frozen=True)

@@ -195,8 +195,9 @@ def create_wsgi_app(rt: Runtime, bolt_app: App, worker: WorkerProcess | None = N
 def start_worker(settings: Settings) -> WorkerProcess:
     """Start the worker process (`bot.slack.worker`); raises `ConfigError` if it fails."""
     from bot.slack.worker import WorkerError, WorkerProcess
+    from bot.slackapp import create_app
 
-    worker = WorkerProcess(settings)
+    worker = WorkerProcess(settings, create_app)
     try:
         worker.start()
     except WorkerError as exc:
@@ -217,15 +218,16 @@ def run_socket_mode(
     (`CSPM_SOCKET_CONNECTIONS`) are kept by `bot.slack.socket.SocketModeRunner`; with
     `health_port`, ``GET /healthz`` on that port reports them, the worker and the database.
     """
-    from bot.slack.app import build_app, context_of
+    from bot.slack.app import context_of
     from bot.slack.socket import HealthServer, SocketModeError, SocketModeRunner
+    from bot.slackapp import create_app
 
     try:
         worker = start_worker(rt.settings)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    app = build_app(rt, client, request_verification_enabled=False, relay=worker)
+    app = create_app(rt, client, request_verification_enabled=False, relay=worker)
     runner = SocketModeRunner(
         app,
         app_token=_app_token(rt.settings),
@@ -311,7 +313,8 @@ def http_front(settings: Settings) -> WsgiApp:
     from multiprocessing.util import Finalize
 
     from bot.logs import configure_logging
-    from bot.slack.app import build_app, context_of
+    from bot.slack.app import context_of
+    from bot.slackapp import create_app
 
     configure_logging(settings.log_level)
     try:
@@ -320,7 +323,7 @@ def http_front(settings: Settings) -> WsgiApp:
         log.error("%s", exc)
         raise
     rt = build_runtime(settings, migrate=False, recover=False)
-    bolt_app = build_app(rt, make_web_client(settings), relay=worker)
+    bolt_app = create_app(rt, make_web_client(settings), relay=worker)
 
     def close() -> None:
         worker.close()  # hands over queued work and lets the worker finish it

@@ -1,6 +1,9 @@
-"""Slack listeners, thin: ack → decode → one service call → one builder → one client call.
+"""The bot's Slack features, one module each: its listeners, its ``/cspm`` subcommands and
+the glue between them and the services.
 
-One `register(app, ctx)` per listener kind; `register` here wires them all.
+`register(app, ctx)` registers every feature onto an app built by `bot.slack.app.build_app`
+(`bot.slackapp.create_app` does both). The serving machinery (`bot.slack`) never imports
+this package.
 """
 
 from __future__ import annotations
@@ -8,14 +11,26 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.context import SlackContext
+from handlers import (
+    commands,
+    connectors,
+    digest,
+    errorlog,
+    history,
+    home,
+    projects,
+    scans,
+    support,
+)
+from handlers.commands import Subcommands
+
+FEATURES = (projects, history, errorlog, scans, connectors, support, home, digest)
+"""Every feature module but `commands` (which owns ``/cspm`` and its router)."""
 
 
-def register(app: App, ctx: SlackContext) -> None:
-    """Register every listener of the bot on `app`."""
-    from handlers import actions, commands, digest, events, views
-
-    commands.register(app, ctx)
-    digest.register(app, ctx)
-    actions.register(app, ctx)
-    views.register(app, ctx)
-    events.register(app, ctx)
+def register(app: App, ctx: SlackContext) -> Subcommands:
+    """Register every feature on `app`; returns the ``/cspm`` subcommand router."""
+    router = commands.register(app, ctx)
+    for feature in FEATURES:
+        feature.register(app, ctx, router)
+    return router

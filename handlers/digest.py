@@ -1,27 +1,33 @@
 """``/cspm digest …``: subscribe a channel to the failure digest, unsubscribe, list, send now.
 
-The ``/cspm`` dispatcher (handlers/commands.py) routes the ``digest`` subcommand here:
-
-- `run_digest_command(ctx, origin, text)` is the drop-in subcommand handler (checks the
-  operator role for changes, then replies ephemerally or posts the digest in the channel);
-- `handle_digest_command(rt, text, channel_id, user_id)` is the Slack-free core: it returns
-  the message payload with ``response_type`` ``"ephemeral"`` or ``"in_channel"``.
-
-Words (after an optional leading ``digest``):
+The feature registers its subcommand with the ``/cspm`` router (`register`); the words are
+parsed by the shared command parser (`handlers.command_parser.parse_digest`):
 ``subscribe daily HH:MM [tz] [quiet]`` · ``subscribe weekly DOW HH:MM [tz] [quiet]`` ·
 ``unsubscribe`` · ``list`` · ``now`` · ``help``. ``quiet`` (or ``no-all-clear``): no message
-for a period without failures.
+for a period without failures. The digest's own buttons reuse the history, error log,
+connector and support actions.
+
+- `digest_command(ctx, origin, cmd)` is the subcommand's handler (checks the operator role
+  for changes, then replies ephemerally or posts the digest in the channel);
+- `handle_digest_command(rt, text, channel_id, user_id)` is the Slack-free core: it returns
+  the message payload with ``response_type`` ``"ephemeral"`` or ``"in_channel"``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from slack_bolt import App
 
 from bot.errors import InputError, PermissionDeniedError
+from bot.runtime import Runtime
 from bot.scheduling.config import SchedulingConfig
 from bot.scheduling.cron import parse_digest_schedule
 from bot.scheduling.ops import scheduling_ops
+from bot.slack.context import SlackContext
+from bot.slack.origin import Origin
+from bot.slack.permissions import Role
 from bot.views.common import slack_date
 from bot.views.digest import (
     build_digest_help,
@@ -29,16 +35,18 @@ from bot.views.digest import (
     build_subscription_reply,
     build_unsubscribe_reply,
 )
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+from handlers.command_parser import (
+    DigestCommand,
+    DigestVerb,
+    ParsedCommand,
+    Sub,
+    UsageError,
+    parse_digest,
+)
+from handlers.commands import Subcommands
 
 Authorize = Callable[[str], None]
 """Raises PermissionDeniedError unless the caller may do `what` (operators only)."""
-
-QUIET_WORDS = frozenset({"quiet", "no-all-clear", "noallclear", "silent"})
-CHANGES = frozenset({"subscribe", "unsubscribe", "now"})
-VERBS = ("subscribe", "unsubscribe", "list", "now", "help")
 
 
 def _settings_authorize(rt: Runtime, user_id: str) -> Authorize:
@@ -58,17 +66,12 @@ def _ephemeral(payload: dict[str, Any]) -> dict[str, Any]:
     return {"response_type": "ephemeral", **payload}
 
 
-def _words(text: str) -> list[str]:
-    words = (text or "").split()
-    if words and words[0].lower() == "digest":
-        words = words[1:]
-    return words
-
-
 def digest_needs_operator(text: str) -> bool:
     """True when the command changes something (the dispatcher may check roles first)."""
-    words = _words(text)
-    return bool(words) and words[0].lower() in CHANGES
+    try:
+        return parse_digest(text).verb.changes
+    except UsageError:
+        return False
 
 
 def handle_digest_command(
@@ -85,68 +88,63 @@ def handle_digest_command(
     `authorize`) propagates to the app's error handler.
     """
     check = authorize or _settings_authorize(rt, user_id)
-    words = _words(text)
-    verb = words[0].lower() if words else "help"
     try:
-        if verb in ("help", "?", "usage"):
-            return _ephemeral(build_digest_help())
-        if verb in CHANGES:
+        cmd = parse_digest(text)
+        if cmd.verb.changes:
             check("manage failure digests")
-        if verb == "subscribe":
-            return _subscribe(rt, words[1:], channel_id, user_id)
-        if verb in ("unsubscribe", "stop", "off"):
-            with scheduling_ops(rt) as ops:
-                removed = ops.unsubscribe_digest(channel_id)
-            return _ephemeral(build_unsubscribe_reply(channel_id, removed is not None))
-        if verb in ("list", "ls"):
-            with scheduling_ops(rt) as ops:
-                views = ops.list_subscriptions()
-            rows = [
-                (
-                    v.subscription.channel_id,
-                    v.subscription.schedule.label,
-                    v.subscription.all_clear,
-                    slack_date(v.next_run) if v.next_run else None,
-                )
-                for v in views
-            ]
-            return _ephemeral(build_subscription_list(rows, channel_id))
-        if verb == "now":
-            with scheduling_ops(rt) as ops:
-                _data, payload = ops.digests.on_demand(channel_id)
-            return {"response_type": "in_channel", **payload}
-        raise InputError(f"Unknown digest command {verb!r}: use {', '.join(VERBS)}.")
+        return _run(rt, cmd, channel_id, user_id)
     except InputError as exc:
         return _ephemeral(build_digest_help(exc.message))
 
 
-def _subscribe(rt: Runtime, words: list[str], channel_id: str, user_id: str) -> dict[str, Any]:
-    quiet = [w for w in words if w.lower() in QUIET_WORDS]
-    rest = [w for w in words if w.lower() not in QUIET_WORDS]
+def _run(rt: Runtime, cmd: DigestCommand, channel_id: str, user_id: str) -> dict[str, Any]:
+    if cmd.verb is DigestVerb.HELP:
+        return _ephemeral(build_digest_help())
+    if cmd.verb is DigestVerb.SUBSCRIBE:
+        return _subscribe(rt, cmd, channel_id, user_id)
+    if cmd.verb is DigestVerb.UNSUBSCRIBE:
+        with scheduling_ops(rt) as ops:
+            removed = ops.unsubscribe_digest(channel_id)
+        return _ephemeral(build_unsubscribe_reply(channel_id, removed is not None))
+    if cmd.verb is DigestVerb.LIST:
+        with scheduling_ops(rt) as ops:
+            views = ops.list_subscriptions()
+        rows = [
+            (
+                v.subscription.channel_id,
+                v.subscription.schedule.label,
+                v.subscription.all_clear,
+                slack_date(v.next_run) if v.next_run else None,
+            )
+            for v in views
+        ]
+        return _ephemeral(build_subscription_list(rows, channel_id))
+    with scheduling_ops(rt) as ops:  # DigestVerb.NOW
+        _data, payload = ops.digests.on_demand(channel_id)
+    return {"response_type": "in_channel", **payload}
+
+
+def _subscribe(rt: Runtime, cmd: DigestCommand, channel_id: str, user_id: str) -> dict[str, Any]:
     config = SchedulingConfig.from_settings(rt.settings)
-    schedule = parse_digest_schedule(rest, config.digest_default_timezone)
+    schedule = parse_digest_schedule(list(cmd.schedule), config.digest_default_timezone)
     with scheduling_ops(rt) as ops:
         view, replaced = ops.subscribe_digest(
-            channel_id, schedule, all_clear=not quiet, actor=f"slack:{user_id}"
+            channel_id, schedule, all_clear=not cmd.quiet, actor=f"slack:{user_id}"
         )
     next_run = slack_date(view.next_run) if view.next_run else None
     return _ephemeral(
-        build_subscription_reply(channel_id, schedule.label, not quiet, next_run, replaced)
+        build_subscription_reply(channel_id, schedule.label, not cmd.quiet, next_run, replaced)
     )
 
 
-def run_digest_command(ctx: Any, origin: Any, text: str) -> None:
-    """The ``/cspm digest`` subcommand for the dispatcher: role check, then the reply.
-
-    `ctx` is the app's `SlackContext` and `origin` the command's `Origin`.
-    """
-    from bot.slack.permissions import Role
+def digest_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
+    """``/cspm digest …``: role check for changes, then the reply (or the digest, posted)."""
 
     def authorize(what: str) -> None:
         ctx.require(origin, Role.OPERATOR, what)
 
     payload = handle_digest_command(
-        ctx.rt, text, origin.channel_id or "", origin.user_id, authorize=authorize
+        ctx.rt, cmd.argument, origin.channel_id or "", origin.user_id, authorize=authorize
     )
     kind = payload.pop("response_type", "ephemeral")
     replier = ctx.replier(origin)
@@ -156,6 +154,6 @@ def run_digest_command(ctx: Any, origin: Any, text: str) -> None:
         replier.reply(payload)
 
 
-def register(app: Any, ctx: Any) -> None:
-    """Nothing to register: ``/cspm digest`` arrives through the ``/cspm`` listener, and the
-    digest's buttons reuse the history, error log, connector and support actions."""
+def register(app: App, ctx: SlackContext, commands: Subcommands) -> None:
+    """Register ``/cspm digest``."""
+    commands.add(Sub.DIGEST, digest_command)

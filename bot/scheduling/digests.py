@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.errors import NotFoundError
@@ -38,6 +37,7 @@ from bot.views.digest import build_digest
 from bot.views.digest_models import DigestData
 from storage.db import Database
 from storage.models_scheduling import DigestDelivery, DigestSubscription
+from storage.repositories.digests import DeliveryRepo, SubscriptionRepo
 
 log = logging.getLogger(__name__)
 
@@ -131,16 +131,13 @@ class DigestService:
         for _ in range(2):  # a concurrent first subscribe of the same channel: update instead
             try:
                 with self.db.unit_of_work() as s:
-                    sub = s.scalar(
-                        select(DigestSubscription).where(
-                            DigestSubscription.channel_id == channel_id
-                        )
-                    )
+                    repo = SubscriptionRepo(s)
+                    sub = repo.for_channel(channel_id)
                     replaced = sub is not None
                     if sub is None:
                         sub = DigestSubscription(channel_id=channel_id, created_by=actor)
                         sub.created_at = now
-                        s.add(sub)
+                        repo.add(sub)
                     sub.cadence = schedule.cadence.value
                     sub.weekday = schedule.weekday
                     sub.hour, sub.minute = schedule.hour, schedule.minute
@@ -156,33 +153,29 @@ class DigestService:
     def unsubscribe(self, channel_id: str) -> SubscriptionInfo | None:
         """Delete the channel's subscription (and its unsent outbox rows)."""
         with self.db.unit_of_work() as s:
-            sub = s.scalar(
-                select(DigestSubscription).where(DigestSubscription.channel_id == channel_id)
-            )
+            repo = SubscriptionRepo(s)
+            sub = repo.for_channel(channel_id)
             if sub is None:
                 return None
             info = _info(sub)
-            s.delete(sub)
+            repo.delete(sub)
             return info
 
     def all(self) -> list[SubscriptionInfo]:
         """Every subscription by channel."""
         with self.db.read() as s:
-            rows = s.scalars(select(DigestSubscription).order_by(DigestSubscription.channel_id))
-            return [_info(r) for r in rows]
+            return [_info(r) for r in SubscriptionRepo(s).all()]
 
     def get(self, subscription_id: int) -> SubscriptionInfo | None:
         """One subscription by id."""
         with self.db.read() as s:
-            sub = s.get(DigestSubscription, subscription_id)
+            sub = SubscriptionRepo(s).get(subscription_id)
             return _info(sub) if sub else None
 
     def for_channel(self, channel_id: str) -> SubscriptionInfo | None:
         """The channel's subscription, if any."""
         with self.db.read() as s:
-            sub = s.scalar(
-                select(DigestSubscription).where(DigestSubscription.channel_id == channel_id)
-            )
+            sub = SubscriptionRepo(s).for_channel(channel_id)
             return _info(sub) if sub else None
 
     # --- computing --------------------------------------------------------------------------
@@ -214,7 +207,7 @@ class DigestService:
         marker, in one transaction. None when that period was already recorded."""
         try:
             with self.db.unit_of_work() as s:
-                sub = s.get(DigestSubscription, subscription_id, with_for_update=True)
+                sub = SubscriptionRepo(s).get(subscription_id, for_update=True)
                 if sub is None:
                     return None
                 if sub.last_period_end is not None and sub.last_period_end >= period_end:
@@ -235,7 +228,7 @@ class DigestService:
                     attempts=0,
                     created_at=self.now(),
                 )
-                s.add(delivery)
+                DeliveryRepo(s).add(delivery)
                 sub.last_period_end = period_end
                 s.flush()
                 return RecordedPeriod(delivery.id, sub.id, start, period_end, delivery.status, data)
@@ -248,26 +241,13 @@ class DigestService:
     def _claim(self, delivery_id: int) -> DigestDelivery | None:
         now = self.now()
         with self.db.unit_of_work() as s:
-            result = s.execute(
-                update(DigestDelivery)
-                .where(DigestDelivery.id == delivery_id, DigestDelivery.status == "pending")
-                .values(
-                    status=DeliveryStatus.SENDING,
-                    claimed_by=self.holder,
-                    claimed_at=now,
-                    attempts=DigestDelivery.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if int(getattr(result, "rowcount", 0) or 0) != 1:
-                return None
-            return s.get(DigestDelivery, delivery_id)
+            return DeliveryRepo(s).claim(delivery_id, self.holder, now)
 
     def _finish(
         self, delivery_id: int, ok: bool, ts: str | None, error: str | None, give_up: bool
     ) -> None:
         with self.db.unit_of_work() as s:
-            row = s.get(DigestDelivery, delivery_id)
+            row = DeliveryRepo(s).get(delivery_id)
             if row is None:
                 return
             if ok:
@@ -282,27 +262,13 @@ class DigestService:
         """Put rows left ``sending`` by a crashed process back to pending."""
         cutoff = self.now() - STALE_CLAIM
         with self.db.unit_of_work() as s:
-            result = s.execute(
-                update(DigestDelivery)
-                .where(
-                    DigestDelivery.status == DeliveryStatus.SENDING,
-                    DigestDelivery.claimed_at < cutoff,
-                )
-                .values(status=DeliveryStatus.PENDING, claimed_by=None)
-                .execution_options(synchronize_session=False)
-            )
-            return int(getattr(result, "rowcount", 0) or 0)
+            return DeliveryRepo(s).reclaim_stale(cutoff)
 
     def pending_ids(self, limit: int = 200) -> list[int]:
         """Outbox rows due to be sent, oldest first (failed tries wait `resend_backoff`)."""
         now = self.now()
         with self.db.read() as s:
-            rows = s.execute(
-                select(DigestDelivery.id, DigestDelivery.attempts, DigestDelivery.claimed_at)
-                .where(DigestDelivery.status == DeliveryStatus.PENDING)
-                .order_by(DigestDelivery.id)
-                .limit(limit)
-            ).all()
+            rows = DeliveryRepo(s).pending(limit)
         return [
             i
             for i, attempts, last in rows
@@ -370,9 +336,6 @@ class DigestService:
     def deliveries(self, subscription_id: int | None = None) -> list[dict[str, Any]]:
         """Outbox rows (newest first), for operators and tests."""
         with self.db.read() as s:
-            query = select(DigestDelivery).order_by(DigestDelivery.id.desc()).limit(200)
-            if subscription_id is not None:
-                query = query.where(DigestDelivery.subscription_id == subscription_id)
             return [
                 {
                     "id": r.id,
@@ -385,7 +348,7 @@ class DigestService:
                     "ts": r.ts,
                     "last_error": r.last_error,
                 }
-                for r in s.scalars(query)
+                for r in DeliveryRepo(s).recent(subscription_id)
             ]
 
 

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +38,8 @@ from bot.views.alert import build_alert, build_alert_reply
 from bot.views.digest_models import AlertData, RetryNotice, SupportCase, SupportReason
 from storage.db import Database
 from storage.models import Connector, Project, Scan
-from storage.models_scheduling import AlertIncident, ScanFollowup
+from storage.repositories import ScanRepo
+from storage.repositories.alerts import FollowupRepo, IncidentRepo
 
 log = logging.getLogger(__name__)
 
@@ -114,17 +114,7 @@ class FollowupService:
 
     # --- deciding ---------------------------------------------------------------------------
     def _history(self, s: Session, scan: Scan, depth: int) -> list[tuple[str, str]]:
-        rows = s.execute(
-            select(Scan.status, Scan.trigger)
-            .where(
-                Scan.project_id == scan.project_id,
-                Scan.id <= scan.id,
-                Scan.status.in_(FINISHED),
-            )
-            .order_by(Scan.created_at.desc(), Scan.id.desc())
-            .limit(depth)
-        ).all()
-        return [(st, tr) for st, tr in rows]
+        return ScanRepo(s).finished_history(scan.project_id, scan.id, FINISHED, depth)
 
     def _support(
         self,
@@ -236,16 +226,12 @@ class FollowupService:
         """Follow up one finished scan (once, whichever process gets there first)."""
         try:
             with self.db.unit_of_work() as s:
-                s.add(
-                    ScanFollowup(scan_id=scan_id, processed_by=self.holder, processed_at=self.now())
-                )
-                s.flush()
+                followups = FollowupRepo(s)
+                followups.claim(scan_id, self.holder, self.now())
                 decision = self._decide(s, scan_id)
                 if decision is None:
                     return None
-                followup = s.get(ScanFollowup, scan_id)
-                if followup is not None:
-                    followup.outcome = decision.summary
+                followups.set_outcome(scan_id, decision.summary)
         except IntegrityError:
             log.debug("scan %s was already followed up", scan_id)
             return None
@@ -276,7 +262,7 @@ class FollowupService:
         if incident_id is None:
             return
         with self.db.unit_of_work() as s:
-            incident = s.get(AlertIncident, incident_id)
+            incident = IncidentRepo(s).get(incident_id)
             if incident is None or incident.ts is not None:
                 return
             if result.ok:
@@ -293,19 +279,7 @@ class FollowupService:
         """Scans that ended in the sweep window and were not followed up yet."""
         cutoff = self.now() - timedelta(minutes=self.config.followup_sweep_minutes)
         with self.db.read() as s:
-            return list(
-                s.scalars(
-                    select(Scan.id)
-                    .outerjoin(ScanFollowup, ScanFollowup.scan_id == Scan.id)
-                    .where(
-                        Scan.status.in_(FINISHED),
-                        Scan.finished_at >= cutoff,
-                        ScanFollowup.scan_id.is_(None),
-                    )
-                    .order_by(Scan.id)
-                    .limit(limit)
-                )
-            )
+            return FollowupRepo(s).unfollowed(FINISHED, cutoff, limit)
 
     def sweep(self) -> int:
         """Follow up scans that ended without this process seeing them."""
@@ -325,13 +299,7 @@ class FollowupService:
         with self.db.read() as s:
             pending = [
                 (i.id, i.last_scan_id, i.channel_id)
-                for i in s.scalars(
-                    select(AlertIncident).where(
-                        AlertIncident.is_open.is_(True),
-                        AlertIncident.ts.is_(None),
-                        AlertIncident.post_attempts < MAX_POST_ATTEMPTS,
-                    )
-                )
+                for i in IncidentRepo(s).unposted(MAX_POST_ATTEMPTS)
                 if i.last_post_at is None or i.last_post_at + repost_backoff(i.post_attempts) <= now
             ]
         posted = 0
@@ -345,7 +313,7 @@ class FollowupService:
     def rebuild(self, incident_id: int, scan_id: int) -> AlertData | None:
         """The alert data of an open incident, from its latest scan."""
         with self.db.read() as s:
-            incident = s.get(AlertIncident, incident_id)
+            incident = IncidentRepo(s).get(incident_id)
             facts = ScanFacts.load(s, scan_id)
             if incident is None or facts is None:
                 return None
@@ -354,9 +322,6 @@ class FollowupService:
     def incidents(self, project_id: int | None = None) -> list[dict[str, object]]:
         """Incident rows (newest first), for operators and tests."""
         with self.db.read() as s:
-            query = select(AlertIncident).order_by(AlertIncident.id.desc()).limit(200)
-            if project_id is not None:
-                query = query.where(AlertIncident.project_id == project_id)
             return [
                 {
                     "id": i.id,
@@ -369,7 +334,7 @@ class FollowupService:
                     "last_scan_id": i.last_scan_id,
                     "last_status": i.last_status,
                 }
-                for i in s.scalars(query)
+                for i in IncidentRepo(s).recent(project_id)
             ]
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.domain import ErrorCategory, Provider, ScanStatus
@@ -23,6 +22,8 @@ from bot.scheduling.digest_query import FAILING, FINISHED
 from bot.views.digest_models import AlertData, AlertState, RetryNotice, SupportCase
 from storage.models import Connector, ErrorEntry, Project, Scan
 from storage.models_scheduling import AlertIncident
+from storage.repositories import ConnectorRepo, ProjectRepo, ScanRepo
+from storage.repositories.alerts import IncidentRepo
 
 _MENTION = re.compile(r"^<!subteam\^[A-Z0-9]{2,20}(\|[^<>]{1,80})?>$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
@@ -75,17 +76,15 @@ class ScanFacts:
     @classmethod
     def load(cls, s: Session, scan_id: int) -> ScanFacts | None:
         """The facts of a finished scan; None if it is not finished or its project is gone."""
-        scan = s.get(Scan, scan_id)
+        scans = ScanRepo(s)
+        scan = scans.get(scan_id)
         if scan is None or scan.status not in FINISHED:
             return None
-        project = s.get(Project, scan.project_id)
-        connector = s.get(Connector, scan.connector_id)
+        project = ProjectRepo(s).get(scan.project_id)
+        connector = ConnectorRepo(s).get(scan.connector_id)
         if project is None or connector is None:
             return None
-        entries = s.scalars(
-            select(ErrorEntry).where(ErrorEntry.scan_id == scan.id).order_by(ErrorEntry.id)
-        ).all()
-        return cls(scan, project, connector, entries)
+        return cls(scan, project, connector, scans.error_entries(scan.id))
 
     @property
     def failing(self) -> bool:
@@ -118,6 +117,8 @@ class ScanFacts:
             remediation=top.remediation,
             at=top.created_at,
             connector_id=self.connector.id,
+            missing_permission=", ".join(top.missing_permissions or ()) or None,
+            check_id=top.check_id,
         )
 
 
@@ -133,11 +134,8 @@ class Transition:
 def transition(s: Session, facts: ScanFacts, flag_support: bool, now: datetime) -> Transition:
     """Move the project's open incident for this scan (in the caller's transaction)."""
     scan, project = facts.scan, facts.project
-    incident = s.scalar(
-        select(AlertIncident)
-        .where(AlertIncident.project_id == project.id, AlertIncident.is_open.is_(True))
-        .with_for_update()
-    )
+    incidents = IncidentRepo(s)
+    incident = incidents.open_for_project(project.id)
     if incident is not None and scan.id <= incident.last_scan_id:
         return Transition(Action.NONE, None)  # older than what the incident already shows
     if facts.failing and incident is None:
@@ -157,8 +155,7 @@ def transition(s: Session, facts: ScanFacts, flag_support: bool, now: datetime) 
             opened_at=now,
             updated_at=now,
         )
-        s.add(incident)
-        s.flush()
+        incidents.add(incident)
         return Transition(Action.POST, incident)
     if incident is None:
         return Transition(Action.NONE, None)
@@ -207,6 +204,10 @@ def alert_data(
             jobs_failed=scan.jobs_failed,
             jobs_total=scan.jobs_total,
             status_message=scan.status_message,
+            project_name=project.name,
+            connector_id=connector.id,
+            provider=Provider(connector.provider),
+            stopped_by=scan.stopped_by,
         ),
         state=_STATE.get(action, AlertState.OPEN),
         top_error=facts.top_error,

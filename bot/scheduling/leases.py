@@ -18,11 +18,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import Database
-from storage.models_scheduling import ScheduleFire, SchedulerLease
+from storage.repositories.leases import FireRepo, LeaseRepo
 
 log = logging.getLogger(__name__)
 
@@ -42,27 +41,14 @@ class Lease:
         """Take or renew the lease; True if this holder has it until `now + ttl`."""
         expires = now + self.ttl
         with self.db.unit_of_work() as s:
-            result = s.execute(
-                update(SchedulerLease)
-                .where(
-                    SchedulerLease.name == self.name,
-                    (SchedulerLease.holder == self.holder) | (SchedulerLease.expires_at < now),
-                )
-                .values(holder=self.holder, expires_at=expires)
-                .execution_options(synchronize_session=False)
-            )
-            if int(getattr(result, "rowcount", 0) or 0) == 1:
+            repo = LeaseRepo(s)
+            if repo.renew(self.name, self.holder, now, expires):
                 return True
-            exists = s.scalar(select(SchedulerLease.name).where(SchedulerLease.name == self.name))
-            if exists is not None:
+            if repo.exists(self.name):
                 return False
         try:
             with self.db.unit_of_work() as s:
-                s.add(
-                    SchedulerLease(
-                        name=self.name, holder=self.holder, expires_at=expires, acquired_at=now
-                    )
-                )
+                LeaseRepo(s).create(self.name, self.holder, now, expires)
         except IntegrityError:  # another process created it first: it holds the lease
             return False
         return True
@@ -70,27 +56,19 @@ class Lease:
     def release(self, now: datetime) -> None:
         """Give the lease up at once, so another process can take over without waiting."""
         with self.db.unit_of_work() as s:
-            s.execute(
-                update(SchedulerLease)
-                .where(SchedulerLease.name == self.name, SchedulerLease.holder == self.holder)
-                .values(expires_at=now - timedelta(seconds=1))
-                .execution_options(synchronize_session=False)
-            )
+            LeaseRepo(s).release(self.name, self.holder, now)
 
     def current_holder(self, now: datetime) -> str | None:
         """Who holds the lease now (None if nobody does)."""
         with self.db.read() as s:
-            row = s.get(SchedulerLease, self.name)
-            if row is None or row.expires_at < now:
-                return None
-            return row.holder
+            return LeaseRepo(s).holder_at(self.name, now)
 
 
 def claim_fire(db: Database, job_id: str, fire_time: datetime, holder: str, now: datetime) -> bool:
     """Record that `holder` fires occurrence `fire_time` of `job_id`; False if already fired."""
     try:
         with db.unit_of_work() as s:
-            s.add(ScheduleFire(job_id=job_id, fire_time=fire_time, fired_by=holder, fired_at=now))
+            FireRepo(s).claim(job_id, fire_time, holder, now)
     except IntegrityError:
         log.info("occurrence %s of %s was already fired elsewhere", fire_time, job_id)
         return False
@@ -102,9 +80,4 @@ def record_fire_outcome(
 ) -> None:
     """Note what a claimed occurrence did (shown by `cspm-bot schedule list --json`)."""
     with db.unit_of_work() as s:
-        s.execute(
-            update(ScheduleFire)
-            .where(ScheduleFire.job_id == job_id, ScheduleFire.fire_time == fire_time)
-            .values(outcome=outcome[:300], scan_id=scan_id)
-            .execution_options(synchronize_session=False)
-        )
+        FireRepo(s).record_outcome(job_id, fire_time, outcome, scan_id)

@@ -19,7 +19,6 @@ from typing import Any
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import select
 
 from bot.errors import InputError
 from bot.scheduling.config import SchedulingConfig
@@ -36,9 +35,8 @@ from bot.scheduling.jobs import (
 )
 from bot.services.projects import find_project
 from storage.db import Database
-from storage.models import Project
-from storage.models_scheduling import DigestSubscription
-from storage.repositories import AuditRepo
+from storage.repositories import AuditRepo, ProjectRepo
+from storage.repositories.digests import SubscriptionRepo
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +100,7 @@ class ScanSchedules:
     def all(self) -> list[ScheduleInfo]:
         """Every project that has a schedule, by name."""
         with self.db.read() as s:
-            rows = s.execute(
-                select(Project.id, Project.name, Project.schedule_cron, Project.schedule_tz)
-                .where(Project.schedule_cron.is_not(None))
-                .order_by(Project.name)
-            ).all()
+            rows = ProjectRepo(s).scheduled()
             return [ScheduleInfo(pid, name, cron, tz) for pid, name, cron, tz in rows]
 
 
@@ -151,11 +145,7 @@ class JobSyncer:
     def _desired(self) -> dict[str, tuple[Any, tuple[Any, ...], str]]:
         desired: dict[str, tuple[Any, tuple[Any, ...], str]] = {}
         with self.db.read() as s:
-            for pid, name, cron, tz in s.execute(
-                select(Project.id, Project.name, Project.schedule_cron, Project.schedule_tz).where(
-                    Project.schedule_cron.is_not(None)
-                )
-            ):
+            for pid, name, cron, tz in ProjectRepo(s).scheduled():
                 try:
                     trigger = scan_trigger(cron or "", tz)
                 except InputError as exc:
@@ -163,7 +153,7 @@ class JobSyncer:
                     continue
                 jid = job_id(JobKind.SCAN, pid)
                 desired[jid] = (trigger, (JobKind.SCAN.value, pid), f"scan {name}")
-            for sub in s.scalars(select(DigestSubscription)):
+            for sub in SubscriptionRepo(s).all():
                 jid = job_id(JobKind.DIGEST, sub.id)
                 desired[jid] = (
                     schedule_of(sub).trigger(),
@@ -189,7 +179,7 @@ class JobSyncer:
         """Write or remove one project's scan job; returns its next run time."""
         jid = job_id(JobKind.SCAN, project_id)
         with self.db.read() as s:
-            project = s.get(Project, project_id)
+            project = ProjectRepo(s).get(project_id)
             cron = project.schedule_cron if project else None
             tz, name = (project.schedule_tz, project.name) if project else (None, "")
         if not cron:
@@ -203,7 +193,7 @@ class JobSyncer:
         """Write or remove one subscription's digest job; returns its next run time."""
         jid = job_id(JobKind.DIGEST, subscription_id)
         with self.db.read() as s:
-            sub = s.get(DigestSubscription, subscription_id)
+            sub = SubscriptionRepo(s).get(subscription_id)
             if sub is None:
                 self._drop(jid)
                 return None

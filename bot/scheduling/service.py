@@ -37,7 +37,6 @@ from bot.scheduling.jobs import JOBSTORE, JobKind, build_scheduler, job_id, pars
 from bot.scheduling.leases import Lease, claim_fire, record_fire_outcome
 from bot.scheduling.ops import SchedulingOps, support_policy
 from bot.scheduling.schedules import JobSyncer
-from storage.models import Project
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -237,10 +236,8 @@ class SchedulingService:
         late = (now - scheduled).total_seconds()
         if late > self.config.scan_misfire_grace_seconds:
             return f"missed by {int(late)}s (grace {self.config.scan_misfire_grace_seconds}s)"
-        with self.rt.db.read() as s:
-            project = s.get(Project, project_id)
-            scheduled_now = project is not None and project.schedule_cron is not None
-        if not scheduled_now:
+        project = self.rt.projects.get_or_none(project_id)
+        if project is None or project.schedule_cron is None:
             self.scheduler.remove_job(jid, JOBSTORE)
             return "no schedule any more"
         if not claim_fire(self.rt.db, jid, scheduled, self.holder, now):
@@ -252,9 +249,8 @@ class SchedulingService:
     ) -> str:
         if not claim_fire(self.rt.db, jid, scheduled, self.holder, self.now()):
             return "duplicate: already fired"
-        with self.rt.db.read() as s:
-            project = s.get(Project, project_id)
-            last = project.last_scan_id if project is not None else None
+        project = self.rt.projects.get_or_none(project_id)
+        last = project.last_scan_id if project is not None else None
         if after_scan_id is not None and last != after_scan_id:
             outcome = f"superseded by scan #{last}"
             record_fire_outcome(self.rt.db, jid, scheduled, outcome)

@@ -55,6 +55,8 @@ def project_info(p: Project, scan: Scan | None) -> ProjectInfo:
         scope=tuple(p.scope),
         check_ids=tuple(p.check_ids),
         alert_channel=p.alert_channel,
+        schedule_cron=p.schedule_cron,
+        schedule_tz=p.schedule_tz,
         last_scan_id=scan.id if scan else None,
         last_status=ScanStatus(scan.status) if scan else None,
         last_status_message=scan.status_message if scan else "Never scanned",

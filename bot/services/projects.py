@@ -117,6 +117,15 @@ class ProjectService:
             scan = ScanRepo(s).get(p.last_scan_id) if p.last_scan_id else None
             return project_info(p, scan)
 
+    def get_or_none(self, project_id: int) -> ProjectInfo | None:
+        """A project by id with its newest scan, or None when it does not exist."""
+        with self.db.read() as s:
+            p = ProjectRepo(s).get(project_id)
+            if p is None:
+                return None
+            scan = ScanRepo(s).get(p.last_scan_id) if p.last_scan_id else None
+            return project_info(p, scan)
+
     def page(
         self, status: ScanStatus | None = None, page: int = 0, per_page: int = 20
     ) -> tuple[list[ProjectInfo], int]:

@@ -28,7 +28,6 @@ from bot.records import (
     FindingsSummary,
     HistoryData,
     Page,
-    ScanProgress,
     ScanRow,
     SupportBundle,
 )
@@ -297,23 +296,6 @@ class ScanService:
                 passed=passed,
                 failing=failing[:limit],
             )
-
-    def progress(self, scan_id: int) -> ScanProgress:
-        """A scan's live progress."""
-        scan = self.get(scan_id)
-        return ScanProgress(
-            scan_id=scan.scan_id,
-            project_id=scan.project_id,
-            project_name=scan.project_name,
-            status=scan.status,
-            jobs_total=scan.jobs_total,
-            jobs_succeeded=scan.jobs_ok,
-            jobs_failed=scan.jobs_failed,
-            started_at=scan.started_at,
-            finished_at=scan.finished_at,
-            requested_by=None if scan.trigger == "schedule" else scan.requested_by,
-            status_message=scan.status_message,
-        )
 
     def support_bundle(
         self, scan_id: int | None, connector_id: int | None = None, entry_id: int | None = None

@@ -1,5 +1,8 @@
-"""The Slack front end: the Bolt app factory, permissions, the command parser, read-only
-queries for the builders, origins/replies and live scan-progress messages.
+"""The Slack serving machinery: the Bolt app factory, the ack/work plumbing and the worker
+process, value decoding, permissions and guards, origins and replies, the one error mapping,
+read-only queries for the builders and live scan-progress messages.
 
-Nothing outside `bot.slack`, `bot.serve` and `handlers` imports `slack_bolt` or `slack_sdk`.
+The features themselves live in `handlers/`, which registers onto the app this package
+builds (`bot.slackapp.create_app`); nothing here imports `handlers` (an import-linter
+contract in pyproject.toml, checked by ``make lint``).
 """

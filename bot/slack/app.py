@@ -1,7 +1,11 @@
-"""The Bolt app factory: middleware, the one error handler, and every listener.
+"""The Bolt app factory: the serving machinery, without any listener.
 
 `build_app(rt)` returns a `slack_bolt.App` that serves both HTTP (signed requests) and Socket
-Mode. Every listener is an ack function plus a work function (`bot.slack.listeners`): Bolt
+Mode, with its global middleware (the workspace guard) and the one error handler. The
+listeners are not registered here: the features in `handlers/` register themselves onto the
+app (`handlers.register`), and the entry points build the app through `bot.app.create_app`,
+which does both. Every listener is an ack function plus a work function
+(`bot.slack.listeners`): Bolt
 runs with ``process_before_response=True``, so the ack function answers in the request's own
 thread, and the work runs after it (`bot.slack.work`): on a pool of this process, or, given a
 `relay`, in the worker process of `cspm-bot serve` (`bot.slack.worker`).
@@ -9,6 +13,7 @@ thread, and the work runs after it (`bot.slack.work`): on a pool of this process
 
 from __future__ import annotations
 
+import json
 import logging
 import weakref
 from collections.abc import Callable
@@ -18,9 +23,8 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-import handlers
 from bot.runtime import Runtime
-from bot.slack import failures, scanflows
+from bot.slack import failures
 from bot.slack.client import make_web_client
 from bot.slack.context import SlackContext
 from bot.slack.origin import Origin
@@ -28,6 +32,7 @@ from bot.slack.permissions import Permissions
 from bot.slack.progress import MIN_INTERVAL, ProgressTracker
 from bot.slack.queries import Queries
 from bot.slack.work import LocalWorkRunner, Relay, skip_work
+from bot.views.scanprogress import build_scan_progress
 
 log = logging.getLogger("bot.slack")
 
@@ -43,6 +48,8 @@ def context_of(app: App) -> SlackContext:
 
 
 def _team_of(body: dict[str, Any]) -> str | None:
+    """The workspace a request comes from: ``team_id`` (slash commands, events), ``team.id``
+    (interactions), or the user's team."""
     team = body.get("team_id") or body.get("team")
     if isinstance(team, dict):
         team = team.get("id")
@@ -51,27 +58,49 @@ def _team_of(body: dict[str, Any]) -> str | None:
     return str(team) if team else None
 
 
-def workspace_guard(team_id: str | None) -> Callable[..., Any]:
-    """Global middleware: refuse requests from any workspace other than `team_id`."""
+PROTOCOL_TYPES = frozenset({"url_verification", "ssl_check", "app_rate_limited"})
+"""Slack's own protocol messages: they carry no workspace, and no user acts in them."""
+
+REFUSAL = "This CSPM bot serves another Slack workspace; it cannot act for yours."
+
+
+def workspace_guard(
+    team_id: str | None, tell: Callable[[Origin, dict[str, Any]], Any] | None = None
+) -> Callable[..., Any]:
+    """Global middleware: refuse requests from any workspace other than `team_id`, and
+    requests that name no workspace at all (Slack's protocol messages excepted).
+
+    A refused slash command gets the refusal as its ephemeral answer, a refused view
+    submission as an error view in the modal; a refused block action is told with
+    ``tell(origin, message)`` after the ack, through the interaction's response_url alone (no
+    Web API call is made for another workspace).
+    """
 
     def guard(body: dict[str, Any], next: Callable[[], Any]) -> Any:
         team = _team_of(body)
-        if not team_id or team is None or team == team_id:
+        if not team_id or team == team_id:
             return next()
-        log.warning("refused a request from workspace %s (this bot serves %s)", team, team_id)
-        text = "This CSPM bot serves another Slack workspace; it cannot act for yours."
+        kind = str(body.get("type") or "")
+        if team is None and kind in PROTOCOL_TYPES:
+            if kind == "app_rate_limited":
+                log.warning("Slack is rate-limiting the events sent to this app: %s", body)
+                return BoltResponse(status=200, body="")
+            return next()
+        log.warning(
+            "refused a request from workspace %s (this bot serves %s)", team or "(none)", team_id
+        )
         if "command" in body:
             return BoltResponse(
                 status=200,
-                body={"response_type": "ephemeral", "text": text},
-                headers={"content-type": "application/json;charset=utf-8"},
+                body={"response_type": "ephemeral", "text": REFUSAL},
+                headers=dict(_JSON),
             )
-        if body.get("type") == "view_submission":
-            return BoltResponse(
-                status=200,
-                body={"response_action": "clear"},
-                headers={"content-type": "application/json;charset=utf-8"},
-            )
+        origin = Origin.from_body(body)
+        if kind == "view_submission":
+            ack = failures.submission_ack(failures.Failure(REFUSAL), origin)
+            return BoltResponse(status=200, body=json.dumps(ack), headers=dict(_JSON))
+        if kind == "block_actions" and origin.response_url and tell is not None:
+            tell(origin, failures.message_for(failures.Failure(REFUSAL)))
         return BoltResponse(status=200, body="")
 
     return guard
@@ -87,7 +116,7 @@ def _error_handler(ctx: SlackContext) -> Callable[..., Any]:
         if context is not None:
             skip_work(context)  # the ack tells what went wrong; nothing else must happen
         if response is None:
-            failures.report(error, ctx.replier(origin))
+            ctx.report(error, origin)
             return
         response.status = 200
         response.headers = dict(_JSON)
@@ -133,10 +162,9 @@ def build_app(
         name="cspm-bot",
     )
     queries = Queries(rt)
-    ctx_ref: list[SlackContext] = []
     progress = ProgressTracker(
         client,
-        render=lambda scan_id: scanflows.render_progress(ctx_ref[0], scan_id),
+        render=lambda scan_id: build_scan_progress(queries.scan_progress(scan_id)),
         min_interval=progress_interval,
     )
     ctx = SlackContext(
@@ -149,13 +177,14 @@ def build_app(
         or ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="cspm-slack-work"),
         relay=relay,
     )
-    ctx_ref.append(ctx)
     rt.engine.add_listener(progress.on_event)
     _contexts[app] = ctx
 
     app.listener_runner.lazy_listener_runner = LocalWorkRunner(app.logger, ctx.background)
 
-    app.use(workspace_guard(settings.slack_team_id))
+    def tell(origin: Origin, message: dict[str, Any]) -> None:
+        ctx.background.submit(ctx.replier(origin).respond, message)
+
+    app.use(workspace_guard(settings.slack_team_id, tell))
     app.error(_error_handler(ctx))
-    handlers.register(app, ctx)
     return app

@@ -4,7 +4,7 @@ progress tracker and the pool that runs work after the ack (`bot.slack.work`).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +18,15 @@ from bot.slack.permissions import Permissions, Role
 from bot.slack.progress import ProgressTracker
 from bot.slack.queries import Queries
 from bot.slack.work import Relay
+from bot.views.common import CommandHelp
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class SlackContext:
-    """Built once per Bolt app by `bot.slack.app.build_app`; handed to every `register`."""
+    """Built once per Bolt app by `bot.slack.app.build_app`; handed to every handler
+    module's `register`."""
 
     rt: Runtime
     client: WebClient
@@ -34,6 +36,9 @@ class SlackContext:
     background: Executor
     relay: Relay | None = None
     """Where work goes in `cspm-bot serve` (the worker process); None: `background`."""
+    command_help: Sequence[CommandHelp] = ()
+    """The slash command's subcommands, listed in usage replies (set by whoever registers
+    the command)."""
 
     def origin(self, body: Mapping[str, Any]) -> Origin:
         """The origin of a request body."""
@@ -47,10 +52,16 @@ class SlackContext:
         """Refuse (PermissionDeniedError) unless the origin's user holds `role`."""
         self.permissions.require(origin.user_id, role, what)
 
+    def report(self, error: BaseException, origin: Origin, *, acked_view: bool = False) -> None:
+        """Tell the user about `error` now (`bot.slack.failures.report`)."""
+        failures.report(
+            error, self.replier(origin), acked_view=acked_view, commands=self.command_help
+        )
+
     def report_later(self, origin: Origin, error: Exception) -> Future[None]:
         """Tell the user about `error` from the background pool, once the request is acked
         (a refusal or failure found before the ack, when the ack itself cannot carry it)."""
-        return self.background.submit(failures.report, error, self.replier(origin))
+        return self.background.submit(self.report, error, origin)
 
     def close(self) -> None:
         """Stop the progress worker and the background pool."""

@@ -1,4 +1,4 @@
-"""The one mapping from an exception to what the user sees (DESIGN §1: one error handler).
+"""The one mapping from an exception to what the user sees (one error handler for the app).
 
 Domain errors (`bot.errors`) carry a message fit to show as-is: they become an ephemeral
 reply, inline field errors or an error view on the open modal. Anything else is unexpected:
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.codec import CreateFlowState, ReplaceFlowState, decode_any
-from bot.errors import CspmError, InputError, NotFoundError
-from bot.slack.command_parser import HELP, UsageError
+from bot.errors import CspmError, InputError, NotFoundError, UsageError
 from bot.slack.origin import Origin, Replier
-from bot.views.common import error_message, usage_message
+from bot.views.common import CommandHelp, error_message, usage_message
 from bot.views.connectors import build_field_errors
 from bot.views.notices import build_error_modal
 
@@ -66,10 +66,13 @@ def describe(error: BaseException) -> Failure:
     )
 
 
-def message_for(failure: Failure) -> dict[str, Any]:
-    """The ephemeral message of a failure (usage help for command mistakes)."""
+def message_for(failure: Failure, commands: Sequence[CommandHelp] = ()) -> dict[str, Any]:
+    """The ephemeral message of a failure (usage help, listing `commands`, for command
+    mistakes)."""
     if failure.usage:
-        return usage_message(failure.text, list(failure.suggestions), commands=HELP)
+        if commands:
+            return usage_message(failure.text, list(failure.suggestions), commands=commands)
+        return usage_message(failure.text, list(failure.suggestions))
     return error_message(failure.text, failure.reference)
 
 
@@ -112,11 +115,18 @@ def submission_ack_json(error: BaseException, origin: Origin) -> str:
     return json.dumps(submission_ack(describe(error), origin))
 
 
-def report(error: BaseException, replier: Replier, *, acked_view: bool = False) -> None:
+def report(
+    error: BaseException,
+    replier: Replier,
+    *,
+    acked_view: bool = False,
+    commands: Sequence[CommandHelp] = (),
+) -> None:
     """Tell the user about `error` after the request was acknowledged.
 
     `acked_view`: the error happened in the background work of a view submission whose ack
     already replaced the modal (e.g. "Validating…"): the error then replaces that view.
+    `commands`: the slash command's subcommands, listed in usage replies.
     """
     failure = describe(error)
     origin = replier.origin
@@ -138,8 +148,8 @@ def report(error: BaseException, replier: Replier, *, acked_view: bool = False) 
             try:
                 replier.open_modal(view)
             except SlackApiError:
-                replier.dm(message_for(failure))
+                replier.dm(message_for(failure, commands))
         else:
-            replier.reply(message_for(failure))
+            replier.reply(message_for(failure, commands))
     except Exception:
         log.exception("could not tell user %s about an error", origin.user_id)

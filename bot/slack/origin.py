@@ -133,6 +133,11 @@ class Replier:
             return False
         return True
 
+    def respond(self, payload: Payload) -> bool:
+        """An answer only the user sees, through the response_url alone (no Web API call);
+        False when there is none or it failed."""
+        return self._respond(payload, replace=False)
+
     def reply(self, payload: Payload) -> None:
         """An answer only the user sees: response_url, else an ephemeral, else a DM."""
         if self._respond(payload, replace=False):

@@ -15,7 +15,7 @@ from bot.records import (
     HomeData,
     Page,
     ProjectRow,
-    ScanProgress,
+    ScanRow,
     SupportBundle,
 )
 from bot.runtime import Runtime
@@ -74,9 +74,9 @@ class Queries:
         """One live connector."""
         return self.rt.connectors.get(connector_id)
 
-    def scan_progress(self, scan_id: int) -> ScanProgress:
-        """A scan's live progress."""
-        return self.rt.scans.progress(scan_id)
+    def scan_progress(self, scan_id: int) -> ScanRow:
+        """A scan as its live progress message shows it."""
+        return self.rt.scans.get(scan_id)
 
     def support_bundle(self, ref: SupportRef) -> SupportBundle:
         """The redacted bundle a support request carries (chosen entry first)."""

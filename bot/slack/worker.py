@@ -12,7 +12,9 @@ measures them).
   pipe from one sender thread, starts a new one if it dies, and stops it at exit, letting
   work in progress finish.
 - `worker_main` (in the child) builds the whole bot and dispatches every item through the
-  same Bolt app, on a thread pool, with Bolt's lazy-only headers.
+  same Bolt app, on a thread pool, with Bolt's lazy-only headers. The app comes from the
+  `AppFactory` the serving process was given (`bot.slackapp.create_app`): the worker's app
+  must register the same work functions, by the same names, as the serving process's.
 """
 
 from __future__ import annotations
@@ -30,13 +32,29 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.redaction import redact
 from bot.settings import Settings
 from bot.slack.work import WorkItem
 
+if TYPE_CHECKING:
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+    from bot.runtime import Runtime
+
 log = logging.getLogger(__name__)
+
+
+class AppFactory(Protocol):
+    """Builds the bot's Bolt app with its listeners (`bot.slackapp.create_app`). It crosses
+    to the worker process by reference, so it must be a module-level function."""
+
+    def __call__(self, rt: Runtime, client: WebClient | None = None, **options: Any) -> App:
+        """The app for `rt`; `options` are `bot.slack.app.build_app`'s."""
+        ...
+
 
 WORK_THREADS = 16
 """Work functions running at once in the worker (most of their time is Slack and cloud I/O)."""
@@ -62,11 +80,13 @@ class WorkerProcess:
     def __init__(
         self,
         settings: Settings,
+        app_factory: AppFactory,
         *,
         max_pending: int = MAX_PENDING,
         start_timeout: float = START_TIMEOUT,
     ) -> None:
         self.settings = settings
+        self.app_factory = app_factory
         self.start_timeout = start_timeout
         self.restarts = 0
         self._queue: queue.Queue[WorkItem] = queue.Queue(max_pending)
@@ -129,7 +149,7 @@ class WorkerProcess:
         parent, child = self._spawner.Pipe(duplex=True)
         proc = self._spawner.Process(
             target=worker_main,
-            args=(self.settings, child),
+            args=(self.settings, child, self.app_factory),
             name="cspm-bot-worker",
         )
         proc.start()
@@ -247,8 +267,9 @@ def lower_priority(priority: str) -> None:
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
-def worker_main(settings: Settings, conn: Connection) -> None:
-    """The worker process: build the bot, then run every work item it is handed."""
+def worker_main(settings: Settings, conn: Connection, app_factory: AppFactory) -> None:
+    """The worker process: build the bot with `app_factory`, then run every work item it is
+    handed."""
     # Ctrl-C reaches the whole process group: the serving process decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -259,12 +280,12 @@ def worker_main(settings: Settings, conn: Connection) -> None:
     try:
         from bot.runtime import build_runtime
         from bot.scheduling import start_scheduling
-        from bot.slack.app import build_app, context_of
+        from bot.slack.app import context_of
         from bot.slack.client import make_web_client
 
         rt = build_runtime(settings, migrate=False)
         client = make_web_client(settings)
-        app = build_app(rt, client, request_verification_enabled=False)
+        app = app_factory(rt, client, request_verification_enabled=False)
         scheduling = start_scheduling(rt, client)
     except Exception as exc:
         log.exception("the worker process could not start")

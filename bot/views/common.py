@@ -189,6 +189,16 @@ def duration(start: datetime | None, end: datetime | None) -> str:
 
 NEVER_SCANNED = ":heavy_minus_sign: Never scanned"
 
+_STATUS_EMOJI = {
+    ScanStatus.QUEUED: ":hourglass_flowing_sand:",
+    ScanStatus.RUNNING: ":arrows_counterclockwise:",
+    ScanStatus.COMPLETED: ":large_green_circle:",
+    ScanStatus.PARTIALLY_COMPLETED: ":large_orange_circle:",
+    ScanStatus.FAILED: ":red_circle:",
+    ScanStatus.STOPPED: ":white_circle:",
+}
+NO_STATUS_EMOJI = ":heavy_minus_sign:"
+
 _JOB_BADGES = {
     JobStatus.QUEUED: ":hourglass_flowing_sand: Queued",
     JobStatus.RUNNING: ":arrows_counterclockwise: Running",
@@ -222,11 +232,17 @@ _TRIGGERS = {
 }
 
 
+def status_emoji(status: ScanStatus | None) -> str:
+    """The one emoji of a scan status everywhere: red for failed, grey for stopped (a dash
+    for a project never scanned)."""
+    return NO_STATUS_EMOJI if status is None else _STATUS_EMOJI[status]
+
+
 def status_badge(status: ScanStatus | None) -> str:
     """The one emoji + label of a scan status, e.g. ":red_circle: Failed"."""
     if status is None:
         return NEVER_SCANNED
-    return f"{status.emoji} {status.label}"
+    return f"{status_emoji(status)} {status.label}"
 
 
 def job_badge(status: JobStatus) -> str:

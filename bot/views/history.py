@@ -107,7 +107,7 @@ def build_history(data: HistoryData) -> Payload:
     latest_active = page.page == 0 and bool(page.items) and page.items[0].status.is_active
     ref = encode(ProjectRef(project.project_id))
     top: list[Block] = [] if latest_active else [button("Run scan", ids.ScanAction.RUN, ref)]
-    top.append(button("Refresh", ids.ProjectAction.HISTORY, ref))
+    top.append(button("Refresh", ids.HistoryAction.REFRESH, ref))
     blocks: list[Block] = [
         header(f"History · {project.name}"),
         context(

@@ -33,6 +33,7 @@ from bot.views.common import (
     slack_date,
     static_select,
     status_badge,
+    status_emoji,
     stop_button,
 )
 
@@ -95,7 +96,7 @@ def jobs_text(jobs: list[JobRow] | tuple[JobRow, ...], limit: int = JOBS_TEXT_MA
 
 def _row(row: ProjectRow, state: RowState) -> list[Block]:
     status = row.status
-    emoji = status.emoji if status else ":heavy_minus_sign:"
+    emoji = status_emoji(status)
     meta = [row.provider.value.upper(), md(row.connector_name or "no connector", CONNECTOR_MAX)]
     if row.last_scan_at is not None and status is not None:
         meta.append(f"last scan {slack_date(row.last_scan_at)}")

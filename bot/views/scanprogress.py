@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot import ids
 from bot.codec import ProjectRef, ScanRef, encode
-from bot.records import ScanProgress
+from bot.records import ScanRow
 from bot.views.common import (
     Block,
     Payload,
@@ -22,6 +22,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_emoji,
     stop_button,
     user_ref,
 )
@@ -38,15 +39,16 @@ def progress_bar(done: int, total: int, cells: int = BAR_CELLS) -> str:
     return "▰" * filled + "▱" * (cells - filled) + f" {round(ratio * 100)}%"
 
 
-def build_scan_progress(progress: ScanProgress) -> Payload:
+def build_scan_progress(scan: ScanRow) -> Payload:
     """The scan's message: live while queued/running, final afterwards."""
-    p = progress
+    p = scan
     scan_ref = encode(ScanRef(p.scan_id))
-    who = f" by {user_ref(p.requested_by)}" if p.requested_by else " (scheduled)"
+    by = p.requested_by if p.trigger != "schedule" else None
+    who = f" by {user_ref(by)}" if by else " (scheduled)"
     started = f"started {slack_date(p.started_at)}" if p.started_at else "queued"
     blocks: list[Block] = [
         section(
-            f"{p.status.emoji} *Scan of {md(p.project_name, 100)}* · {p.status.label}\n"
+            f"{status_emoji(p.status)} *Scan of {md(p.project_name, 100)}* · {p.status.label}\n"
             f"Scan #{p.scan_id} · {started}{who}"
         )
     ]

@@ -44,6 +44,15 @@ class ProjectRepo:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    def scheduled(self) -> list[tuple[int, str, str, str | None]]:
+        """(id, name, cron, time zone) of every project with a schedule, by name."""
+        rows = self.s.execute(
+            select(Project.id, Project.name, Project.schedule_cron, Project.schedule_tz)
+            .where(Project.schedule_cron.is_not(None))
+            .order_by(Project.name)
+        ).all()
+        return [(int(pid), str(name), str(cron), tz) for pid, name, cron, tz in rows]
+
     @staticmethod
     def _status_filter(query: Any, status: str | None) -> Any:
         if status == "never":

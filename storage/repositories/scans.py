@@ -99,6 +99,23 @@ class ScanRepo:
             .order_by(Scan.finished_at)
         ).all()
 
+    def finished_history(
+        self, project_id: int, up_to_scan_id: int, statuses: Sequence[str], depth: int
+    ) -> list[tuple[str, str]]:
+        """(status, trigger) of a project's scans with one of `statuses`, up to and including
+        scan `up_to_scan_id`, newest first, at most `depth` of them."""
+        rows = self.s.execute(
+            select(Scan.status, Scan.trigger)
+            .where(
+                Scan.project_id == project_id,
+                Scan.id <= up_to_scan_id,
+                Scan.status.in_(statuses),
+            )
+            .order_by(Scan.created_at.desc(), Scan.id.desc())
+            .limit(depth)
+        ).all()
+        return [(str(status), str(trigger)) for status, trigger in rows]
+
     def jobs(self, scan_id: int) -> Sequence[Job]:
         """A scan's jobs in creation order."""
         return self.s.scalars(select(Job).where(Job.scan_id == scan_id).order_by(Job.id)).all()

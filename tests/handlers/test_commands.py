@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
+
+import handlers
 from bot import ids
 from bot.domain import JobStatus, ScanStatus
+from bot.slack.app import build_app, context_of
+from handlers.command_parser import SPECS, Sub
 from storage.models import AuditEvent
 from tests.support.query import all_text, button_texts
 from tests.support.slackbot import (
@@ -174,3 +182,38 @@ def test_support_needs_a_configured_channel(make_bot) -> None:
     seed_scan(bot.rt, "web", ScanStatus.FAILED, [JobSpec("global", JobStatus.FAILED, AUTH_ERROR)])
     bot.driver.command("support web", ADMIN)
     assert "CSPM_SUPPORT_CHANNEL" in all_text(_reply(bot))
+
+
+# --- the "new /cspm subcommand" recipe of the README stays true ---------------------------
+
+
+def test_help_lists_every_subcommand_of_the_parser(bot: Bot) -> None:
+    bot.driver.command("help", READER)
+    reply = all_text(_reply(bot)).replace("&lt;", "<").replace("&gt;", ">")
+    for spec in SPECS:
+        assert f"/cspm {spec.sub.value} {spec.args}".strip() in reply
+        assert spec.description.split("(")[0].strip() in reply
+
+
+def test_every_subcommand_of_the_parser_has_exactly_one_handler(bot: Bot) -> None:
+    app = build_app(bot.rt, bot.app.client, token_verification_enabled=False)
+    try:
+        router = handlers.register(app, context_of(app))
+        assert router.registered == set(Sub) == {spec.sub for spec in SPECS}
+        with pytest.raises(ValueError, match="has a handler already"):
+            router.add(Sub.HISTORY, router.handler(Sub.HISTORY))
+    finally:
+        context_of(app).close()
+
+
+def test_the_readme_recipe_names_files_that_exist() -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text()
+    recipe = readme.split("### Extending: a new `/cspm` subcommand", 1)[1].split("\n### ", 1)[0]
+    named = set(re.findall(r"`((?:bot|handlers|tests)/[\w/]+\.py)`", recipe))
+    existing = {"handlers/command_parser.py", "handlers/__init__.py", "bot/ids.py", "bot/codec.py"}
+    assert existing <= named
+    for path in existing | {"handlers/projects.py", "tests/handlers/test_commands.py"}:
+        assert (root / path).is_file(), path
+    assert "`commands.add(Sub." in recipe and "`FEATURES`" in recipe
+    assert handlers.FEATURES and all(callable(f.register) for f in handlers.FEATURES)

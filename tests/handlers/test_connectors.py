@@ -1,14 +1,33 @@
-"""Connected providers: the plain new-connector modal (provider select, inline errors, live
-validation after the ack), Validate, and Delete behind a confirm dialog."""
+"""Connectors: the plain new-connector modal (provider select, inline errors, live
+validation after the ack), Validate, Delete behind a confirm dialog, the guided replacement
+and how validation results are shown."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from sqlalchemy import event, select
+
 from bot import ids
-from bot.codec import ConnectorRef, encode
+from bot.codec import ConnectorRef, ReplaceFlowState, decode, encode
+from bot.domain import ErrorCategory, Provider, ScanStatus
+from storage.models import AuditEvent, Connector
+from tests.standins.gcp import GcpStandIn
 from tests.support.query import all_text, button_texts, buttons_with
-from tests.support.slackbot import ADMIN, OPERATOR, Bot, seed_connector, seed_project
+from tests.support.slackbot import (
+    ADMIN,
+    CHANNEL,
+    OPERATOR,
+    READER,
+    Bot,
+    seed_connector,
+    seed_project,
+)
 
 F = ids.ConnectorInput
 
@@ -126,3 +145,332 @@ def test_connector_buttons_need_an_admin(bot: Bot) -> None:
         )
     assert not bot.slack.calls_to("views.open")
     assert [c.name for c in bot.rt.connectors.list()] == ["prod-aws"]
+
+
+# --- the guided replacement, against AWS on loopback, every branch -------------------------
+# malformed input → inline errors; credentials the cloud rejects → failure view, nothing
+# deleted, try again (then Contact support); valid credentials → new connector, projects
+# repointed, old one tombstoned; then re-run with progress in a channel thread.
+
+UNKNOWN_KEY = {F.ACCESS_KEY_ID: "AKIA" + "Z" * 16, F.SECRET_ACCESS_KEY: "s" * 40}
+
+
+def _setup(make_bot: Any, aws: Any) -> tuple[Bot, dict[str, str]]:
+    bot = make_bot(aws_endpoint_url=aws.url, progress_interval=0.2)
+    key_id, secret = aws.create_user("old-scanner", admin=True)
+    bot.rt.connectors.create(
+        "aws", "prod-aws", {"access_key_id": key_id, "secret_access_key": secret}, actor="test"
+    )
+    for name in ("web", "db"):
+        bot.rt.projects.add(name, "prod-aws", actor="test", scope=["us-east-1"])
+    new_id, new_secret = aws.create_user("new-scanner", admin=True)
+    return bot, {F.ACCESS_KEY_ID: new_id, F.SECRET_ACCESS_KEY: new_secret}
+
+
+def _open_form(bot: Bot, user: str = ADMIN) -> str:
+    """/cspm connectors → Replace → (explain) Continue: returns the modal's view id."""
+    bot.driver.command("connectors", user)
+    listing = bot.slack.last("response_url").body
+    bot.driver.click_in_message(listing, ids.ConnectorAction.REPLACE, user)
+    opened = bot.slack.last("views.open")
+    view_id = opened.view_id
+    explain = bot.slack.views[view_id]
+    assert explain["callback_id"] == ids.ConnectorView.REPLACE_EXPLAIN
+    text = all_text(explain)
+    assert "Saved credentials cannot be edited" in text
+    assert "123456789012" in text  # the account it reaches
+    assert "• db" in text and "• web" in text  # every project using it
+    assert decode(explain["private_metadata"], ReplaceFlowState).channel_id == CHANNEL
+    result = bot.driver.submit(view_id, {}, user)
+    assert result.json()["response_action"] == "update"
+    assert bot.slack.views[view_id]["callback_id"] == ids.ConnectorView.REPLACE_SUBMIT
+    return view_id
+
+
+def _connector_rows(bot: Bot) -> list[SimpleNamespace]:
+    with bot.rt.db.read() as s:
+        return [
+            SimpleNamespace(
+                id=c.id,
+                name=c.name,
+                fingerprint=c.fingerprint,
+                deleted_at=c.deleted_at,
+                secret_ciphertext=c.secret_ciphertext,
+                replaced_by_id=c.replaced_by_id,
+            )
+            for c in s.scalars(select(Connector).order_by(Connector.id))
+        ]
+
+
+def _project_connectors(bot: Bot) -> set[str]:
+    return {bot.rt.projects.get(p).connector_name for p in ("web", "db")}
+
+
+def test_malformed_input_gets_inline_field_errors(make_bot: Any, aws: Any) -> None:
+    bot, _ = _setup(make_bot, aws)
+    view_id = _open_form(bot)
+    result = bot.driver.submit(
+        view_id, {F.NAME: "prod-aws", F.ACCESS_KEY_ID: "not-a-key", F.SECRET_ACCESS_KEY: ""}, ADMIN
+    )
+    ack = result.json()
+    assert ack["response_action"] == "errors"
+    assert set(ack["errors"]) == {F.ACCESS_KEY_ID, F.SECRET_ACCESS_KEY}
+    assert not bot.slack.calls_to("views.update")  # nothing validated, nothing changed
+    assert [c.name for c in _connector_rows(bot)] == ["prod-aws"]
+
+
+def test_rejected_credentials_change_nothing_and_can_be_retried(make_bot: Any, aws: Any) -> None:
+    bot, _ = _setup(make_bot, aws)
+    before = _connector_rows(bot)
+    view_id = _open_form(bot)
+
+    ack = bot.driver.submit(view_id, {F.NAME: "prod-aws", **UNKNOWN_KEY}, ADMIN).json()
+    assert ack["response_action"] == "update" and "Validating" in all_text(ack["view"])
+    failed = bot.slack.views[view_id]
+    text = all_text(failed)
+    assert "AWS rejected the new credentials" in text and "Nothing was changed" in text
+    assert "InvalidClientTokenId" in text
+    assert "Contact support" not in button_texts(failed)  # first attempt
+    after = _connector_rows(bot)
+    assert [(c.id, c.fingerprint, c.deleted_at) for c in after] == [
+        (c.id, c.fingerprint, None) for c in before
+    ]
+    assert _project_connectors(bot) == {"prod-aws"}
+
+    bot.driver.click_in_view(view_id, ids.ConnectorAction.RETRY, ADMIN)
+    form = bot.slack.views[view_id]
+    assert form["callback_id"] == ids.ConnectorView.REPLACE_SUBMIT
+    assert "1 attempt" in all_text(form)
+    bot.driver.submit(view_id, {F.NAME: "prod-aws", **UNKNOWN_KEY}, ADMIN)
+    assert "Contact support" in button_texts(bot.slack.views[view_id])  # second failure
+
+    # seed: "newly created integrations still result in authentication errors" → support
+    bot.driver.click_in_view(view_id, ids.SupportAction.OPEN, ADMIN)
+    support = bot.slack.last("views.push").view
+    assert support["callback_id"] == ids.SupportView.SUBMIT
+    assert "Connector: prod-aws (aws, account 123456789012)" in json.dumps(support)
+
+
+def test_valid_credentials_replace_the_connector_and_repoint_projects(
+    make_bot: Any, aws: Any
+) -> None:
+    bot, new_key = _setup(make_bot, aws)
+    old = _connector_rows(bot)[0]
+    view_id = _open_form(bot)
+    bot.driver.submit(view_id, {F.NAME: "prod-aws-2024", **new_key}, ADMIN)
+
+    done = bot.slack.views[view_id]
+    text = all_text(done)
+    assert "*prod-aws-2024* works" in text and "*prod-aws* was deleted" in text
+    assert "Re-run 2 projects" in button_texts(done)
+    rows = {c.name: c for c in _connector_rows(bot)}
+    assert rows["prod-aws"].deleted_at is not None and rows["prod-aws"].secret_ciphertext is None
+    assert rows["prod-aws"].replaced_by_id == rows["prod-aws-2024"].id
+    assert rows["prod-aws-2024"].id != old.id
+    assert _project_connectors(bot) == {"prod-aws-2024"}
+    with bot.rt.db.read() as s:
+        actor = s.scalars(
+            select(AuditEvent.actor).where(AuditEvent.action == "connector.replace")
+        ).one()
+    assert actor == f"slack:{ADMIN}"
+
+    # the secret never travelled back to Slack, in any payload
+    everything = json.dumps([c.body for c in bot.slack.requests])
+    assert new_key[F.SECRET_ACCESS_KEY] not in everything
+
+
+def test_rerun_reports_progress_in_a_channel_thread(make_bot: Any, aws: Any) -> None:
+    bot, new_key = _setup(make_bot, aws)
+    view_id = _open_form(bot)
+    bot.driver.submit(view_id, {F.NAME: "prod-aws", **new_key}, ADMIN)
+    bot.driver.click_in_view(view_id, ids.ScanAction.RERUN_CONNECTOR, ADMIN)
+
+    posts = bot.slack.calls_to("chat.postMessage")
+    header = posts[0]
+    assert header.body["channel"] == CHANNEL and "thread_ts" not in header.body
+    assert "replaced the credentials of *prod-aws*" in header.text()
+    thread = [p for p in posts[1:] if p.body.get("thread_ts") == header.result["ts"]]
+    assert sorted(n for p in thread for n in ("db", "web") if f"Scan of {n}" in p.text()) == [
+        "db",
+        "web",
+    ]
+    done = all_text(bot.slack.views[view_id])
+    assert "2 of 2 projects" in done and f"a thread in <#{CHANNEL}>" in done
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        statuses = {bot.rt.projects.get(p).last_status for p in ("web", "db")}
+        if statuses == {ScanStatus.COMPLETED}:
+            break
+        time.sleep(0.05)
+    assert statuses == {ScanStatus.COMPLETED}
+    for p in thread:  # each thread message ends Completed
+        bot.slack.wait_for(
+            "chat.update",
+            lambda c, ts=p.result["ts"]: c.body["ts"] == ts and "Completed" in c.text(),
+        )
+
+
+def test_operators_cannot_replace_connectors(make_bot: Any, aws: Any) -> None:
+    bot, new_key = _setup(make_bot, aws)
+    view_id = _open_form(bot)  # opened by an admin...
+    ack = bot.driver.submit(view_id, {F.NAME: "x", **new_key}, OPERATOR).json()  # ...sent by one
+    assert ack["response_action"] == "update"
+    assert "Only CSPM admins may manage connectors" in all_text(ack["view"])
+    assert _project_connectors(bot) == {"prod-aws"}
+    assert len(_connector_rows(bot)) == 1
+
+
+def test_the_flow_starts_from_a_real_authentication_failure(make_bot: Any, aws: Any) -> None:
+    bot, new_key = _setup(make_bot, aws)
+    # the old key is deleted in IAM: the next scan fails to authenticate
+    iam = aws.client("iam")
+    for key in iam.list_access_keys(UserName="old-scanner")["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName="old-scanner", AccessKeyId=key["AccessKeyId"])
+    scan = bot.rt.scans.start("web", "manual", "test")
+    assert bot.rt.scans.wait(scan.scan_id) is ScanStatus.FAILED
+
+    bot.driver.command("errors web", ADMIN)
+    view_id = bot.slack.last("views.open").view_id
+    bot.driver.click_in_view(view_id, ids.ErrorLogAction.EXPAND, ADMIN)
+    assert "InvalidClientTokenId" in all_text(bot.slack.views[view_id])
+    bot.driver.click_in_view(view_id, ids.ConnectorAction.REPLACE, ADMIN)
+    explain_id = bot.slack.last("views.push").view_id
+    bot.driver.submit(explain_id, {}, ADMIN)
+    bot.driver.submit(explain_id, {F.NAME: "prod-aws", **new_key}, ADMIN)
+    assert "works" in all_text(bot.slack.views[explain_id])
+    again = bot.rt.scans.start("web", "rerun", "test")
+    assert bot.rt.scans.wait(again.scan_id) is ScanStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    ("provider", "fields", "bad"),
+    [
+        (
+            Provider.AZURE,
+            {F.TENANT_ID, F.CLIENT_ID, F.CLIENT_SECRET},
+            {F.TENANT_ID: "not-a-tenant", F.CLIENT_ID: "nope", F.CLIENT_SECRET: ""},
+        ),
+        (Provider.GCP, {F.SERVICE_ACCOUNT_JSON}, {F.SERVICE_ACCOUNT_JSON: "{not json"}),
+    ],
+)
+def test_the_form_follows_the_provider(
+    bot: Bot, provider: Provider, fields: set[str], bad: dict[str, str]
+) -> None:
+    seed_connector(bot.rt, "cloud", provider=provider)
+    view_id = _open_form_of(bot, "cloud")
+    form = bot.slack.views[view_id]
+    inputs = {b["block_id"] for b in form["blocks"] if b["type"] == "input"}
+    assert inputs == {F.NAME} | fields
+    ack = bot.driver.submit(view_id, {F.NAME: "cloud", **bad}, ADMIN).json()
+    assert ack["response_action"] == "errors"
+    assert set(ack["errors"]) <= fields and ack["errors"]
+    assert [c.name for c in bot.rt.connectors.list()] == ["cloud"]
+
+
+def _open_form_of(bot: Bot, name: str) -> str:
+    bot.driver.command("connectors", ADMIN)
+    listing = bot.slack.last("response_url").body
+    bot.driver.click_in_message(listing, ids.ConnectorAction.REPLACE, ADMIN)
+    view_id = bot.slack.last("views.open").view_id
+    assert name in all_text(bot.slack.views[view_id])
+    bot.driver.submit(view_id, {}, ADMIN)
+    return view_id
+
+
+# --- validation results, stored field by field --------------------------------------------
+# category, provider code and the missing permission reach the connectors list, the Validate
+# reply, the App Home and the CLI's JSON without any text being parsed back.
+
+PROJECT = "cspm-test-project"
+PERMISSION = "resourcemanager.projects.get"
+
+
+@pytest.fixture
+def google() -> Iterator[GcpStandIn]:
+    with GcpStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def gcp_bot(make_bot: Any, google: GcpStandIn) -> Bot:
+    endpoints = google.endpoints()
+    bot: Bot = make_bot(
+        gcp_token_uri=endpoints.gcp_token_uri,
+        gcp_api_base=endpoints.gcp_api_base,
+        gcp_compute_base=endpoints.gcp_compute_base,
+        gcp_storage_base=endpoints.gcp_storage_base,
+    )
+    key = google.add_service_account(PROJECT)
+    bot.rt.connectors.create(
+        "gcp", "prod-gcp", {"service_account_json": json.dumps(key)}, actor="test"
+    )
+    return bot
+
+
+def test_a_denied_permission_is_stored_and_shown_field_by_field(
+    gcp_bot: Bot, google: GcpStandIn
+) -> None:
+    bot = gcp_bot
+    google.deny(PERMISSION)
+    bot.driver.command("connectors", ADMIN)
+    listing = bot.slack.last("response_url").body
+    bot.driver.click_in_message(listing, ids.ConnectorAction.VALIDATE, ADMIN)
+
+    with bot.rt.db.read() as s:  # one column per field, nothing to parse
+        row = s.scalars(select(Connector).where(Connector.name == "prod-gcp")).one()
+        assert row.last_validation_ok is False
+        assert row.last_validation_category == ErrorCategory.PERMISSION_DENIED.value
+        assert row.last_validation_code
+        assert row.last_validation_missing == [PERMISSION]
+        assert row.last_validated_at is not None
+        code = row.last_validation_code
+
+    info = bot.rt.connectors.get("prod-gcp")
+    assert info.last_error is not None
+    assert info.last_error.category is ErrorCategory.PERMISSION_DENIED
+    assert info.last_error.missing_permissions == (PERMISSION,)
+
+    refreshed, reply = (c.body for c in bot.slack.calls_to("response_url")[-2:])
+    row_text = all_text(refreshed)  # the list, re-rendered in place
+    assert "validation failed" in row_text and "Permission denied" in row_text
+    assert f"`{code}`" in row_text and f"missing `{PERMISSION}`" in row_text
+    reply_text = all_text(reply)
+    assert "Permission denied" in reply_text and code in reply_text
+    assert f"Missing permission: `{PERMISSION}`" in reply_text
+
+    bot.driver.event({"type": "app_home_opened", "user": READER, "tab": "home"})
+    home = all_text(bot.slack.last("views.publish").view)
+    assert "*prod-gcp*" in home and f"missing `{PERMISSION}`" in home
+
+
+def test_a_successful_validation_clears_the_stored_error(gcp_bot: Bot, google: GcpStandIn) -> None:
+    bot = gcp_bot
+    google.deny(PERMISSION)
+    assert bot.rt.connectors.validate("prod-gcp", actor="test").last_error is not None
+    google.clear_denials()  # the permission was granted meanwhile
+    info = bot.rt.connectors.validate("prod-gcp", actor="test")
+    assert info.last_validation_ok is True and info.last_error is None
+    with bot.rt.db.read() as s:
+        row = s.scalars(select(Connector).where(Connector.name == "prod-gcp")).one()
+        assert (row.last_validation_category, row.last_validation_missing) == (None, None)
+
+
+def test_a_replacement_submit_reads_the_connector_once_in_the_ack_and_once_in_the_work(
+    make_bot: Any, aws: Any
+) -> None:
+    bot, new_key = _setup(make_bot, aws)
+    view_id = _open_form(bot)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(bot.rt.db.engine, "before_cursor_execute", seen)
+    try:
+        bot.driver.submit(view_id, {F.NAME: "prod-aws-2024", **new_key}, ADMIN)
+    finally:
+        event.remove(bot.rt.db.engine, "before_cursor_execute", seen)
+    assert "*prod-aws-2024* works" in all_text(bot.slack.views[view_id])
+    by_id = [s for s in statements if "FROM connectors WHERE connectors.id =" in s]
+    assert len(by_id) == 2, by_id  # the ack's read and the work's read, nothing more

@@ -68,23 +68,117 @@ def test_bad_signatures_are_rejected_before_any_handler_runs(bot: Bot, attack: s
     assert [c.method for c in bot.slack.requests if c.method != "auth.test"] == []
 
 
+REFUSAL = "This CSPM bot serves another Slack workspace; it cannot act for yours."
+OTHER_TEAM = "T0OTHERS0"
+SERVED_TEAM = "T0STANDIN"  # the workspace the stand-in's requests come from by default
+
+
+def _web_api_calls(bot: Bot) -> list[str]:
+    """Web API methods the bot called (auth.test, made at start-up, left out)."""
+    return [c.method for c in bot.slack.requests if c.method not in ("auth.test", "response_url")]
+
+
 def test_requests_from_another_workspace_are_refused(make_bot: Any) -> None:
     bot = make_bot(slack_team_id="T0THEIRS0")  # the stand-in's requests come from T0STANDIN
     result = bot.driver.command("projects", ADMIN)
     assert result.status == 200
-    assert "serves another Slack workspace" in result.json()["text"]
+    assert result.json()["text"] == REFUSAL
     message = {"blocks": [{"type": "actions", "elements": [
         {"type": "button", "action_id": ids.ConnectorAction.CREATE,
          "text": {"type": "plain_text", "text": "New connector"}}]}]}  # fmt: skip
     result = bot.driver.click_in_message(message, ids.ConnectorAction.CREATE, ADMIN)
     assert result.status == 200 and result.body == b""
-    assert [c.method for c in bot.slack.requests if c.method != "auth.test"] == []
+    # The refusal goes back through the interaction's response_url; no Web API call is made.
+    assert [c.method for c in bot.slack.requests if c.method != "auth.test"] == ["response_url"]
+    assert REFUSAL in all_text(bot.slack.last("response_url").body)
+
+
+def _served_workspace(make_bot: Any) -> Bot:
+    """A bot that serves the stand-in's workspace, with one project that has a scan."""
+    bot = make_bot(slack_team_id=SERVED_TEAM)
+    seed_connector(bot.rt)
+    seed_project(bot.rt, "web")
+    return bot
+
+
+def test_clicks_and_submissions_from_the_right_workspace_are_served(make_bot: Any) -> None:
+    bot = _served_workspace(make_bot)
+    bot.driver.command("projects", READER)
+    listing = bot.slack.last("response_url").body
+    assert "web" in all_text(listing)
+
+    bot.driver.click_in_message(listing, ids.ProjectAction.HISTORY, READER)
+    assert "History · web" in all_text(bot.slack.last("response_url").body)
+
+    bot.driver.command("connect", ADMIN)
+    view_id = bot.slack.last("views.open").view_id
+    F = ids.ConnectorInput
+    ack = bot.driver.submit(view_id, {F.NAME: "prod-aws", F.PROVIDER: "aws"}, ADMIN).json()
+    assert ack["response_action"] == "errors"  # the form's own checks answered
+    assert "already exists" in ack["errors"][F.NAME]
+
+
+def test_clicks_and_submissions_from_a_wrong_workspace_are_refused(make_bot: Any) -> None:
+    bot = _served_workspace(make_bot)
+    bot.driver.command("projects", READER)
+    listing = bot.slack.last("response_url").body
+    bot.driver.command("connect", ADMIN)
+    view_id = bot.slack.last("views.open").view_id
+    served_calls = _web_api_calls(bot)
+
+    bot.driver.team_id = OTHER_TEAM  # the same screens, used from another workspace
+    result = bot.driver.click_in_message(listing, ids.ProjectAction.HISTORY, READER)
+    assert result.status == 200 and result.body == b""
+    reply = all_text(bot.slack.last("response_url").body)
+    assert REFUSAL in reply and "History ·" not in reply
+
+    F = ids.ConnectorInput
+    ack = bot.driver.submit(
+        view_id,
+        {F.NAME: "new-one", F.PROVIDER: "aws", F.ACCESS_KEY_ID: "AKIA" + "Q" * 16,
+         F.SECRET_ACCESS_KEY: "s" * 40},
+        ADMIN,
+    ).json()  # fmt: skip
+    assert ack["response_action"] == "update"
+    assert REFUSAL in all_text(ack["view"])
+    assert _web_api_calls(bot) == served_calls  # nothing was done for the other workspace
+    assert [c.name for c in bot.rt.connectors.list()] == ["prod-aws"]
+
+
+def test_requests_that_name_no_workspace_are_refused(make_bot: Any) -> None:
+    bot = _served_workspace(make_bot)
+    bot.driver.command("projects", READER)
+    listing = bot.slack.last("response_url").body
+    before = _web_api_calls(bot)
+
+    bot.driver.team_id = ""  # no team_id, team.id or user.team_id at all
+    assert bot.driver.command("projects", READER).json()["text"] == REFUSAL
+    bot.driver.click_in_message(listing, ids.ProjectAction.HISTORY, READER)
+    assert REFUSAL in all_text(bot.slack.last("response_url").body)
+    bot.driver.event({"type": "app_home_opened", "user": READER, "tab": "home"})
+    assert _web_api_calls(bot) == before  # no Home published, nothing else done
+
+
+def test_slack_protocol_messages_pass_without_a_workspace(make_bot: Any) -> None:
+    bot = make_bot(slack_team_id=SERVED_TEAM)
+    body = json.dumps({"token": "t", "challenge": "c0ffee", "type": "url_verification"}).encode()
+    result = bot.driver.signed_post(body, "application/json")
+    assert result.status == 200 and result.json()["challenge"] == "c0ffee"
+    body = json.dumps(
+        {"token": "t", "type": "app_rate_limited", "minute_rate_limited": 1518467820,
+         "api_app_id": "A0CSPM"}
+    ).encode()  # fmt: skip
+    result = bot.driver.signed_post(body, "application/json")
+    assert result.status == 200
+    assert _web_api_calls(bot) == []
 
 
 def test_the_right_workspace_is_served(make_bot: Any) -> None:
-    bot = make_bot(slack_team_id="T0STANDIN")
+    bot = make_bot(slack_team_id=SERVED_TEAM)
     bot.driver.command("help", READER)
-    assert bot.slack.calls_to("response_url")
+    reply = all_text(bot.slack.last("response_url").body)
+    assert "CSPM bot" in reply and "/cspm projects [status]" in reply
+    assert "serves another Slack workspace" not in reply
 
 
 def test_unexpected_errors_give_a_reference_and_are_logged(

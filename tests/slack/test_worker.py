@@ -21,10 +21,11 @@ from bot.domain import JobStatus, ScanStatus
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
 from bot.settings import Settings
-from bot.slack.app import build_app, context_of
+from bot.slack.app import context_of
 from bot.slack.client import make_web_client
 from bot.slack.work import LAZY_NAME_HEADER, LAZY_ONLY_HEADER, WorkItem
 from bot.slack.worker import WorkerError, WorkerProcess
+from bot.slackapp import create_app
 from tests.conftest import make_settings
 from tests.standins.aws import refused_url
 from tests.standins.slack import SlackStandIn
@@ -72,11 +73,11 @@ def make_front(
     def factory(start: bool = True, **worker_options: Any) -> Front:
         settings = _settings(slack, sqlite_url)
         rt = runtime_factory(settings)  # migrates the database the worker will open
-        worker = WorkerProcess(settings, **worker_options)
+        worker = WorkerProcess(settings, create_app, **worker_options)
         if start:
             worker.start()
         background = TrackingExecutor(name="front")
-        app = build_app(rt, make_web_client(settings), background=background, relay=worker)
+        app = create_app(rt, make_web_client(settings), background=background, relay=worker)
         wsgi = create_wsgi_app(rt, app, worker)
         front = Front(rt, worker, SlackDriver(wsgi, slack, background=background), background, wsgi)
         built.append((front, app))
@@ -149,7 +150,7 @@ def test_a_low_priority_worker_is_only_niced(
 ) -> None:
     settings = _settings(slack, sqlite_url).model_copy(update={"worker_priority": "low"})
     runtime_factory(settings)
-    worker = WorkerProcess(settings)
+    worker = WorkerProcess(settings, create_app)
     worker.start()
     try:
         assert worker.pid is not None
@@ -204,7 +205,7 @@ def test_a_full_queue_is_told_to_the_user_not_swallowed(
 
 def test_a_worker_that_cannot_start_says_why(slack: SlackStandIn, tmp_path: Path) -> None:
     settings = _settings(slack, f"sqlite:///{tmp_path}/missing/dir/cspm.db")
-    worker = WorkerProcess(settings)
+    worker = WorkerProcess(settings, create_app)
     with pytest.raises(WorkerError, match="could not start: OperationalError"):
         worker.start()
     worker.close()

@@ -1,6 +1,6 @@
 """Fixtures for the Slack tests: the Web API stand-in and the real bot wired to it.
 
-`bot` is the production Bolt app (`bot.slack.app.build_app`) behind the production WSGI app
+`bot` is the production Bolt app (`bot.slackapp.create_app`) behind the production WSGI app
 (`bot.serve.create_wsgi_app`), with a runtime from `runtime_factory`, its WebClient pointed at
 the `SlackStandIn`, and executors the test can wait on. Requests go in signed, through
 ``POST /slack/events``. Import the fixtures in a conftest with
@@ -24,9 +24,10 @@ from slack_bolt import App
 from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
-from bot.slack.app import build_app, context_of
+from bot.slack.app import context_of
 from bot.slack.client import make_web_client
 from bot.slack.context import SlackContext
+from bot.slackapp import create_app
 from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
 from tests.conftest import make_settings
 from tests.standins.aws import refused_url
@@ -94,7 +95,7 @@ def make_bot(
         interval = float(values.pop("progress_interval", 0.2))
         rt = runtime_factory(make_settings(sqlite_url, **values))
         background = TrackingExecutor(name="work")  # runs every work function: tests wait on it
-        app = build_app(
+        app = create_app(
             rt, make_web_client(rt.settings), background=background, progress_interval=interval
         )
         wsgi = create_wsgi_app(rt, app)

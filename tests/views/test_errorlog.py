@@ -8,6 +8,7 @@ from bot import ids
 from bot.codec import ConnectorRef, EntryRef, ErrorLogState, ScanRef, SupportRef, decode
 from bot.domain import ErrorCategory, ScanStatus
 from bot.records import ErrorLogData
+from bot.views.common import status_emoji
 from bot.views.errorlog import build_error_log
 from tests.support import assert_valid_view, total_text
 from tests.support.query import all_text, blocks_of, buttons, buttons_with
@@ -35,7 +36,7 @@ def build(entries, expanded=(), status=ScanStatus.FAILED, scan_id=42):
 def test_scans_without_errors_get_an_explanation(status: ScanStatus, words: str) -> None:
     view = build([], status=status)
     assert words in all_text(view)
-    assert f"{status.emoji} {status.label}" in all_text(view)
+    assert f"{status_emoji(status)} {status.label}" in all_text(view)
     assert not buttons_with(view, ids.ErrorLogAction.EXPAND)
 
 

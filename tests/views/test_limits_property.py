@@ -22,7 +22,6 @@ from bot.records import (
     ProjectInfo,
     ProjectRow,
     ReplaceOutcome,
-    ScanProgress,
     ScanRow,
     SupportBundle,
     SupportTicket,
@@ -243,8 +242,11 @@ def test_home(counts, failing, attention, running, as_of) -> None:
 
 
 progresses = st.builds(
-    ScanProgress, ids_, ids_, texts, statuses, st.integers(0, 10**4), st.integers(0, 10**4),
-    st.integers(0, 10**4), times, times, st.none() | texts, texts,
+    ScanRow, scan_id=ids_, project_id=ids_, project_name=texts, status=statuses,
+    jobs_total=st.integers(0, 10**4), jobs_ok=st.integers(0, 10**4),
+    jobs_failed=st.integers(0, 10**4), started_at=times, finished_at=times,
+    requested_by=st.none() | texts, status_message=texts,
+    trigger=st.sampled_from(["manual", "schedule", "rerun", "cli", "retry"]),
 )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from bot import ids
 from bot.codec import FilterRef, PageKind, PageRef, ProjectRef, RowState, ScanRef, decode
 from bot.domain import JobStatus, ScanStatus
 from bot.records import JobRow, Page
+from bot.views.common import status_emoji
 from bot.views.projects import PAGE_SIZE, build_projects
 from tests.support import assert_valid_message, total_text
 from tests.support.query import all_text, blocks_of, buttons, buttons_with, walk
@@ -70,7 +71,7 @@ def test_stop_replaces_run_while_a_scan_is_active_and_asks_first(status: ScanSta
 def test_no_stop_on_finished_scans(status: ScanStatus) -> None:
     payload = build([project_row(3, status=status)])
     assert not buttons_with(payload, ids.ScanAction.STOP)
-    assert f"{status.emoji} *prod-aws-3*" in all_text(payload)
+    assert f"{status_emoji(status)} *prod-aws-3*" in all_text(payload)
 
 
 def test_a_never_scanned_project_has_no_jobs_button() -> None:

@@ -1,9 +1,9 @@
-"""Starting, re-running and stopping scans from Slack, with a live progress message.
+"""Scans: Run, Stop, Re-run and re-run a connector's projects; ``/cspm scan`` and ``stop``.
 
 A scan started here goes through `ScanService.start`: once it is queued, its progress
 message is posted (in the channel the user acted in, else in their DM with the bot) and tied
 to the scan for throttled updates, and only then is the scan handed to the engine, so no event
-is missed.
+is missed. Starting and stopping need the operator role.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot import ids
-from bot.codec import ReplaceFlowState, decode_any
+from bot.codec import ConnectorRef, ProjectRef, ReplaceFlowState, ScanRef
 from bot.errors import CspmError
 from bot.records import ScanRow
 from bot.slack.context import SlackContext
+from bot.slack.guards import requires
+from bot.slack.listeners import Listeners, Request
 from bot.slack.origin import Origin
+from bot.slack.permissions import Role
 from bot.views.notices import (
     build_notice_modal,
     build_rerun_header,
@@ -28,16 +32,12 @@ from bot.views.notices import (
     build_scan_started,
     build_stop_requested,
 )
-from bot.views.scanprogress import build_scan_progress
+from handlers.command_parser import ParsedCommand, Sub
+from handlers.commands import Subcommands
 
 log = logging.getLogger(__name__)
 
 _NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
-
-
-def render_progress(ctx: SlackContext, scan_id: int) -> dict[str, Any]:
-    """The progress message of a scan as it is now."""
-    return build_scan_progress(ctx.queries.scan_progress(scan_id))
 
 
 def progress_channel(origin: Origin) -> str | None:
@@ -85,7 +85,7 @@ def start_scan(
     def post_progress(scan: ScanRow) -> None:
         target = channel if channel is not None else progress_channel(origin)
         posted, ts, in_channel = post_where_possible(
-            ctx, origin, target, render_progress(ctx, scan.scan_id), thread_ts
+            ctx, origin, target, ctx.progress.render(scan.scan_id), thread_ts
         )
         ctx.progress.track(scan.scan_id, posted, ts)
         where[0] = posted if in_channel else None
@@ -147,14 +147,15 @@ def stop_and_tell(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
     ctx.replier(origin).reply(build_stop_requested(info.scan_id, info.project_name))
 
 
-def rerun_connector_and_tell(ctx: SlackContext, origin: Origin, connector_id: int) -> None:
-    """Re-run every project of a connector (the replacement's last step), progress in a thread."""
+def rerun_connector_and_tell(
+    ctx: SlackContext, origin: Origin, connector_id: int, flow: ReplaceFlowState | None = None
+) -> None:
+    """Re-run every project of a connector (the replacement's last step), progress in a
+    thread: where the replacement `flow` (if it started from one) said, else here."""
     connector = ctx.rt.connectors.get(connector_id)
     channel, thread_ts = progress_channel(origin), origin.thread_ts
-    if origin.view_metadata:
-        state = decode_any(origin.view_metadata)
-        if isinstance(state, ReplaceFlowState):
-            channel, thread_ts = state.channel_id, state.thread_ts
+    if flow is not None:
+        channel, thread_ts = flow.channel_id, flow.thread_ts
     problems = rerun_projects(ctx, origin, connector.name, connector.projects, channel, thread_ts)
     if origin.in_modal:
         view = build_rerun_started_modal(
@@ -165,3 +166,56 @@ def rerun_connector_and_tell(ctx: SlackContext, origin: Origin, connector_id: in
             callback_id=ids.ConnectorView.RESULT,
         )
         ctx.replier(origin).update_modal(view, check=False)
+
+
+def scan_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
+    """``/cspm scan <project>``: start a scan now (operators)."""
+    ctx.require(origin, Role.OPERATOR, "run scans")
+    info, where = start_scan(ctx, origin, cmd.argument, "manual")
+    ctx.replier(origin).reply(build_scan_started(info.scan_id, info.project_name, where))
+
+
+def stop_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
+    """``/cspm stop <project|#scan>``: stop a running scan (operators)."""
+    ctx.require(origin, Role.OPERATOR, "stop scans")
+    scan_id = cmd.scan_id
+    if scan_id is not None:
+        info = ctx.rt.scans.stop(scan_id, origin.actor, by_scan_id=True)
+    else:
+        info = ctx.rt.scans.stop(cmd.argument, origin.actor)
+    ctx.replier(origin).reply(build_stop_requested(info.scan_id, info.project_name))
+
+
+def register(app: App, ctx: SlackContext, commands: Subcommands) -> None:
+    """Register the scan buttons and ``/cspm scan`` / ``/cspm stop``."""
+    on = Listeners(app, ctx)
+    operator_run = [requires(ctx, Role.OPERATOR, "run scans")]
+    commands.add(Sub.SCAN, scan_command)
+    commands.add(Sub.STOP, stop_command)
+
+    @on.action(ids.ScanAction.RUN, value=ProjectRef, middleware=operator_run)
+    def run(req: Request) -> None:
+        run_and_tell(ctx, req.origin, req.value(ProjectRef).project_id, "manual")
+
+    @on.action(
+        ids.ScanAction.STOP,
+        value=ScanRef,
+        middleware=[requires(ctx, Role.OPERATOR, "stop scans")],
+    )
+    def stop(req: Request) -> None:
+        stop_and_tell(ctx, req.origin, req.value(ScanRef).scan_id)
+
+    @on.action(ids.ScanAction.RERUN, value=ScanRef, middleware=operator_run)
+    def rerun(req: Request) -> None:
+        rerun_and_tell(ctx, req.origin, req.value(ScanRef).scan_id)
+
+    @on.action(
+        ids.ScanAction.RERUN_CONNECTOR,
+        value=ConnectorRef,
+        state=ReplaceFlowState,
+        state_required=False,
+        middleware=operator_run,
+    )
+    def rerun_connector(req: Request) -> None:
+        connector_id = req.value(ConnectorRef).connector_id
+        rerun_connector_and_tell(ctx, req.origin, connector_id, req.state_if(ReplaceFlowState))

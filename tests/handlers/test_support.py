@@ -1,16 +1,14 @@
-"""Contact support (pre-filled, redacted, posted to the support channel with a reference)
-and the App Home dashboard."""
+"""Contact support: pre-filled, redacted, posted to the support channel with a reference."""
 
 from __future__ import annotations
 
 import re
 
 from bot import ids
-from bot.domain import CloudError, ErrorCategory, JobStatus, ScanStatus
+from bot.domain import ErrorCategory, JobStatus, ScanStatus
 from tests.support.query import all_text
 from tests.support.slackbot import (
     ADMIN,
-    AUTH_ERROR,
     CHANNEL,
     READER,
     SUPPORT_CHANNEL,
@@ -91,28 +89,3 @@ def test_readers_cannot_contact_support(bot: Bot) -> None:
     assert not [
         c for c in bot.slack.calls_to("chat.postMessage") if c.body["channel"] == SUPPORT_CHANNEL
     ]
-
-
-def test_app_home_shows_the_dashboard_and_refreshes(bot: Bot) -> None:
-    bad_key = CloudError(ErrorCategory.INVALID_CREDENTIALS, "Invalid", "bad key", "Replace it.")
-    seed_connector(bot.rt, "broken", ok=False, error=bad_key)
-    seed_project(bot.rt, "web", "broken")
-    seed_project(bot.rt, "db", "broken")
-    seed_scan(bot.rt, "web", ScanStatus.FAILED, [JobSpec("global", JobStatus.FAILED, AUTH_ERROR)])
-    bot.driver.event({"type": "app_home_opened", "user": READER, "tab": "home"})
-    home = bot.slack.last("views.publish")
-    assert home.body["user_id"] == READER
-    text = all_text(home.view)
-    assert "2 projects" in text and "*web*" in text and "*broken*" in text
-    assert "Fix credentials" in text
-
-    bot.driver.click_in_view(READER, ids.HomeAction.REFRESH, READER)
-    assert len(bot.slack.calls_to("views.publish")) == 2
-    bot.driver.click_in_view(READER, ids.HomeAction.HELP, READER)
-    help_dm = bot.slack.last("chat.postMessage")
-    assert help_dm.body["channel"] == READER and "/cspm projects" in help_dm.text()
-
-
-def test_messages_tab_does_not_publish(bot: Bot) -> None:
-    bot.driver.event({"type": "app_home_opened", "user": READER, "tab": "messages"})
-    assert not bot.slack.calls_to("views.publish")

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bot.domain import ScanStatus
-from bot.slack.command_parser import HELP, SPECS, Sub, UsageError, parse
+from handlers.command_parser import (
+    HELP,
+    SPECS,
+    DigestCommand,
+    DigestVerb,
+    Sub,
+    UsageError,
+    parse,
+    parse_digest,
+)
 
 
 @pytest.mark.parametrize(
@@ -97,3 +106,40 @@ def test_a_long_unknown_word_is_cut_in_the_message() -> None:
 def test_help_table_matches_the_specs() -> None:
     assert [h.name for h in HELP] == [s.sub.value for s in SPECS]
     assert {s.sub for s in SPECS} == set(Sub)
+
+
+@pytest.mark.parametrize(
+    ("text", "verb", "schedule", "quiet"),
+    [
+        ("", DigestVerb.HELP, (), False),
+        ("digest", DigestVerb.HELP, (), False),
+        ("?", DigestVerb.HELP, (), False),
+        ("digest subscribe daily 09:00 Europe/Berlin", DigestVerb.SUBSCRIBE,
+         ("daily", "09:00", "Europe/Berlin"), False),
+        ("subscribe weekly mon 08:30 quiet", DigestVerb.SUBSCRIBE,
+         ("weekly", "mon", "08:30"), True),
+        ("subscribe daily no-all-clear 07:00", DigestVerb.SUBSCRIBE, ("daily", "07:00"), True),
+        ("unsubscribe", DigestVerb.UNSUBSCRIBE, (), False),
+        ("STOP", DigestVerb.UNSUBSCRIBE, (), False),
+        ("off", DigestVerb.UNSUBSCRIBE, (), False),
+        ("ls", DigestVerb.LIST, (), False),
+        ("digest now", DigestVerb.NOW, (), False),
+    ],
+)  # fmt: skip
+def test_digest_words(text: str, verb: DigestVerb, schedule: tuple[str, ...], quiet: bool) -> None:
+    assert parse_digest(text) == DigestCommand(verb, schedule, quiet)
+
+
+def test_digest_changes_are_subscribe_unsubscribe_and_now() -> None:
+    assert {v for v in DigestVerb if v.changes} == {
+        DigestVerb.SUBSCRIBE,
+        DigestVerb.UNSUBSCRIBE,
+        DigestVerb.NOW,
+    }
+
+
+def test_an_unknown_digest_verb_suggests_the_closest() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_digest("digest subscibe daily 09:00")
+    assert "Unknown digest command 'subscibe'" in caught.value.message
+    assert caught.value.suggestions[0] == "subscribe"

@@ -2,7 +2,11 @@
 
 Pure: text in, a `ParsedCommand` out, or `UsageError` carrying the problem and the closest
 real subcommands or status words. Names of projects may contain spaces, so a subcommand's
-argument is the rest of the text (surrounding quotes removed).
+argument is the rest of the text (surrounding quotes removed). `parse_digest` reads the
+words of ``/cspm digest …`` the same way.
+
+Each subcommand is one `CommandSpec` in `SPECS` (its help line comes from there) and one
+handler registered by a feature module in `handlers/` (``router.add(Sub.X, fn)``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain import ScanStatus
-from bot.errors import InputError
+from bot.errors import InputError, UsageError
 from bot.suggest import closest
 from bot.views.common import STATUS_ALIASES, CommandHelp, parse_status_filter
 
@@ -91,14 +95,6 @@ _SCAN_ID = re.compile(r"^#?(\d{1,18})$")
 _QUOTES = "\"'“”‘’`"
 
 
-class UsageError(InputError):
-    """The command text could not be understood; `suggestions` are the closest words."""
-
-    def __init__(self, problem: str, suggestions: list[str] | None = None) -> None:
-        super().__init__(problem)
-        self.suggestions = list(suggestions or [])
-
-
 @dataclass(frozen=True)
 class ParsedCommand:
     """A understood ``/cspm`` command.
@@ -150,3 +146,74 @@ def parse(text: str) -> ParsedCommand:
             raise UsageError(exc.message, closest(argument, list(STATUS_ALIASES))) from None
         return ParsedCommand(Sub.PROJECTS, argument, status)
     return ParsedCommand(spec.sub, argument)
+
+
+# --------------------------------------------------------------------------------------------
+# /cspm digest …
+# --------------------------------------------------------------------------------------------
+
+
+class DigestVerb(StrEnum):
+    """What ``/cspm digest`` is asked to do."""
+
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    LIST = "list"
+    NOW = "now"
+    HELP = "help"
+
+    @property
+    def changes(self) -> bool:
+        """True when the verb changes something (operators only)."""
+        return self in (DigestVerb.SUBSCRIBE, DigestVerb.UNSUBSCRIBE, DigestVerb.NOW)
+
+
+_DIGEST_WORDS: dict[str, DigestVerb] = {
+    "help": DigestVerb.HELP,
+    "?": DigestVerb.HELP,
+    "usage": DigestVerb.HELP,
+    "subscribe": DigestVerb.SUBSCRIBE,
+    "unsubscribe": DigestVerb.UNSUBSCRIBE,
+    "stop": DigestVerb.UNSUBSCRIBE,
+    "off": DigestVerb.UNSUBSCRIBE,
+    "list": DigestVerb.LIST,
+    "ls": DigestVerb.LIST,
+    "now": DigestVerb.NOW,
+}
+QUIET_WORDS = frozenset({"quiet", "no-all-clear", "noallclear", "silent"})
+"""Words that ask for no message in a period without failures."""
+
+
+@dataclass(frozen=True)
+class DigestCommand:
+    """An understood ``/cspm digest`` command.
+
+    verb: what to do; schedule: the words of the schedule (``daily 09:00 Europe/Berlin``);
+    quiet: no all-clear message for a period without failures.
+    """
+
+    verb: DigestVerb
+    schedule: tuple[str, ...] = ()
+    quiet: bool = False
+
+
+def parse_digest(text: str) -> DigestCommand:
+    """Parse the words after ``/cspm digest`` (a leading ``digest`` is skipped too);
+    raises `UsageError` on an unknown verb."""
+    words = (text or "").split()
+    if words and words[0].lower() == "digest":
+        words = words[1:]
+    if not words:
+        return DigestCommand(DigestVerb.HELP)
+    word = words[0].lower()
+    verb = _DIGEST_WORDS.get(word)
+    if verb is None:
+        shown = word if len(word) <= 40 else word[:39] + "…"
+        raise UsageError(
+            f"Unknown digest command {shown!r}: use {', '.join(v.value for v in DigestVerb)}.",
+            closest(word, list(_DIGEST_WORDS)),
+        )
+    rest = words[1:]
+    quiet = any(w.lower() in QUIET_WORDS for w in rest)
+    schedule = tuple(w for w in rest if w.lower() not in QUIET_WORDS)
+    return DigestCommand(verb, schedule, quiet)

@@ -1,0 +1,267 @@
+"""Failure digests: the aggregate queries a digest is computed from, the subscriptions and the
+outbox of digest deliveries.
+
+`DigestQueries` runs a fixed number of grouped queries whatever the number of projects and
+scans, each driven by the scans indexes (`ix_scans_status_finished`,
+`ix_scans_project_created`, `ix_error_entries_scan_id`); `bot.scheduling.digest_query` only
+ranks and labels the grouped rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, distinct, func, literal, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bot.domain import ErrorCategory, ScanStatus
+from storage.models import Connector, ErrorEntry, Project, Scan, UtcDateTime
+from storage.models_scheduling import DigestDelivery, DigestSubscription
+
+FAILING = (ScanStatus.FAILED.value, ScanStatus.PARTIALLY_COMPLETED.value)
+FINISHED = (
+    ScanStatus.COMPLETED.value,
+    ScanStatus.PARTIALLY_COMPLETED.value,
+    ScanStatus.FAILED.value,
+    ScanStatus.STOPPED.value,
+)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _in_period(start: datetime, end: datetime) -> tuple[Any, ...]:
+    return (Scan.status.in_(FAILING), Scan.finished_at >= start, Scan.finished_at < end)
+
+
+class DigestQueries:
+    """The grouped reads of one digest period [start, end)."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def counts(
+        self, prev_start: datetime, start: datetime, end: datetime
+    ) -> dict[bool, Counter[str]]:
+        """Finished scans per status, and failing projects (key ``_projects``), in the period
+        [start, end) (key True) and in the one before it [prev_start, start) (key False)."""
+        in_current = case((Scan.finished_at >= start, 1), else_=0).label("cur")
+        rows = self.s.execute(
+            select(Scan.status, in_current, func.count())
+            .where(
+                Scan.status.in_(FINISHED), Scan.finished_at >= prev_start, Scan.finished_at < end
+            )
+            .group_by(Scan.status, in_current)
+        ).all()
+        out: dict[bool, Counter[str]] = {True: Counter(), False: Counter()}
+        for status, cur, n in rows:
+            out[bool(cur)][status] += int(n)
+        projects = self.s.execute(
+            select(in_current, func.count(distinct(Scan.project_id)))
+            .where(Scan.status.in_(FAILING), Scan.finished_at >= prev_start, Scan.finished_at < end)
+            .group_by(in_current)
+        ).all()
+        for cur, n in projects:
+            out[bool(cur)]["_projects"] = int(n)
+        return out
+
+    def failing_projects(self, start: datetime, end: datetime) -> list[Any]:
+        """Per project failing in the period: (id, name, connector id, failing scans, latest
+        failing scan id, its status, its message, newest scan id, newest scan status)."""
+        agg = (
+            select(
+                Scan.project_id.label("project_id"),
+                func.count().label("n"),
+                func.max(Scan.id).label("latest_id"),
+            )
+            .where(*_in_period(start, end))
+            .group_by(Scan.project_id)
+            .subquery()
+        )
+        latest, last = aliased(Scan), aliased(Scan)
+        return list(
+            self.s.execute(
+                select(
+                    Project.id,
+                    Project.name,
+                    Project.connector_id,
+                    agg.c.n,
+                    agg.c.latest_id,
+                    latest.status,
+                    latest.status_message,
+                    last.id,
+                    last.status,
+                )
+                .join(agg, agg.c.project_id == Project.id)
+                .join(latest, latest.id == agg.c.latest_id)
+                .outerjoin(last, last.id == Project.last_scan_id)
+            ).all()
+        )
+
+    def categories(self, start: datetime, end: datetime) -> list[Any]:
+        """(error category, project id, failing scans with it) in the period."""
+        return list(
+            self.s.execute(
+                select(
+                    ErrorEntry.category, Scan.project_id, func.count(distinct(ErrorEntry.scan_id))
+                )
+                .join(Scan, Scan.id == ErrorEntry.scan_id)
+                .where(*_in_period(start, end))
+                .group_by(ErrorEntry.category, Scan.project_id)
+            ).all()
+        )
+
+    def streaks(self, start: datetime, end: datetime) -> dict[int, int]:
+        """Failures in a row up to `end` of every project failing in the period: its failing
+        scans since its last Completed one (Stopped scans neither count nor break a streak).
+
+        Two correlated lookups per failing project, both on `ix_scans_project_created`, so the
+        cost follows the failing projects' history, not the whole table.
+        """
+        failing = select(Scan.project_id).where(*_in_period(start, end)).distinct().subquery("f")
+        ok, bad = aliased(Scan, name="ok"), aliased(Scan, name="bad")
+        last_ok = (
+            select(func.max(ok.created_at))
+            .where(
+                ok.project_id == failing.c.project_id,
+                ok.status == ScanStatus.COMPLETED.value,
+                ok.finished_at < end,
+            )
+            .correlate_except(ok)
+            .scalar_subquery()
+        )
+        streak = (
+            select(func.count())
+            .select_from(bad)
+            .where(
+                bad.project_id == failing.c.project_id,
+                bad.status.in_(FAILING),
+                bad.finished_at < end,
+                bad.created_at > func.coalesce(last_ok, literal(EPOCH, UtcDateTime())),
+            )
+            .correlate_except(bad)
+            .scalar_subquery()
+        )
+        rows = self.s.execute(select(failing.c.project_id, streak)).all()
+        return {pid: int(n) for pid, n in rows}
+
+    def credential_failures(self, start: datetime, end: datetime) -> dict[int, tuple[int, Any]]:
+        """Per connector whose scans were rejected in the period: (failing scans, first
+        failure time)."""
+        rows = self.s.execute(
+            select(Scan.connector_id, func.count(distinct(Scan.id)), func.min(Scan.finished_at))
+            .join(ErrorEntry, ErrorEntry.scan_id == Scan.id)
+            .where(
+                *_in_period(start, end), ErrorEntry.category == ErrorCategory.INVALID_CREDENTIALS
+            )
+            .group_by(Scan.connector_id)
+        ).all()
+        return {cid: (int(n), first) for cid, n, first in rows}
+
+    def problem_connectors(self, connector_ids: Sequence[int]) -> list[Any]:
+        """(id, name, provider, created at) of the live connectors among `connector_ids` and
+        of those whose last validation failed."""
+        return list(
+            self.s.execute(
+                select(
+                    Connector.id, Connector.name, Connector.provider, Connector.created_at
+                ).where(
+                    Connector.deleted_at.is_(None),
+                    Connector.id.in_(list(connector_ids)) | Connector.last_validation_ok.is_(False),
+                )
+            ).all()
+        )
+
+
+class SubscriptionRepo:
+    """Digest subscriptions, one per channel."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def for_channel(self, channel_id: str) -> DigestSubscription | None:
+        """The channel's subscription."""
+        return self.s.scalar(
+            select(DigestSubscription).where(DigestSubscription.channel_id == channel_id)
+        )
+
+    def get(self, subscription_id: int, *, for_update: bool = False) -> DigestSubscription | None:
+        """One subscription by id (locked for this transaction with `for_update`)."""
+        return self.s.get(DigestSubscription, subscription_id, with_for_update=for_update)
+
+    def all(self) -> Sequence[DigestSubscription]:
+        """Every subscription by channel."""
+        return self.s.scalars(
+            select(DigestSubscription).order_by(DigestSubscription.channel_id)
+        ).all()
+
+    def add(self, sub: DigestSubscription) -> DigestSubscription:
+        """Stage a new subscription."""
+        self.s.add(sub)
+        return sub
+
+    def delete(self, sub: DigestSubscription) -> None:
+        """Delete a subscription (its unsent outbox rows go with it)."""
+        self.s.delete(sub)
+
+
+class DeliveryRepo:
+    """The outbox: one digest delivery per (subscription, period end)."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def add(self, delivery: DigestDelivery) -> DigestDelivery:
+        """Stage a delivery and assign its id."""
+        self.s.add(delivery)
+        self.s.flush()
+        return delivery
+
+    def get(self, delivery_id: int) -> DigestDelivery | None:
+        """One delivery."""
+        return self.s.get(DigestDelivery, delivery_id)
+
+    def claim(self, delivery_id: int, holder: str, now: datetime) -> DigestDelivery | None:
+        """Move a pending delivery to sending, for `holder`; None if it is not pending."""
+        result = self.s.execute(
+            update(DigestDelivery)
+            .where(DigestDelivery.id == delivery_id, DigestDelivery.status == "pending")
+            .values(
+                status="sending",
+                claimed_by=holder,
+                claimed_at=now,
+                attempts=DigestDelivery.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if int(getattr(result, "rowcount", 0) or 0) != 1:
+            return None
+        return self.s.get(DigestDelivery, delivery_id)
+
+    def reclaim_stale(self, cutoff: datetime) -> int:
+        """Put deliveries left sending since before `cutoff` back to pending."""
+        result = self.s.execute(
+            update(DigestDelivery)
+            .where(DigestDelivery.status == "sending", DigestDelivery.claimed_at < cutoff)
+            .values(status="pending", claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def pending(self, limit: int) -> list[tuple[int, int, datetime | None]]:
+        """(id, attempts, last claimed at) of pending deliveries, oldest first."""
+        rows = self.s.execute(
+            select(DigestDelivery.id, DigestDelivery.attempts, DigestDelivery.claimed_at)
+            .where(DigestDelivery.status == "pending")
+            .order_by(DigestDelivery.id)
+            .limit(limit)
+        ).all()
+        return [(int(i), int(attempts or 0), last) for i, attempts, last in rows]
+
+    def recent(self, subscription_id: int | None = None, limit: int = 200) -> list[DigestDelivery]:
+        """The newest deliveries first (of one subscription, if given)."""
+        query = select(DigestDelivery).order_by(DigestDelivery.id.desc()).limit(limit)
+        if subscription_id is not None:
+            query = query.where(DigestDelivery.subscription_id == subscription_id)
+        return list(self.s.scalars(query))
