@@ -69,9 +69,9 @@ from cryptography.fernet import Fernet
 from bench.seed import seeded_sqlite
 from bench.standin_proc import StandInProcess
 from bot.ids import HistoryAction, PageAction, ProjectAction
+from bot.playground.aws import refused_url
+from bot.playground.socket_mode import SocketModeServer
 from bot.serve import HTTP_THREADS
-from tests.standins.aws import refused_url
-from tests.standins.socket_mode import SocketModeServer
 from tests.support.slackdriver import SIGNING_SECRET, HttpResult, SlackDriver, find_elements
 
 ROOT = Path(__file__).resolve().parents[1]

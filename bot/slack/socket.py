@@ -15,7 +15,7 @@ connection's reader thread and handed to a pool of ack threads that run the Bolt
 the ack back on the connection the envelope came in on: none of this shares a thread or a
 lock with opening or closing connections.
 
-Why not slack_sdk's clients: measured against the loopback stand-in (tests/standins), the
+Why not slack_sdk's clients: measured against the loopback stand-in (bot/playground), the
 built-in client reconnects on its message thread and then waits up to 3 s for the old
 connection's reader to give up a lock, so a request that arrives on the new connection is
 acked after about 3.09 s; the websocket-client one also reconnects on its message thread and

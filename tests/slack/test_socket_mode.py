@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
+from bot.playground.slack_emulator import SlackStandIn
+from bot.playground.socket_mode import Ack, SocketModeServer
 from bot.serve import run_socket_mode
 from bot.slack.client import make_web_client
 from tests.conftest import make_settings
-from tests.standins.slack import SlackStandIn
-from tests.standins.socket_mode import Ack, SocketModeServer
 
 ACK_BOUND = 1.0  # seconds; see the module docstring
 
