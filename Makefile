@@ -3,30 +3,37 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install lint format typecheck test run bench clean
+.PHONY: install dev lint format typecheck test run bench clean
 
-install:  ## create the venv and install the project with its dev tools
+install:  ## create the venv and install what running needs (the bot and its playground)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[playground]'
 
-lint:  ## ruff lint + format check + the layer contracts ([tool.importlinter] in pyproject.toml)
+# the dev tools (pytest, Playwright, ruff, mypy…), installed once by the targets that need them
+$(VENV)/.dev-installed: pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+dev: $(VENV)/.dev-installed
+
+lint: dev  ## ruff lint + format check + the layer contracts ([tool.importlinter] in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-format:
+format: dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck:
+typecheck: dev
 	$(BIN)/mypy
 
-test:  ## the test suite (PostgreSQL variants run when CSPM_TEST_DATABASE_URL is set)
+test: dev  ## the test suite (browser tests need /usr/bin/chromium) (PostgreSQL variants run when CSPM_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest
 
-run:  ## run the bot on the embedded default (SQLite under ./.cspm)
-	$(BIN)/cspm-bot serve
+run:  ## the bot (with SLACK_BOT_TOKEN set) or else the playground in a browser
+	$(BIN)/cspm-bot run
 
 bench:
 	$(BIN)/python bench/run_all.py

@@ -34,9 +34,9 @@ from typing import Any
 
 import requests
 
+from bot.playground.loopback import Reply, Request
+from bot.playground.slack_emulator import TEAM_ID, TOKEN, SlackStandIn
 from bot.slack.worker import lower_priority
-from tests.standins._loopback import Reply, Request
-from tests.standins.slack import TEAM_ID, TOKEN, SlackStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_URL_PREFIX = "B"

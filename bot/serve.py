@@ -110,6 +110,9 @@ def check_config(settings: Settings) -> str:
 
 def verify_token(client: WebClient, settings: Settings) -> dict[str, Any]:
     """Call auth.test; raises `ConfigError` explaining a rejected token or an unreachable API."""
+    sdk_log = logging.getLogger("slack_sdk")
+    level = sdk_log.level
+    sdk_log.setLevel(logging.CRITICAL)  # our own message below says what went wrong
     try:
         response = client.auth_test()
     except SlackApiError as exc:
@@ -122,6 +125,8 @@ def verify_token(client: WebClient, settings: Settings) -> dict[str, Any]:
             "access, proxies and SLACK_API_URL.",
             EXIT_AUTH,
         ) from None
+    finally:
+        sdk_log.setLevel(level)
     team = str(response.get("team_id") or "")
     if settings.slack_team_id and team and team != settings.slack_team_id:
         raise ConfigError(
@@ -222,6 +227,7 @@ def run_socket_mode(
     from bot.slack.socket import HealthServer, SocketModeError, SocketModeRunner
     from bot.slackapp import create_app
 
+    print("cspm-bot: starting worker…", file=sys.stderr, flush=True)
     try:
         worker = start_worker(rt.settings)
     except ConfigError as exc:
@@ -404,6 +410,7 @@ def serve(
     # HTTP: granian forks its worker; stop this process's engine and pool first.
     rt.engine.shutdown(wait_for_scans=False)
     rt.db.dispose()
+    print("cspm-bot: starting worker…", file=sys.stderr, flush=True)
     print(
         f"cspm-bot: serving Slack requests on http://{host}:{port}{EVENTS_PATH} "
         f"(health: {HEALTH_PATH})",

@@ -16,7 +16,19 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import CloudEndpoints
 
-DEFAULT_DATA_DIR = Path(".cspm")
+
+def default_data_dir() -> Path:
+    """The per-user data folder holding the default database and key, whatever the working
+    directory: ``$XDG_DATA_HOME/cspm-bot`` (``~/.local/share/cspm-bot``) on Linux, the
+    platform's equivalent elsewhere."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cspm-bot", appauthor=False))
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in `default_data_dir`."""
+    return f"sqlite:///{default_data_dir() / 'cspm.db'}"
 
 
 def _csv(value: object) -> list[str]:
@@ -37,7 +49,7 @@ class Settings(BaseSettings):
 
     # --- storage -------------------------------------------------------------------------
     database_url: str = Field(
-        default=f"sqlite:///{DEFAULT_DATA_DIR}/cspm.db",
+        default_factory=default_database_url,
         validation_alias=AliasChoices("CSPM_DATABASE_URL", "database_url"),
     )
     encryption_key: str | None = Field(
@@ -195,8 +207,8 @@ class Settings(BaseSettings):
         """Where the SQLite file (if any) and the generated key file live."""
         if self.is_sqlite and ":memory:" not in self.database_url:
             path = self.database_url.split("///", 1)[-1]
-            return Path(path).parent if path else DEFAULT_DATA_DIR
-        return DEFAULT_DATA_DIR
+            return Path(path).parent if path else default_data_dir()
+        return default_data_dir()
 
     @property
     def resolved_key_file(self) -> Path:

@@ -28,6 +28,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # the default data folder
     monkeypatch.chdir(tmp_path)
 
 
@@ -102,7 +103,7 @@ def runtime_factory() -> Iterator[object]:
 @pytest.fixture
 def aws() -> Iterator[object]:
     """The process-wide moto stand-in with authentication on, wiped for each test."""
-    from tests.standins.aws import MotoStandIn
+    from bot.playground.aws import MotoStandIn
 
     standin = MotoStandIn.shared()
     standin.reset()
@@ -113,7 +114,7 @@ def aws() -> Iterator[object]:
 @pytest.fixture
 def aws_proxy(aws: object) -> Iterator[object]:
     """A fault-injecting proxy in front of the moto stand-in."""
-    from tests.standins.aws import FaultProxy
+    from bot.playground.aws import FaultProxy
 
     with FaultProxy(aws.url) as proxy:  # type: ignore[attr-defined]
         yield proxy

@@ -16,8 +16,9 @@ from bot.settings import load_settings
 
 def test_defaults_are_the_embedded_sqlite(tmp_path: Path) -> None:
     s = load_settings()
-    assert s.database_url == "sqlite:///.cspm/cspm.db" and s.is_sqlite
-    assert s.resolved_key_file == Path(".cspm/secret.key")
+    folder = tmp_path / "xdg-data" / "cspm-bot"  # the per-user data folder, whatever the cwd
+    assert s.database_url == f"sqlite:///{folder}/cspm.db" and s.is_sqlite
+    assert s.resolved_key_file == folder / "secret.key"
     e = s.cloud_endpoints()
     assert e.aws_endpoint_url is None and e.azure_authority_host.startswith("https://login.")
 

@@ -153,6 +153,7 @@ def build_app(
     """
     settings = rt.settings
     client = client or make_web_client(settings)
+    _quiet_token_notice()
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
@@ -188,3 +189,17 @@ def build_app(
     app.use(workspace_guard(settings.slack_team_id, tell))
     app.error(_error_handler(ctx))
     return app
+
+
+class _TokenNoticeFilter(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused": the bot always
+    passes its own client, and Bolt reads SLACK_BOT_TOKEN from the environment regardless."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _quiet_token_notice() -> None:
+    bolt_log = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _TokenNoticeFilter) for f in bolt_log.filters):
+        bolt_log.addFilter(_TokenNoticeFilter())

@@ -15,7 +15,7 @@ connection's reader thread and handed to a pool of ack threads that run the Bolt
 the ack back on the connection the envelope came in on: none of this shares a thread or a
 lock with opening or closing connections.
 
-Why not slack_sdk's clients: measured against the loopback stand-in (tests/standins), the
+Why not slack_sdk's clients: measured against the loopback stand-in (bot/playground), the
 built-in client reconnects on its message thread and then waits up to 3 s for the old
 connection's reader to give up a lock, so a request that arrives on the new connection is
 acked after about 3.09 s; the websocket-client one also reconnects on its message thread and
@@ -63,6 +63,9 @@ BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 """Seconds between failed attempts to open a connection: doubling, jittered, capped."""
 CLOSE_GRACE = 5.0
 """How long a retiring connection may take to finish its close handshake."""
+DRAIN_QUIET = 0.25
+"""A replaced connection is closed once its acks are sent and no envelope came for this long
+(Slack may still deliver on it between its ``disconnect`` and the close)."""
 
 _REJECTED_TOKEN_ERRORS = frozenset(
     {"invalid_auth", "not_authed", "token_revoked", "account_inactive", "not_allowed_token_type"}
@@ -99,6 +102,9 @@ class _Link:
         self.closed = threading.Event()
         self.disconnect_reason = ""
         self.retiring = False
+        self.in_flight = 0  # envelopes read on this connection and not acked yet
+        self.last_envelope_at = 0.0
+        self.idle = threading.Condition()
         self.opened_at = 0.0
         self.ws = websocket.WebSocketApp(
             url,
@@ -161,6 +167,30 @@ class _Link:
         """Send one text frame (raises if the connection is gone)."""
         self.ws.send(text)
 
+    def started_envelope(self, at: float) -> None:
+        """Count an envelope read on this connection (its ack goes back on it)."""
+        with self.idle:
+            self.in_flight += 1
+            self.last_envelope_at = at
+
+    def finished_envelope(self) -> None:
+        """Its ack was sent (or given up)."""
+        with self.idle:
+            self.in_flight -= 1
+            self.idle.notify_all()
+
+    def drain(self, timeout: float) -> None:
+        """Wait (at most `timeout`) until every envelope read here is acked and none came in
+        for `DRAIN_QUIET` seconds: once the close frame is sent, no ack can follow it."""
+        deadline = time.monotonic() + timeout
+        with self.idle:
+            while not self.closed.is_set():
+                now = time.monotonic()
+                quiet_until = self.last_envelope_at + DRAIN_QUIET
+                if (self.in_flight == 0 and now >= quiet_until) or now >= deadline:
+                    return
+                self.idle.wait(min(deadline, max(quiet_until, now + 0.01)) - now)
+
     def close(self) -> None:
         """Close with a close handshake, bounded by `CLOSE_GRACE` (call off the ack path)."""
         self.retiring = True
@@ -168,6 +198,11 @@ class _Link:
             self.ws.close(timeout=CLOSE_GRACE)
         self.thread.join(CLOSE_GRACE)
         self._closed()
+
+
+def _drain_and_close(link: _Link) -> None:
+    link.drain(timeout=1.0)
+    link.close()
 
 
 class _AckChannel:
@@ -244,7 +279,7 @@ class SocketModeRunner:
             self._links.clear()
         for link in links:
             link.ended.set()
-        closers = [threading.Thread(target=link.close, daemon=True) for link in links]
+        closers = [threading.Thread(target=_drain_and_close, args=(link,)) for link in links]
         for closer in closers:
             closer.start()
         for closer in closers:
@@ -416,6 +451,7 @@ class SocketModeRunner:
             self._retiring.add(link)
 
         def close() -> None:
+            link.drain(timeout=3.0)  # an ack later than Slack's 3 s is of no use anyway
             link.close()
             with self._lock:
                 self._retiring.discard(link)
@@ -425,13 +461,21 @@ class SocketModeRunner:
     # -- envelopes ---------------------------------------------------------------------------
 
     def _submit(self, link: _Link, message: dict[str, Any], received: float) -> None:
+        link.started_envelope(received)
         try:
             self._acks.submit(self._handle, link, message, received)
         except RuntimeError:  # shutting down: Slack will deliver it again elsewhere
+            link.finished_envelope()
             log.info("Socket Mode: an envelope arrived while stopping; left for a retry")
 
     def _handle(self, link: _Link, message: dict[str, Any], received: float) -> None:
         """Run the Bolt app on one envelope and ack it on its own connection."""
+        try:
+            self._ack(link, message, received)
+        finally:
+            link.finished_envelope()
+
+    def _ack(self, link: _Link, message: dict[str, Any], received: float) -> None:
         request = SocketModeRequest.from_dict(message)
         if request is None:
             log.warning("Socket Mode: an envelope without a type or payload was ignored")

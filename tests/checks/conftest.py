@@ -11,7 +11,7 @@ import pytest
 from bot.checks.aws import REQUIRED_PERMISSIONS
 from bot.clouds.aws import ADAPTER, AwsSession
 from bot.domain import AwsCredentials, CancelToken
-from tests.standins.aws import MotoStandIn
+from bot.playground.aws import MotoStandIn
 
 # moto authorises some S3 calls under its own action names (real AWS: s3:GetBucketPublicAccessBlock
 # and s3:GetEncryptionConfiguration); grant those too so the least-privilege user works there.

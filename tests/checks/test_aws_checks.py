@@ -29,7 +29,7 @@ from bot.checks.aws.s3_bucket_default_encryption import BucketEncryption
 from bot.checks.aws.s3_bucket_public_access_block import BucketBlock
 from bot.clouds.aws import AwsSession
 from bot.domain import CheckResult, Provider
-from tests.standins.aws import MotoStandIn
+from bot.playground.aws import MotoStandIn
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"  # where the EC2 resources are seeded

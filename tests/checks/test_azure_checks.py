@@ -24,7 +24,7 @@ from bot.checks.azure import (
 from bot.checks.registry import check_by_id, checks_for
 from bot.clouds.azure import ADAPTER, AzureSession
 from bot.domain import AzureCredentials, CancelToken, CheckResult, ErrorCategory, Provider
-from tests.standins.azure import AzureStandIn
+from bot.playground.azure import AzureStandIn
 
 SECRET = "checks-test-secret-value"
 SUB = str(uuid.uuid4())

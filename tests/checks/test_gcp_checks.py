@@ -24,7 +24,7 @@ from bot.checks.gcp import (
 from bot.checks.registry import checks_for
 from bot.clouds.gcp import ADAPTER, GcpSession
 from bot.domain import CancelToken, CheckResult, ErrorCategory, Provider
-from tests.standins.gcp import GcpStandIn
+from bot.playground.gcp import GcpStandIn
 
 PROJECT = "cspm-checks-project"
 EMPTY = "cspm-empty-project"

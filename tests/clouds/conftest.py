@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.domain import AwsCredentials, CloudEndpoints
-from tests.standins.aws import FaultProxy, MotoStandIn
+from bot.playground.aws import FaultProxy, MotoStandIn
 
 EXTERNAL_ID = "cspm-test-external-id"
 

@@ -24,8 +24,8 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
+from bot.playground.aws import FaultProxy, refused_url
 from tests.clouds.conftest import EXTERNAL_ID, AwsWorld
-from tests.standins.aws import FaultProxy, refused_url
 
 UNKNOWN_KEY_ID = "AKIA" + "Z9" * 8
 

@@ -1,4 +1,4 @@
-"""The Azure adapter against a real loopback Entra ID + ARM (tests/standins/azure.py)."""
+"""The Azure adapter against a real loopback Entra ID + ARM (bot/playground/azure.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
-from tests.standins.azure import AzureStandIn
+from bot.playground.azure import AzureStandIn
 
 # A secret no redaction pattern recognises: only the adapter passing it explicitly hides it.
 SECRET = "plain-Looking-s3cret-Value_0042"

@@ -1,4 +1,4 @@
-"""The GCP adapter against a real loopback token endpoint + Google APIs (tests/standins/gcp.py)."""
+"""The GCP adapter against a real loopback token endpoint + Google APIs (bot/playground/gcp.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from bot.domain import (
     ScanCancelled,
 )
 from bot.errors import InputError
-from tests.standins.gcp import GcpStandIn
+from bot.playground.gcp import GcpStandIn
 
 PROJECT = "cspm-test-project"
 INVALID_REMEDIATION = (

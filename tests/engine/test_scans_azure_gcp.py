@@ -11,9 +11,9 @@ import pytest
 
 from bot.domain import ErrorCategory, ScanStatus
 from bot.errors import ValidationFailedError
+from bot.playground.azure import AzureStandIn
+from bot.playground.gcp import GcpStandIn
 from tests.conftest import make_settings
-from tests.standins.azure import AzureStandIn
-from tests.standins.gcp import GcpStandIn
 
 SECRET = "an-Azure-client-s3cret-for-tests"
 

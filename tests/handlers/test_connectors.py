@@ -16,8 +16,8 @@ from sqlalchemy import event, select
 from bot import ids
 from bot.codec import ConnectorRef, ReplaceFlowState, decode, encode
 from bot.domain import ErrorCategory, Provider, ScanStatus
+from bot.playground.gcp import GcpStandIn
 from storage.models import AuditEvent, Connector
-from tests.standins.gcp import GcpStandIn
 from tests.support.query import all_text, button_texts, buttons_with
 from tests.support.slackbot import (
     ADMIN,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.config import SchedulingConfig
@@ -17,7 +18,6 @@ from bot.scheduling.service import SchedulingService
 from bot.settings import Settings
 from tests.conftest import make_settings
 from tests.scheduling._support import ScriptedRunner, paced_client
-from tests.standins.slack import SlackStandIn
 
 
 @pytest.fixture

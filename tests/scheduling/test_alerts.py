@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.playground.slack_emulator import SlackCall, SlackStandIn
 from bot.runtime import Runtime
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.config import SchedulingConfig
@@ -24,7 +25,6 @@ from tests.scheduling._support import (
     run_scan,
     wait_until,
 )
-from tests.standins.slack import SlackCall, SlackStandIn
 
 Factory = Callable[..., SchedulingService]
 CHANNEL = "CALERTS"

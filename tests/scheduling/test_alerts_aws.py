@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.config import SchedulingConfig
@@ -13,7 +14,6 @@ from bot.scheduling.service import SchedulingService
 from storage.models_scheduling import ScanFollowup
 from tests.conftest import make_settings
 from tests.scheduling._support import wait_until
-from tests.standins.slack import SlackStandIn
 
 CHANNEL = "CAWSALERT"
 

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from bot.errors import PermissionDeniedError
+from bot.playground.blockkit import validate_api_call
+from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.scheduling.cli import add_cli
 from bot.scheduling.service import SchedulingService
@@ -18,8 +20,6 @@ from bot.settings import Settings
 from handlers.digest import digest_needs_operator, handle_digest_command
 from tests.conftest import make_settings
 from tests.scheduling._support import ScriptedRunner, add_connector, add_project, add_scan
-from tests.standins.slack import SlackStandIn
-from tests.support.blockkit import validate_api_call
 
 Factory = Callable[..., SchedulingService]
 

@@ -6,11 +6,11 @@ from collections import Counter
 
 import pytest
 
+from bot.playground.slack_emulator import SlackStandIn
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.delivery import Deliverer, Outgoing, PacedRateLimitHandler
 from bot.views.common import message, section
 from tests.scheduling._support import paced_client
-from tests.standins.slack import SlackStandIn
 
 
 def _payload(i: int) -> dict:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, update
 
 from bot.domain import ErrorCategory
+from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.cron import Cadence, DigestSchedule
@@ -21,7 +22,6 @@ from bot.settings import Settings
 from bot.views.digest_models import SupportReason
 from storage.models_scheduling import DigestDelivery
 from tests.scheduling._support import ScriptedRunner, add_connector, add_project, add_scan
-from tests.standins.slack import SlackStandIn
 
 Factory = Callable[..., SchedulingService]
 DAILY_9 = DigestSchedule(Cadence.DAILY, 9, 0, "UTC")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.domain import ErrorCategory, Provider, ScanStatus
+from bot.playground.blockkit import assert_valid_message, total_text
 from bot.records import ErrorEntryView, ProjectInfo, ScanRow
 from bot.views.alert import build_alert, build_alert_reply
 from bot.views.digest import build_digest, build_digest_help, build_subscription_list
@@ -20,7 +21,6 @@ from bot.views.digest_models import (
     SupportCase,
     SupportReason,
 )
-from tests.support.blockkit import assert_valid_message, total_text
 
 END = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 START = END - timedelta(days=1)

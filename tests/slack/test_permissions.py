@@ -6,8 +6,8 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.errors import PermissionDeniedError
+from bot.playground.slack_emulator import SlackStandIn
 from bot.slack.permissions import Permissions, Role
-from tests.standins.slack import SlackStandIn
 
 
 @pytest.fixture

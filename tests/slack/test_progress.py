@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 
 from bot.domain import ScanStatus
 from bot.engine.engine import ScanEvent
+from bot.playground.slack_emulator import SlackStandIn
 from bot.slack.progress import MIN_INTERVAL, ProgressTracker
-from tests.standins.slack import SlackStandIn
 
 
 def _render(state: dict[str, Any]) -> Any:

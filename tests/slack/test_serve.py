@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.playground.aws import refused_url
+from bot.playground.slack_emulator import SlackStandIn
 from bot.serve import check_config, run_socket_mode, serve
 from bot.slack.client import make_web_client
 from tests.conftest import make_settings
-from tests.standins.aws import refused_url
-from tests.standins.slack import SlackStandIn
 from tests.support.slackdriver import SIGNING_SECRET, SlackDriver
 
 REPO = Path(__file__).resolve().parents[2]

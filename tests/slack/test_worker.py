@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from bot.domain import JobStatus, ScanStatus
+from bot.playground.aws import refused_url
+from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
 from bot.settings import Settings
@@ -27,8 +29,6 @@ from bot.slack.work import LAZY_NAME_HEADER, LAZY_ONLY_HEADER, WorkItem
 from bot.slack.worker import WorkerError, WorkerProcess
 from bot.slackapp import create_app
 from tests.conftest import make_settings
-from tests.standins.aws import refused_url
-from tests.standins.slack import SlackStandIn
 from tests.support.slackbot import (
     ADMIN,
     READER,

@@ -1,6 +1,6 @@
 """Shared test helpers: the Block Kit validator every Slack-facing test uses."""
 
-from tests.support.blockkit import (
+from bot.playground.blockkit import (
     BlockKitError,
     assert_valid_blocks,
     assert_valid_message,

@@ -22,6 +22,8 @@ import pytest
 from slack_bolt import App
 
 from bot.domain import CloudError, ErrorCategory, JobStatus, Provider, ScanStatus
+from bot.playground.aws import refused_url
+from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
 from bot.slack.app import context_of
@@ -30,8 +32,6 @@ from bot.slack.context import SlackContext
 from bot.slackapp import create_app
 from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
 from tests.conftest import make_settings
-from tests.standins.aws import refused_url
-from tests.standins.slack import SlackStandIn
 from tests.support.slackdriver import SIGNING_SECRET, SlackDriver, TrackingExecutor
 
 ADMIN = "U0ADMIN01"

@@ -26,8 +26,8 @@ from wsgiref.util import setup_testing_defaults
 
 from slack_sdk.signature import SignatureVerifier
 
-from tests.standins.slack import SlackStandIn
-from tests.support.blockkit import validate_api_call
+from bot.playground.blockkit import validate_api_call
+from bot.playground.slack_emulator import SlackStandIn
 
 SIGNING_SECRET = "standin-signing-secret-0123456789abcdef"
 

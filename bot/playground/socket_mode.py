@@ -308,7 +308,7 @@ class SocketModeServer:
             conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
             return None
         accept = base64.b64encode(
-            hashlib.sha1((headers["sec-websocket-key"] + _WS_GUID).encode()).digest()
+            hashlib.sha1((headers["sec-websocket-key"] + _WS_GUID).encode()).digest()  # noqa: S324 - the WebSocket handshake (RFC 6455) is SHA-1
         ).decode()
         conn.sendall(
             (

@@ -76,10 +76,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, owner: LoopbackServer, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, owner: LoopbackServer, tls: ssl.SSLContext | None, port: int = 0) -> None:
         self.owner = owner
         self.tls = tls
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.tls is None:
@@ -124,11 +124,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             payload = json.dumps(reply.body).encode()
             content_type = "application/json; charset=utf-8"
+        headers = {"Content-Type": content_type, **reply.headers}
         try:
             self.send_response(reply.status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers.items():
+            headers["Content-Length"] = str(len(payload))
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
@@ -157,9 +157,9 @@ class LoopbackServer:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Listen on 127.0.0.1, a free port."""
-        self._server = _Server(self, self._tls)
+    def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1, on `port` (0: a free one)."""
+        self._server = _Server(self, self._tls, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True
         )

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bot.domain import CloudEndpoints
-from tests.standins._loopback import Call, LoopbackServer, Reply, Request
+from bot.playground.loopback import Call, LoopbackServer, Reply, Request
 
 __all__ = ["KINDS", "Call", "GcpStandIn"]
 

@@ -39,7 +39,7 @@ from urllib.parse import unquote
 import trustme
 
 from bot.domain import CloudEndpoints
-from tests.standins._loopback import Call, LoopbackServer, Reply, Request
+from bot.playground.loopback import Call, LoopbackServer, Reply, Request
 
 __all__ = ["KINDS", "AzureStandIn", "Call"]
 

@@ -1,9 +1,10 @@
-"""A loopback stand-in of the Slack Web API (and of interaction response_urls) for tests.
+"""A loopback Slack: the Web API, interaction response_urls, and (for the playground) a
+workspace a person can use in a browser. The test suite and `cspm-bot playground` share it.
 
 It answers like Slack does (``ok``, message ``ts``, view ids and hashes, single-use trigger
 ids, ``hash_conflict``, ``not_in_channel``, ``invalid_auth``), records every call with its
 parsed body, and validates every payload the bot sends with the project's Block Kit validator
-(`tests.support.blockkit.validate_api_call`). An invalid payload is answered the way Slack
+(`bot.playground.blockkit.validate_api_call`). An invalid payload is answered the way Slack
 answers it (``invalid_blocks``) and kept in `problems`; the `slack` fixture fails the test on
 any problem, so no test can forget to validate.
 
@@ -12,8 +13,13 @@ any problem, so no test can forget to validate.
         slack.rate_limit("chat.postMessage", times=1, retry_after=1)   # one 429, then ok
         url = slack.new_response_url()                                # for interaction payloads
 
+As a workspace (`bot.playground.workspace.Workspace` adds the page and the delivery of signed
+slash commands, interactions and events to the bot), it also keeps what a user would see:
+messages per channel (ephemeral ones only for their user), threads, message updates, the
+response_url posts applied to the message they came from, each user's modal stack and Home.
+
 Socket Mode: ``apps.connections.open`` with `app_token` starts a `SocketModeServer`
-(`tests.standins.socket_mode`, a WebSocket on 127.0.0.1 speaking Slack's Socket Mode protocol)
+(`bot.playground.socket_mode`, a WebSocket on 127.0.0.1 speaking Slack's Socket Mode protocol)
 and hands out a fresh URL of it each time; `slack.socket_mode.deliver(kind, payload)` sends an
 envelope and returns the app's ack. `slack.fail(503, path_prefix="/api/apps.connections.open")`
 makes opening connections fail, as when the network is down.
@@ -31,9 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.standins._loopback import LoopbackServer, Reply, Request
-from tests.standins.socket_mode import SocketModeServer
-from tests.support.blockkit import BlockKitError, validate_api_call
+from bot.playground.blockkit import BlockKitError, validate_api_call
+from bot.playground.loopback import LoopbackServer, Reply, Request
+from bot.playground.socket_mode import SocketModeServer
 
 TOKEN = "xoxb-standin-bot-token"
 TEAM_ID = "T0STANDIN"
@@ -131,6 +137,10 @@ class SlackStandIn(LoopbackServer):
         self.home: dict[str, dict[str, Any]] = {}
         self.response_posts: dict[str, list[dict[str, Any]]] = {}
         self._used_triggers: set[str] = set()
+        self.trigger_users: dict[str, str] = {}
+        self.url_context: dict[str, dict[str, str]] = {}
+        self.stacks: dict[str, list[str]] = {}
+        self.version = 0
         self._seq = itertools.count(1)
         self._changed = threading.Condition()
         self.app_token = APP_TOKEN
@@ -149,16 +159,25 @@ class SlackStandIn(LoopbackServer):
         """The Web API root for `WebClient(base_url=...)` / `SLACK_API_URL`."""
         return f"{self.base_url}/api/"
 
-    def new_response_url(self) -> str:
-        """A fresh response_url (Slack gives one per interaction; it works 5 times)."""
+    def new_response_url(self, channel: str = "", user: str = "", message_ts: str = "") -> str:
+        """A fresh response_url (Slack gives one per interaction; it works 5 times).
+
+        With a context (the channel, user and message of the interaction), what the bot posts
+        to it lands where Slack puts it: replacing that message, or as an ephemeral message.
+        """
         url_id = f"R{next(self._seq):06d}"
         with self._lock:
             self.response_posts[url_id] = []
+            self.url_context[url_id] = {"channel": channel, "user": user, "ts": message_ts}
         return f"{self.base_url}/response/{url_id}"
 
-    def new_trigger_id(self) -> str:
-        """A fresh trigger id (single use, like Slack's)."""
-        return f"{next(self._seq)}.trigger.{time.monotonic_ns()}"
+    def new_trigger_id(self, user: str = "") -> str:
+        """A fresh trigger id (single use, like Slack's); `user` owns the modal it opens."""
+        trigger = f"{next(self._seq)}.trigger.{time.monotonic_ns()}"
+        if user:
+            with self._lock:
+                self.trigger_users[trigger] = user
+        return trigger
 
     # -- knobs -------------------------------------------------------------------------------
 
@@ -233,7 +252,12 @@ class SlackStandIn(LoopbackServer):
     def _record(self, call: SlackCall) -> None:
         with self._lock:
             self.requests.append(call)
+        self.touch()
+
+    def touch(self) -> None:
+        """Note that something a user can see changed (the page polls `version`)."""
         with self._changed:
+            self.version += 1
             self._changed.notify_all()
 
     def _new_ts(self) -> str:
@@ -283,8 +307,7 @@ class SlackStandIn(LoopbackServer):
         with self._lock:
             result: dict[str, Any] = handler(body)
         call.result.update(result)
-        with self._changed:
-            self._changed.notify_all()
+        self.touch()
         return Reply(200, result)
 
     def _response_url(self, request: Request) -> Reply:
@@ -306,7 +329,33 @@ class SlackStandIn(LoopbackServer):
                 self.problems.append(f"response_url: {exc}")
                 return Reply(400, "invalid_blocks")
             posts.append(body)
+            self._apply_response(url_id, body)
+        self.touch()
         return Reply(200, "ok")
+
+    def _apply_response(self, url_id: str, body: dict[str, Any]) -> None:
+        """Show a response_url post where Slack shows it (lock held)."""
+        context = self.url_context.get(url_id) or {}
+        channel, user, ts = context.get("channel", ""), context.get("user", ""), context.get("ts")
+        if not channel:
+            return
+        content: dict[str, Any] = {k: body[k] for k in ("text", "blocks") if k in body}
+        if body.get("delete_original") and ts:
+            self.messages.pop((channel, ts), None)
+            return
+        if body.get("replace_original") and ts and (channel, ts) in self.messages:
+            original = self.messages[(channel, ts)]
+            if "blocks" not in content:
+                original.pop("blocks", None)
+            original.update(content)
+            return
+        new_ts = self._new_ts()
+        msg: dict[str, Any] = dict(content, channel=channel, ts=new_ts)
+        if body.get("response_type") != "in_channel":
+            msg["ephemeral_for"] = user
+        if body.get("thread_ts"):
+            msg["thread_ts"] = body["thread_ts"]
+        self.messages[(channel, new_ts)] = msg
 
     # -- methods (called with the lock held) ------------------------------------------------
 
@@ -328,7 +377,7 @@ class SlackStandIn(LoopbackServer):
         if channel[:1] in ("U", "W"):
             channel = "D" + channel[1:]  # posting to a user id lands in the app's DM
         ts = self._new_ts()
-        msg = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
+        msg: dict[str, Any] = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
         msg.update(channel=channel, ts=ts)
         self.messages[(channel, ts)] = msg
         return {"ok": True, "channel": channel, "ts": ts, "message": msg}
@@ -342,20 +391,42 @@ class SlackStandIn(LoopbackServer):
         return {"ok": True, "channel": key[0], "ts": key[1], "text": msg.get("text", "")}
 
     def _m_chat_postEphemeral(self, body: dict[str, Any]) -> dict[str, Any]:
-        if str(body["channel"]) in self.not_in_channel:
+        channel = str(body["channel"])
+        if channel in self.not_in_channel:
             return {"ok": False, "error": "not_in_channel"}
-        return {"ok": True, "message_ts": self._new_ts()}
+        ts = self._new_ts()
+        msg: dict[str, Any] = {k: body[k] for k in ("text", "blocks", "thread_ts") if k in body}
+        msg.update(channel=channel, ts=ts, ephemeral_for=str(body.get("user", "")))
+        self.messages[(channel, ts)] = msg
+        return {"ok": True, "message_ts": ts}
 
-    def _open(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _m_chat_delete(self, body: dict[str, Any]) -> dict[str, Any]:
+        key = (str(body["channel"]), str(body["ts"]))
+        if self.messages.pop(key, None) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _open(self, body: dict[str, Any], push: bool) -> dict[str, Any]:
         trigger = str(body.get("trigger_id", ""))
         if trigger in self._used_triggers:
             return {"ok": False, "error": "expired_trigger_id"}
         self._used_triggers.add(trigger)
         view_id = f"V{next(self._seq):08d}"
+        user = self.trigger_users.get(trigger)
+        if user:
+            stack = self.stacks.setdefault(user, [])
+            if len(stack) >= 3 and push:
+                return {"ok": False, "error": "push_limit_reached"}
+            if not push:
+                stack.clear()
+            stack.append(view_id)
         return {"ok": True, "view": self._store_view(view_id, body["view"])}
 
-    _m_views_open = _open
-    _m_views_push = _open
+    def _m_views_open(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._open(body, push=False)
+
+    def _m_views_push(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._open(body, push=True)
 
     def _m_views_update(self, body: dict[str, Any]) -> dict[str, Any]:
         view_id = str(body.get("view_id", ""))
@@ -369,6 +440,7 @@ class SlackStandIn(LoopbackServer):
     def _m_views_publish(self, body: dict[str, Any]) -> dict[str, Any]:
         user = str(body["user_id"])
         self.home[user] = dict(body["view"])
+        self._store_view(f"VH{user}", body["view"])  # its buttons act on it like on a modal
         return {"ok": True, "view": dict(body["view"], id=f"VH{user}")}
 
     def _m_usergroups_users_list(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -383,6 +455,10 @@ class SlackStandIn(LoopbackServer):
             "ok": True,
             "channel": {"id": channel, "is_member": channel not in self.not_in_channel},
         }
+
+    def _m_users_info(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = str(body.get("user", ""))
+        return {"ok": True, "user": {"id": user, "name": user.lower(), "team_id": self.team_id}}
 
 
 # --------------------------------------------------------------------------------------------
