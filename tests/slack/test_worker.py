@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bot import ids
 from bot.domain import JobStatus, ScanStatus
 from bot.playground.aws import refused_url
 from bot.playground.slack_emulator import SlackStandIn
@@ -131,6 +132,24 @@ def test_the_worker_process_answers_what_the_front_acked(
 
     health = front.driver.request("GET", "/healthz").json()
     assert health == {"status": "ok", "database": "ok", "worker": "ok"}
+
+
+def test_a_click_decoded_by_the_front_is_decoded_again_by_the_worker(
+    make_front: Callable[..., Front], slack: SlackStandIn
+) -> None:
+    front = make_front()
+    seed_connector(front.rt)
+    seed_project(front.rt, "web")
+    front.driver.command("projects", READER, settle=False)
+    listing = slack.wait_for("response_url", timeout=20)[0].body
+
+    # The typed value in the front's Bolt context does not cross processes: the worker's app
+    # runs the same decoding middleware on the relayed request before the work function.
+    result = front.driver.click_in_message(listing, ids.ProjectAction.HISTORY, READER, settle=False)
+    assert result.status == 200 and result.body == b""
+    history = slack.wait_for("response_url", count=2, timeout=20)[1]
+    assert "History · web" in history.text()
+    assert front.background.submitted() == 0
 
 
 def test_the_worker_runs_below_the_serving_process(make_front: Callable[..., Front]) -> None:
