@@ -7,10 +7,17 @@ secrets, PEM blocks and private keys, bearer tokens, JWTs and Slack tokens.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
+
+FRAGMENT = 12
+"""A run of this many characters of any form of a known secret is redacted wherever it occurs."""
 
 # Order matters: whole PEM blocks first, then structured tokens, then loose key shapes.
 _PATTERNS: tuple[re.Pattern[str], ...] = (
@@ -50,32 +57,119 @@ def _sub(pattern: re.Pattern[str], text: str) -> str:
     return pattern.sub(REDACTED, text)
 
 
-def _variants(secret: str) -> Iterable[str]:
-    """A secret as it may appear in text: raw, JSON-escaped, with escaped newlines."""
-    yield secret
-    if "\n" in secret:
-        yield secret.replace("\n", "\\n")
-        for line in secret.splitlines():
-            if len(line) >= 8 and not line.startswith("-----"):
-                yield line
-    if '"' in secret or "\\" in secret:
-        yield secret.replace("\\", "\\\\").replace('"', '\\"')
+_PEM_LINE = re.compile(r"^-----(BEGIN|END) [A-Z0-9 ]+-----$")
+
+
+def _pem_body_lines(secret: str) -> list[str]:
+    """The base64 body lines of a PEM block (its secret material), or [] if it is not one."""
+    lines = [line.strip() for line in secret.strip().splitlines()]
+    if len(lines) < 2 or not _PEM_LINE.match(lines[0]):
+        return []
+    return [line for line in lines if line and not _PEM_LINE.match(line)]
+
+
+def _base64_forms(data: bytes) -> Iterable[str]:
+    """The base64 text `data` becomes inside any larger encoded message, at each alignment.
+
+    Inside a message, the secret starts at byte offset 0, 1 or 2 of a 3-byte group; only the
+    characters made of the secret's bits alone are stable, so the edges are cut off.
+    """
+    for align in range(3):
+        total = align + len(data)
+        front = (0, 2, 3)[align]
+        back = 4 * (total // 3)
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            stable = encode(b"\0" * align + data).decode("ascii")[front:back]
+            if stable:
+                yield stable
+
+
+def _lower_percent(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every form a secret may be echoed in: raw, URL-encoded, JSON- and slash-escaped, base64.
+
+    For a PEM private key the secret material is its base64 body: the body joined without
+    newlines, joined with real or escaped newlines, and each line.
+    """
+    bases = {secret}
+    body = _pem_body_lines(secret)
+    if body:
+        bases |= {"".join(body), "\n".join(body), "\r\n".join(body)}
+        bases |= {"\\n".join(body), "\\r\\n".join(body)}
+        bases |= set(body)
+    forms: set[str] = set()
+    for base in bases:
+        escaped_json = json.dumps(base)[1:-1]
+        for form in (base, escaped_json):
+            forms |= {form, form.replace("/", "\\/")}
+        for encoded in (quote(base, safe=""), quote(base), quote_plus(base)):
+            forms |= {encoded, _lower_percent(encoded)}
+        forms |= set(_base64_forms(base.encode("utf-8")))
+    return {form for form in forms if form}
+
+
+@lru_cache(maxsize=256)
+def _fragments(secret: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(every FRAGMENT-long window of every form, the forms shorter than FRAGMENT)."""
+    windows: set[str] = set()
+    short: set[str] = set()
+    for form in secret_forms(secret):
+        if len(form) < FRAGMENT:
+            short.add(form)
+            continue
+        windows.update(form[i : i + FRAGMENT] for i in range(len(form) - FRAGMENT + 1))
+    return frozenset(windows), tuple(sorted(short, key=len, reverse=True))
+
+
+def _redact_known(text: str, secrets: Iterable[str]) -> str:
+    """Replace every run of text covered by a FRAGMENT-long window of a known secret's forms."""
+    windows: set[str] = set()
+    short: set[str] = set()
+    for secret in secrets:
+        if not secret or len(secret) < 4:
+            continue
+        secret_windows, secret_short = _fragments(secret)
+        windows |= secret_windows
+        short.update(s for s in secret_short if len(s) >= 4)
+    for value in sorted(short, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    if not windows or len(text) < FRAGMENT:
+        return text
+    covered_until = -1
+    spans: list[list[int]] = []
+    for start in range(len(text) - FRAGMENT + 1):
+        if text[start : start + FRAGMENT] in windows:
+            end = start + FRAGMENT
+            if spans and start <= covered_until:
+                spans[-1][1] = end
+            else:
+                spans.append([start, end])
+            covered_until = end
+    if not spans:
+        return text
+    pieces: list[str] = []
+    last = 0
+    for start, end in spans:
+        pieces += [text[last:start], REDACTED]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Return `text` with every known secret and every credential-shaped value replaced.
 
-    `secrets` are the connector's own secret values; they are removed first, verbatim and in
-    their usual escaped forms, so a secret never survives even where no pattern would match.
-    Values shorter than 4 characters are ignored (they would shred ordinary words).
+    `secrets` are the connector's own secret values; they are removed first, in every form a
+    cloud may echo them (`secret_forms`) and as any fragment of `FRAGMENT` or more characters
+    of such a form, so a secret never survives even where no pattern would match. Values
+    shorter than 4 characters are ignored (they would shred ordinary words).
     """
     if not text:
         return text
-    own = sorted(
-        {v for s in secrets if s and len(s) >= 4 for v in _variants(s)}, key=len, reverse=True
-    )
-    for value in own:
-        text = text.replace(value, REDACTED)
+    text = _redact_known(text, secrets)
     for pattern in _PATTERNS:
         text = _sub(pattern, text)
     return text

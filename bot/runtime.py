@@ -9,6 +9,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sqlalchemy import make_url
+
 from bot.engine.engine import ScanEngine
 from bot.engine.jobs import CloudJobRunner, JobRunner
 from bot.secretbox import SecretBox
@@ -17,6 +19,7 @@ from bot.services.projects import ProjectService
 from bot.services.scans import ScanService
 from bot.settings import Settings, reveal
 from storage.db import Database
+from storage.repositories.connectors import ConnectorRepo
 
 if TYPE_CHECKING:
     from bot.scheduling.service import SchedulingService
@@ -59,8 +62,13 @@ def build_runtime(
     db = Database(settings.database_url)
     if migrate:
         db.upgrade()
+    with db.read() as session:
+        stored = ConnectorRepo(session).any_ciphertext()
     box = SecretBox.from_settings(
-        reveal(settings.encryption_key) or None, settings.resolved_key_file
+        reveal(settings.encryption_key) or None,
+        settings.resolved_key_file,
+        stored=stored,
+        database=make_url(settings.database_url).render_as_string(hide_password=True),
     )
     endpoints = settings.cloud_endpoints()
     connectors = ConnectorService(db, box, endpoints)

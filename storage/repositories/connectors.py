@@ -46,6 +46,18 @@ class ConnectorRepo:
             self.s.scalar(select(func.count(Connector.id)).where(*self._live(failing_only))) or 0
         )
 
+    def any_ciphertext(self) -> bytes | None:
+        """The encrypted credentials of one connector (the newest that has any), or None.
+
+        At start the key is tried on it: a key that cannot decrypt it is the wrong key.
+        """
+        return self.s.scalar(
+            select(Connector.secret_ciphertext)
+            .where(Connector.secret_ciphertext.is_not(None))
+            .order_by(Connector.id.desc())
+            .limit(1)
+        )
+
     @staticmethod
     def _live(failing_only: bool) -> list[Any]:
         conditions: list[Any] = [Connector.deleted_at.is_(None)]
