@@ -404,18 +404,38 @@ def cmd_scan_findings(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_checks(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_checks(settings: Settings, args: argparse.Namespace) -> int:
+    """List the checks (no database is opened): controls, severity, permissions, counts."""
     from bot import providers
+    from bot.errors import InputError
+    from bot.providers.catalogue import (
+        catalogue,
+        controls_text,
+        counts_line,
+        markdown,
+        parse_framework,
+    )
 
-    chosen = [providers.parse(args.provider)] if args.provider else list(providers.names())
-    checks = [c.meta for p in chosen for c in providers.checks_for(p)]
+    try:
+        chosen = [providers.parse(args.provider)] if args.provider else list(providers.names())
+        framework = parse_framework(args.framework) if args.framework else None
+    except InputError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    checks = catalogue(chosen, framework)
     permissions = {p: list(providers.get(p).required_permissions()) for p in chosen}
+    if args.markdown:
+        print(markdown(checks, permissions), end="")
+        return 0
 
     def text() -> str:
-        rows = [[m.provider, m.id, m.severity.value, m.title] for m in checks]
+        rows = [
+            [m.provider, m.id, m.severity.value, controls_text(m) or "-", m.title] for m in checks
+        ]
         perms = "\n".join(f"{p}: {', '.join(v)}" for p, v in permissions.items())
         return (
-            table(rows, ["PROVIDER", "CHECK", "SEVERITY", "TITLE"])
+            table(rows, ["PROVIDER", "CHECK", "SEVERITY", "CONTROLS", "TITLE"])
+            + f"\n\nChecks: {counts_line(checks)}."
             + "\n\nRead-only permissions the connector needs:\n"
             + perms
         )
@@ -571,8 +591,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-v", "--verbose", action="store_true", help="include full details")
     cmd(scan, "findings", cmd_scan_findings, "failing findings by severity").add_argument("target")
 
-    ch = cmd(sub, "checks", cmd_checks, "list the checks and the permissions they need")
-    ch.add_argument("--provider", choices=providers.names())
+    ch = cmd(sub, "checks", cmd_checks, "list the checks, their controls and permissions")
+    ch.add_argument("--provider", help=f"only one provider ({providers.choices_text()})")
+    ch.add_argument("--framework", help="only checks mapped to a framework, e.g. cis-aws-3.0")
+    ch.add_argument(
+        "--markdown", action="store_true", help="the catalogue as Markdown (docs/CHECKS.md)"
+    )
+    ch.set_defaults(standalone=cmd_checks)
 
     from bot.scheduling.cli import add_cli  # digest and schedule groups (light imports)
 

@@ -234,6 +234,19 @@ class CheckMeta:
     severity: Severity
     remediation: str
     scope: str = "unit"  # AWS: "global" runs in the global job, "regional" in each region job
+    frameworks: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    """Benchmark control ids by framework, e.g. ``{"cis-aws-3.0": ("1.4",)}`` (lists are
+    accepted and stored as tuples)."""
+    semantics: str = ""
+    """How the verdict is reached where readings of the control differ (empty: as titled)."""
+
+    def __post_init__(self) -> None:
+        frozen = {str(k): tuple(str(c) for c in v) for k, v in dict(self.frameworks).items()}
+        object.__setattr__(self, "frameworks", frozen)
+
+    def controls(self, framework: str) -> tuple[str, ...]:
+        """The control ids this check covers in `framework` (empty when unmapped)."""
+        return tuple(self.frameworks.get(framework, ()))
 
 
 @dataclass

@@ -41,6 +41,7 @@ from moto.server import ThreadedMotoServer
 
 from bot.domain import CloudEndpoints
 from bot.playground.loopback import cloud_endpoints
+from bot.providers.aws.adapter import strip_account_host
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account: every stand-in user lives in it
@@ -194,8 +195,18 @@ class MotoStandIn:
         )
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A seeding client (internal admin user) pointed at the stand-in."""
-        return self.boto3_session(region).client(service, endpoint_url=self.url)  # type: ignore[call-overload]
+        """A seeding client (internal admin user) pointed at the stand-in (made once per
+        service, region and seeding key: creating boto3 clients is slow)."""
+        key = (service, region or self.region, self._seed_key, self.url)
+        cache: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_seed_clients", {})
+        if key not in cache:
+            client = self.boto3_session(region).client(  # type: ignore[call-overload]
+                service, endpoint_url=self.url
+            )
+            if service == "s3control":  # no per-account host names on a loopback address
+                client.meta.events.register("before-sign.s3-control", strip_account_host)
+            cache[key] = client
+        return cache[key]
 
     def create_user(
         self, name: str, *, admin: bool = False, policy_actions: list[str] | None = None

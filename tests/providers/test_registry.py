@@ -116,7 +116,7 @@ def test_one_bucket_listing_per_scan_for_every_s3_check(aws: Any) -> None:
     session.client("s3").meta.events.register(
         "before-call.s3.ListBuckets", lambda **_: calls.append("ListBuckets")
     )
-    s3_checks = [c for c in providers.checks_for("aws") if c.meta.id.startswith("aws.s3.")]
+    s3_checks = [c for c in providers.checks_for("aws") if c.meta.id.startswith("aws.s3.bucket_")]
     assert len(s3_checks) >= 2
     for check in s3_checks:
         results = list(check.run(session, "global"))

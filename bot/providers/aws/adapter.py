@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import botocore.session
@@ -167,6 +168,8 @@ def _client_config(endpoints: CloudEndpoints, region: str) -> Config:
         user_agent_extra="cspm-bot",
         # Custom endpoints (proxies, stand-ins, private gateways) rarely serve virtual hosts.
         s3={"addressing_style": "path"} if endpoints.optional("aws_endpoint_url") else None,
+        # ...nor per-account host names (S3 Control prefixes the account id to the host).
+        inject_host_prefix=not endpoints.optional("aws_endpoint_url"),
     )
 
 
@@ -207,6 +210,15 @@ def _annotate_errors(service: str, region: str) -> Callable[..., None]:
     return handler
 
 
+def strip_account_host(request: Any, **_: Any) -> None:
+    """S3 Control prefixes the account id to the endpoint's host (`123….s3-control…`); a
+    custom endpoint (proxy, stand-in) serves the plain host, so drop the prefix before signing."""
+    parts = urlsplit(request.url)
+    head, dot, rest = parts.netloc.partition(".")
+    if dot and head.isdigit() and len(head) == 12:
+        request.url = urlunsplit(parts._replace(netloc=rest))
+
+
 def _new_client(
     session: boto3.session.Session,
     service: str,
@@ -224,6 +236,8 @@ def _new_client(
     )
     events = client.meta.events
     signing_name = client.meta.service_model.signing_name or service
+    if service == "s3control" and endpoints.optional("aws_endpoint_url"):
+        events.register("before-sign.s3-control", strip_account_host)
     events.register("after-call", _annotate_errors(signing_name, region))
     if cancel is not None:
 

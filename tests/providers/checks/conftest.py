@@ -14,9 +14,14 @@ from bot.providers.aws.adapter import ADAPTER, AwsSession
 from bot.providers.aws.checks import REQUIRED_PERMISSIONS
 from bot.providers.aws.credentials import AwsCredentials
 
-# moto authorises some S3 calls under its own action names (real AWS: s3:GetBucketPublicAccessBlock
-# and s3:GetEncryptionConfiguration); grant those too so the least-privilege user works there.
-MOTO_S3_ALIASES = ("s3:GetPublicAccessBlock", "s3:ListBucket")
+# moto authorises some calls under its own action names (real AWS: s3:GetBucketPublicAccessBlock,
+# s3:GetEncryptionConfiguration, cloudwatch:DescribeAlarms); grant those too so the
+# least-privilege user works there.
+MOTO_S3_ALIASES = ("s3:GetPublicAccessBlock", "s3:ListBucket", "monitoring:DescribeAlarms")
+
+# moto's auth rejects the (correct) signatures of these REST-JSON services: their checks are
+# run with moto's auth off, in their own tests.
+MOTO_UNSIGNABLE_CHECKS = frozenset({"aws.efs.encrypted", "aws.securityhub.enabled"})
 
 
 def _scrub_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:

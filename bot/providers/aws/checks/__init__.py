@@ -13,6 +13,14 @@ from bot.providers.checks import Check, discover, required_permissions
 CHECKS: list[Check] = discover(__name__)
 """Every AWS check, sorted by id."""
 
+SCOPES = ("global", "regional")
+"""Where a check runs: once in the "global" job (account-wide services: IAM, S3, the
+account's trails) or once in every region's job (EC2, RDS, KMS, Config…)."""
+
+_unrouted = [c.meta.id for c in CHECKS if c.meta.scope not in SCOPES]
+if _unrouted:  # a check no job would run: refuse to load rather than skip it silently
+    raise ValueError(f"AWS checks need scope 'global' or 'regional': {', '.join(_unrouted)}")
+
 SESSION_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 """What every scan needs besides its checks: the account id and the list of enabled regions."""
 

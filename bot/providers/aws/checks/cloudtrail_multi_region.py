@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="aws",
     title="A multi-region CloudTrail trail is logging",
     severity=Severity.HIGH,
+    frameworks={"cis-aws-3.0": ("3.1",)},
     remediation=(
         "Create a CloudTrail trail that applies to all regions and turn logging on "
         "(CloudTrail → Trails → Create trail)."

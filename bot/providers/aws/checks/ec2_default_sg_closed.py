@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="aws",
     title="Default security groups allow no traffic",
     severity=Severity.LOW,
+    frameworks={"cis-aws-3.0": ("5.4",)},
     remediation=(
         "Remove every inbound and outbound rule from the VPC's default security group and "
         "use purpose-made groups instead."

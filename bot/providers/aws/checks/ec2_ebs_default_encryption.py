@@ -15,6 +15,7 @@ META = CheckMeta(
     provider="aws",
     title="EBS volumes are encrypted by default",
     severity=Severity.MEDIUM,
+    frameworks={"cis-aws-3.0": ("2.2.1",)},
     remediation=(
         "Turn on EBS encryption by default in the region (EC2 → Settings → Data protection)."
     ),

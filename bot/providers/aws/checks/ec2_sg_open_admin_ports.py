@@ -22,6 +22,7 @@ META = CheckMeta(
     provider="aws",
     title="Security groups do not open SSH, RDP or all ports to the internet",
     severity=Severity.HIGH,
+    frameworks={"cis-aws-3.0": ("5.2", "5.3")},
     remediation=(
         "Remove the inbound rule that allows 0.0.0.0/0 or ::/0, and allow only known "
         "address ranges (or use Session Manager instead of SSH/RDP)."

@@ -19,6 +19,7 @@ META = CheckMeta(
     provider="aws",
     title=f"Access keys are rotated within {MAX_AGE_DAYS} days",
     severity=Severity.MEDIUM,
+    frameworks={"cis-aws-3.0": ("1.14",)},
     remediation=(
         "Create a new access key for the user, switch its consumers over, "
         "then deactivate and delete the old key."

@@ -19,6 +19,7 @@ META = CheckMeta(
     provider="aws",
     title="IAM password policy is strong",
     severity=Severity.MEDIUM,
+    frameworks={"cis-aws-3.0": ("1.8", "1.9")},
     remediation=(
         f"Set an account password policy with a minimum length of {MIN_LENGTH} and "
         f"password reuse prevention of {MIN_REUSE_PREVENTION}."

@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="aws",
     title="Root user has no access keys",
     severity=Severity.CRITICAL,
+    frameworks={"cis-aws-3.0": ("1.4",)},
     remediation="Delete the root user's access keys; use IAM users or roles instead.",
     scope="global",
 )

@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="aws",
     title="Root user has MFA enabled",
     severity=Severity.CRITICAL,
+    frameworks={"cis-aws-3.0": ("1.5",)},
     remediation="Sign in as the root user and assign an MFA device (IAM → Security credentials).",
     scope="global",
 )

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
-from bot.providers.aws.checks._common import error_code, list_buckets
+from bot.providers.aws.checks._common import S3_LIST_PERMISSIONS, error_code, list_buckets
 
-PERMISSIONS = ("s3:ListAllMyBuckets", "s3:GetEncryptionConfiguration")
+PERMISSIONS = (*S3_LIST_PERMISSIONS, "s3:GetEncryptionConfiguration")
 """The IAM actions the check calls."""
 
 META = CheckMeta(

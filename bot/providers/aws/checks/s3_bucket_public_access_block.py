@@ -1,4 +1,5 @@
-"""Every S3 bucket blocks public access with all four Block Public Access settings."""
+"""Every S3 bucket blocks public access: all four Block Public Access settings are on, at the
+bucket or at the account level (CIS AWS 2.1.4)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
-from bot.providers.aws.checks._common import error_code, list_buckets
+from bot.providers.aws.checks._common import S3_LIST_PERMISSIONS, error_code, list_buckets
+from bot.providers.aws.checks.s3_account_public_access_block import account_block
 
 SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
-PERMISSIONS = ("s3:ListAllMyBuckets", "s3:GetBucketPublicAccessBlock")
+PERMISSIONS = (
+    *S3_LIST_PERMISSIONS,
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetAccountPublicAccessBlock",
+)
 """The IAM actions the check calls."""
 
 META = CheckMeta(
@@ -19,11 +25,17 @@ META = CheckMeta(
     provider="aws",
     title="S3 buckets block public access",
     severity=Severity.HIGH,
+    frameworks={"cis-aws-3.0": ("2.1.4",)},
     remediation=(
-        "Turn on all four Block Public Access settings for the bucket "
-        "(S3 → bucket → Permissions → Block public access)."
+        "Turn on all four Block Public Access settings for the account (S3 → Block Public "
+        "Access settings for this account) or for the bucket (bucket → Permissions)."
     ),
     scope="global",
+    semantics=(
+        "S3 applies the most restrictive combination of the account and bucket settings, so a "
+        "setting counts as on when either level has it; a bucket passes when all four are on "
+        "(the account-level block alone covers every bucket)."
+    ),
 )
 
 
@@ -54,17 +66,28 @@ def collect(session: Any) -> list[BucketBlock]:
     return found
 
 
-def judge(buckets: Iterable[BucketBlock], partition: str = "aws") -> list[CheckResult]:
-    """Pass a bucket only when all four settings are on."""
+def judge(
+    buckets: Iterable[BucketBlock],
+    partition: str = "aws",
+    account: Mapping[str, bool] | None = None,
+) -> list[CheckResult]:
+    """Pass a bucket when each setting is on at the bucket or at the account level."""
+    account = account or {}
     results = []
     for bucket in buckets:
-        off = [s for s in SETTINGS if not (bucket.config or {}).get(s, False)]
-        if bucket.config is None:
-            detail = "No Block Public Access configuration."
-        elif off:
-            detail = "Off: " + ", ".join(off) + "."
+        mine = bucket.config or {}
+        off = [s for s in SETTINGS if not (mine.get(s, False) or account.get(s, False))]
+        covered = [s for s in SETTINGS if account.get(s, False) and not mine.get(s, False)]
+        if not off and len(covered) == len(SETTINGS):
+            detail = "Covered by the account-level block (all four settings)."
+        elif not off:
+            detail = "All four settings are on" + (
+                f" ({', '.join(covered)} at the account level)." if covered else "."
+            )
+        elif bucket.config is None and not any(account.values()):
+            detail = "No Block Public Access configuration on the bucket or the account."
         else:
-            detail = "All four settings are on."
+            detail = "Off at both bucket and account level: " + ", ".join(off) + "."
         results.append(
             CheckResult(
                 resource=f"arn:{partition}:s3:::{bucket.name}",
@@ -77,5 +100,5 @@ def judge(buckets: Iterable[BucketBlock], partition: str = "aws") -> list[CheckR
 
 
 def run(session: Any, unit: str) -> list[CheckResult]:
-    """Collect every bucket's configuration and judge it."""
-    return judge(collect(session), session.partition)
+    """Collect every bucket's configuration and the account's, and judge them."""
+    return judge(collect(session), session.partition, account_block(session))

@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="azure",
     title="Key vaults have soft delete and purge protection",
     severity=Severity.MEDIUM,
+    frameworks={"cis-azure-2.0": ("8.5",)},
     remediation="Key vault → Properties → enable purge protection "
     "(`az keyvault update --enable-purge-protection true`); it cannot be turned off again.",
 )

@@ -21,6 +21,7 @@ META = CheckMeta(
     provider="azure",
     title="NSGs do not allow SSH/RDP from the Internet",
     severity=Severity.HIGH,
+    frameworks={"cis-azure-2.0": ("6.1", "6.2")},
     remediation="Remove or narrow the inbound rules that allow TCP 22/3389 from "
     "Any/Internet; use Azure Bastion or just-in-time VM access instead.",
 )

@@ -22,6 +22,7 @@ META = CheckMeta(
     provider="azure",
     title="SQL servers have auditing enabled",
     severity=Severity.MEDIUM,
+    frameworks={"cis-azure-2.0": ("4.1.1",)},
     remediation="SQL server → Security → Auditing: enable server-level auditing to a "
     "storage account, Log Analytics workspace or Event Hub.",
 )

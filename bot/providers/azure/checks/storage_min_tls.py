@@ -21,6 +21,7 @@ META = CheckMeta(
     provider="azure",
     title="Storage accounts require TLS 1.2 or newer",
     severity=Severity.MEDIUM,
+    frameworks={"cis-azure-2.0": ("3.15",)},
     remediation="Storage account → Configuration → Minimum TLS version: Version 1.2 "
     "(`az storage account update --min-tls-version TLS1_2`).",
 )

@@ -21,6 +21,7 @@ META = CheckMeta(
     provider="azure",
     title="Storage accounts disallow anonymous blob access",
     severity=Severity.HIGH,
+    frameworks={"cis-azure-2.0": ("3.7",)},
     remediation="Storage account → Configuration → Allow Blob anonymous access: Disabled "
     "(`az storage account update --allow-blob-public-access false`).",
 )

@@ -21,6 +21,7 @@ META = CheckMeta(
     provider="azure",
     title="Storage accounts require secure transfer (HTTPS only)",
     severity=Severity.HIGH,
+    frameworks={"cis-azure-2.0": ("3.1",)},
     remediation="Storage account → Configuration → Secure transfer required: Enabled "
     "(`az storage account update --https-only true`).",
 )

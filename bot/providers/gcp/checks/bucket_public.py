@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="gcp",
     title="Buckets are not public via IAM",
     severity=Severity.HIGH,
+    frameworks={"cis-gcp-2.0": ("5.1",)},
     remediation="Remove the allUsers / allAuthenticatedUsers bindings from the bucket's IAM "
     "policy and enforce public access prevention "
     "(`gcloud storage buckets update gs://BUCKET --public-access-prevention`).",

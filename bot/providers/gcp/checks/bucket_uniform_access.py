@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="gcp",
     title="Buckets use uniform bucket-level access",
     severity=Severity.MEDIUM,
+    frameworks={"cis-gcp-2.0": ("5.2",)},
     remediation="Bucket → Permissions → Switch to uniform access "
     "(`gcloud storage buckets update gs://BUCKET --uniform-bucket-level-access`).",
 )

@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="gcp",
     title="The default VPC network has been removed",
     severity=Severity.MEDIUM,
+    frameworks={"cis-gcp-2.0": ("3.1",)},
     remediation="Move workloads to a purpose-built VPC, delete the `default` network and its "
     "permissive firewall rules, and set the constraints/compute.skipDefaultNetworkCreation "
     "organization policy.",

@@ -16,6 +16,7 @@ META = CheckMeta(
     provider="gcp",
     title="Firewall rules do not allow SSH/RDP from 0.0.0.0/0",
     severity=Severity.HIGH,
+    frameworks={"cis-gcp-2.0": ("3.6", "3.7")},
     remediation="Restrict the rule's source ranges (or delete it) and reach VMs through "
     "Identity-Aware Proxy TCP forwarding (35.235.240.0/20) instead.",
 )

@@ -17,6 +17,7 @@ META = CheckMeta(
     provider="gcp",
     title="Service-account keys are younger than 90 days",
     severity=Severity.MEDIUM,
+    frameworks={"cis-gcp-2.0": ("1.7",)},
     remediation="Create a new key, move its users over, then delete the old key; better, "
     "replace keys with workload identity federation or attached service accounts.",
 )
