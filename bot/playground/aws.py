@@ -57,6 +57,29 @@ _ORIGINAL_AUTH: list[float] = []
 _SHARED: list[MotoStandIn] = []
 
 
+def _verify_bodyless_signatures_against_the_body() -> None:
+    """moto checks the SigV4 signature of a request without a body (a REST GET such as EFS
+    DescribeFileSystems or Security Hub DescribeHub) against its parsed headers instead of
+    the empty body, so correct signatures never match once auth is on. Verify them against
+    the body that was sent (empty), as AWS does. Applied once per process."""
+    from botocore.awsrequest import AWSRequest
+    from moto.iam import access_control
+
+    base = access_control.IAMRequestBase
+    if getattr(base, "_cspm_bodyless_fix", False):
+        return
+    original = base._create_aws_request
+
+    def create_aws_request(self: Any) -> AWSRequest:
+        request = original(self)
+        if not self._body and str(self._method).upper() in ("GET", "HEAD", "DELETE"):
+            request.data = b""
+        return request
+
+    base._create_aws_request = create_aws_request  # type: ignore[method-assign]
+    base._cspm_bodyless_fix = True  # type: ignore[attr-defined]
+
+
 def _policy(actions: list[str]) -> str:
     return json.dumps(
         {
@@ -100,6 +123,7 @@ class MotoStandIn:
     def start(self) -> MotoStandIn:
         """Start the server and create the internal seeding user."""
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        _verify_bodyless_signatures_against_the_body()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()

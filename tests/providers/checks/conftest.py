@@ -19,10 +19,6 @@ from bot.providers.aws.credentials import AwsCredentials
 # least-privilege user works there.
 MOTO_S3_ALIASES = ("s3:GetPublicAccessBlock", "s3:ListBucket", "monitoring:DescribeAlarms")
 
-# moto's auth rejects the (correct) signatures of these REST-JSON services: their checks are
-# run with moto's auth off, in their own tests.
-MOTO_UNSIGNABLE_CHECKS = frozenset({"aws.efs.encrypted", "aws.securityhub.enabled"})
-
 
 def _scrub_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):

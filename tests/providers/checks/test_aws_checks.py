@@ -30,7 +30,6 @@ from bot.providers.aws.checks.cloudtrail_multi_region import Trail
 from bot.providers.aws.checks.iam_access_key_rotation import AccessKey
 from bot.providers.aws.checks.s3_bucket_default_encryption import BucketEncryption
 from bot.providers.aws.checks.s3_bucket_public_access_block import BucketBlock
-from tests.providers.checks.conftest import MOTO_UNSIGNABLE_CHECKS
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"  # where the EC2 resources are seeded
@@ -135,8 +134,6 @@ def test_every_check_runs_with_only_the_declared_permissions(
     scan_session: AwsSession, seeded: dict[str, str]
 ) -> None:
     for check in CHECKS:
-        if check.meta.id in MOTO_UNSIGNABLE_CHECKS:
-            continue
         units = ["global"] if check.meta.scope == "global" else ["us-east-1", REGION]
         for unit in units:
             results = list(check.run(scan_session, unit))

@@ -51,7 +51,6 @@ from bot.providers.aws.checks._common import list_buckets, location_region
 from bot.providers.aws.checks._metric_alarms import MetricFilter, matches
 from bot.providers.aws.checks._trails import TrailInfo
 from bot.providers.aws.credentials import AwsCredentials
-from tests.providers.checks.conftest import MOTO_UNSIGNABLE_CHECKS
 
 ACCOUNT = "123456789012"
 EU = "eu-west-1"
@@ -349,17 +348,6 @@ def shared(aws_account: MotoStandIn, auditor: AwsCredentials, seeded: dict[str, 
     return ADAPTER.open_session(auditor, aws_account.endpoints(max_attempts=1), CancelToken())
 
 
-@pytest.fixture
-def auth_off(aws_account: MotoStandIn) -> Iterator[None]:
-    """moto rejects the signature of some REST-JSON services (EFS, Security Hub) when its
-    auth is on; those reads run with auth off."""
-    aws_account.disable_auth()
-    try:
-        yield
-    finally:
-        aws_account.enable_auth()
-
-
 def run(check: Any, session: AwsSession, unit: str) -> dict[str, bool]:
     return verdicts(list(check.run(session, unit)))
 
@@ -405,7 +393,7 @@ def test_rds(shared: AwsSession, check: Any) -> None:
     assert run(check, shared, EU) == {"db-safe": True, "db-loose": False}
 
 
-def test_efs(seeded: dict[str, str], shared: AwsSession, auth_off: None) -> None:
+def test_efs(seeded: dict[str, str], shared: AwsSession) -> None:
     results = {r.resource.rsplit("/", 1)[-1]: r for r in efs_encryption.run(shared, EU)}
     assert results[seeded["fs-encrypted"]].passed
     assert not results[seeded["fs-plain"]].passed
@@ -418,14 +406,8 @@ def test_efs(seeded: dict[str, str], shared: AwsSession, auth_off: None) -> None
 def test_account_settings_judged_per_region(
     aws_account: MotoStandIn, shared: AwsSession, check: Any
 ) -> None:
-    session = shared
-    if check is securityhub_enabled:
-        aws_account.disable_auth()  # see `auth_off`
-    try:
-        [eu] = check.run(session, EU)
-        [west] = check.run(session, "us-west-2")
-    finally:
-        aws_account.enable_auth()
+    [eu] = check.run(shared, EU)
+    [west] = check.run(shared, "us-west-2")
     if check is cloudtrail_region_logging:  # covered by the multi-region trail everywhere
         assert eu.passed and west.passed and "org" in west.detail
         return
@@ -571,8 +553,6 @@ def test_every_check_runs_in_its_units_as_the_auditor(
 ) -> None:
     session = shared
     for check in CHECKS:
-        if check.meta.id in MOTO_UNSIGNABLE_CHECKS:
-            continue  # run with moto's auth off in their own tests
         units = ["global"] if check.meta.scope == "global" else [US, EU]
         for unit in units:
             assert all(isinstance(r, CheckResult) for r in check.run(session, unit)), check.meta.id
