@@ -9,9 +9,12 @@ at `.ca_pem_path`) serves both:
   unknown app → 400 AADSTS700016, wrong secret → 401 AADSTS7000215, expired secret →
   401 AADSTS7000222, wrong scope → 400 AADSTS500011; the error JSON is shaped like Entra ID's.
 - ARM, bearer token required (the ones issued above, HMAC-signed): `GET /subscriptions`,
-  `GET /subscriptions/{id}/providers/{Namespace}/{type}` for seeded kinds, and
-  `GET {sql server id}/auditingSettings/default`. No role on a subscription or a denied
-  action → 403 AuthorizationFailed naming the action; unknown subscription → 404.
+  `GET /subscriptions/{id}/providers/{Namespace}/{type}` for seeded kinds,
+  `GET {sql server id}/auditingSettings/default`, and a seeded resource's child lists
+  `GET {resource id}/{child}` (e.g. a SQL server's `firewallRules`, `administrators`). No
+  role on a subscription or a denied action → 403 AuthorizationFailed naming the action
+  (`{type}/{child}/read` for child lists); unknown subscription → 404, unknown resource or
+  child → 404 ResourceNotFound.
 
     with AzureStandIn() as azure:
         azure.add_app(TENANT, CLIENT, SECRET, subscriptions=[SUB])
@@ -49,7 +52,21 @@ KINDS: dict[str, str] = {
     "network_security_groups": "Microsoft.Network/networkSecurityGroups",
     "key_vaults": "Microsoft.KeyVault/vaults",
     "sql_servers": "Microsoft.Sql/servers",
+    "virtual_machines": "Microsoft.Compute/virtualMachines",
+    "disks": "Microsoft.Compute/disks",
+    "web_sites": "Microsoft.Web/sites",
+    "diagnostic_settings": "Microsoft.Insights/diagnosticSettings",
+    "activity_log_alerts": "Microsoft.Insights/activityLogAlerts",
+    "role_definitions": "Microsoft.Authorization/roleDefinitions",
+    "pricings": "Microsoft.Security/pricings",
 }
+_SUBSCRIPTION_LEVEL = {
+    "Microsoft.Insights/diagnosticSettings",
+    "Microsoft.Authorization/roleDefinitions",
+    "Microsoft.Security/pricings",
+}  # resources ARM keeps on the subscription itself, not in a resource group
+_CHILDREN = {"microsoft.sql/servers": ("firewallrules", "administrators")}
+"""Child collections a resource type has (empty when nothing was seeded)."""
 _TYPES = {t.lower(): t for t in KINDS.values()}
 
 
@@ -190,8 +207,9 @@ class AzureStandIn(LoopbackServer):
         """Add resources of `kind` (a `KINDS` key or an ARM type) to a subscription.
 
         Each resource needs a `name`; `id`, `type` and `location` are filled in. A SQL server
-        may carry `"auditing": {"state": "Enabled"}`, served as its auditingSettings/default.
-        Returns the stored resources (with their ids).
+        may carry `"auditing": {"state": "Enabled"}`, served as its auditingSettings/default;
+        any resource may carry `"children": {"firewallRules": [{"name": ..., "properties":
+        {...}}]}`, served as the list `{id}/firewallRules`. Returns the stored resources.
         """
         arm_type = KINDS.get(kind) or _TYPES.get(kind.lower())
         if arm_type is None:
@@ -202,12 +220,22 @@ class AzureStandIn(LoopbackServer):
             group = item.pop("resourceGroup", resource_group)
             item.setdefault("type", arm_type)
             item.setdefault("location", "westeurope")
-            item.setdefault(
-                "id",
-                f"/subscriptions/{subscription}/resourceGroups/{group}/providers/"
-                f"{arm_type}/{item['name']}",
-            )
+            if arm_type in _SUBSCRIPTION_LEVEL:
+                item.setdefault(
+                    "id", f"/subscriptions/{subscription}/providers/{arm_type}/{item['name']}"
+                )
+            else:
+                item.setdefault(
+                    "id",
+                    f"/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+                    f"{arm_type}/{item['name']}",
+                )
             item.setdefault("properties", {})
+            for child, listed in (item.get("children") or {}).items():
+                for entry in listed:
+                    entry.setdefault("id", f"{item['id']}/{child}/{entry['name']}")
+                    entry.setdefault("type", f"{arm_type}/{child}")
+                    entry.setdefault("properties", {})
             stored.append(item)
         self._resources.setdefault((subscription, arm_type.lower()), []).extend(stored)
         return stored
@@ -437,10 +465,28 @@ class AzureStandIn(LoopbackServer):
             if denied is not None:
                 return denied
             items = [
-                {k: v for k, v in r.items() if k != "auditing"}
+                {k: v for k, v in r.items() if k not in ("auditing", "children")}
                 for r in self._resources.get((sub, arm_type.lower()), [])
             ]
             return self._page(request, items)
+        # /subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}/{name}/{child}
+        if len(parts) == 9 and parts[2].lower() == "resourcegroups" and parts[4] == "providers":
+            sub, arm_type, child = parts[1], f"{parts[5]}/{parts[6]}", parts[8]
+            denied = self._authorize(app, sub, f"{arm_type}/{child}/read")
+            if denied is not None:
+                return denied
+            parent_id = "/" + "/".join(parts[:8])
+            for resource in self._resources.get((sub, arm_type.lower()), []):
+                if resource["id"].lower() == parent_id.lower():
+                    children = resource.get("children") or {}
+                    if child not in children and child.lower() not in _CHILDREN.get(
+                        arm_type.lower(), ()
+                    ):
+                        break
+                    return self._page(request, list(children.get(child, [])))
+            return self._arm_error(
+                404, "ResourceNotFound", f"The Resource '{parent_id}/{child}' was not found."
+            )
         # /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.Sql/servers/{n}/
         #   auditingSettings/default
         if len(parts) == 10 and parts[8].lower() == "auditingsettings":

@@ -6,10 +6,14 @@ Plain HTTP on 127.0.0.1 (google-auth accepts any token_uri). Routes:
   public key of the registered service-account key named by its `kid`; unknown account →
   400 `invalid_grant` "account not found", revoked/unknown key or bad signature → 400
   `invalid_grant` "Invalid JWT Signature.".
-- Resource Manager `GET /v1/projects/{id}`
-- Compute `GET /compute/v1/projects/{p}/global/firewalls|networks`
+- Resource Manager `GET /v1/projects/{id}`, `POST /v1/projects/{id}:getIamPolicy`
+- Compute `GET /compute/v1/projects/{p}` (project metadata),
+  `GET /compute/v1/projects/{p}/global/firewalls|networks`,
+  `GET /compute/v1/projects/{p}/aggregated/instances` (instances grouped by zone)
 - Storage `GET /storage/v1/b?project=p`, `GET /storage/v1/b/{bucket}/iam`
 - IAM `GET /v1/projects/{p}/serviceAccounts`, `GET /v1/projects/{p}/serviceAccounts/{e}/keys`
+- Cloud SQL Admin `GET /v1/projects/{p}/instances`
+- Cloud Logging `GET /v2/projects/{p}/sinks`
 
 API calls need a bearer token issued here; a denied permission or another project gives a
 403 shaped like Google's (naming the permission). Keys are generated at runtime.
@@ -40,7 +44,17 @@ from bot.playground.loopback import Call, LoopbackServer, Reply, Request, cloud_
 
 __all__ = ["KINDS", "Call", "GcpStandIn"]
 
-KINDS = ("firewalls", "networks", "buckets", "service_accounts")
+KINDS = (
+    "firewalls",
+    "networks",
+    "buckets",
+    "service_accounts",
+    "instances",
+    "sql_instances",
+    "sinks",
+    "metadata",
+    "iam_policy",
+)
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"  # what google-auth signs for
 
 
@@ -184,6 +198,13 @@ class GcpStandIn(LoopbackServer):
           the bucket's IAM policy route instead of the listing
         - "service_accounts": `{"email": ..., "keys": [{"validAfterTime": ..., "keyType":
           "USER_MANAGED"}]}`; keys are served by the keys route
+        - "instances": Compute instances (`name`, `zone` such as "us-central1-a"; `selfLink`
+          and the zone URL filled in), served grouped by zone
+        - "sql_instances": Cloud SQL instances (`name`; `project` filled in)
+        - "sinks": log sinks (`name`, `destination`, `filter`)
+        - "metadata": project-wide Compute metadata items (`{"key": ..., "value": ...}`)
+        - "iam_policy": the project's IAM policy: `bindings` and `auditConfigs` (one item;
+          the last one seeded wins)
         """
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; use one of {KINDS}")
@@ -198,6 +219,20 @@ class GcpStandIn(LoopbackServer):
                     f"{item['name']}",
                 )
                 item.setdefault("kind", f"compute#{kind[:-1]}")
+            if kind == "instances":
+                zone = item.setdefault("zone", "us-central1-a").rsplit("/", 1)[-1]
+                item["zone"] = f"{self.base_url}/compute/v1/projects/{project_id}/zones/{zone}"
+                item.setdefault(
+                    "selfLink",
+                    f"{self.base_url}/compute/v1/projects/{project_id}/zones/{zone}/instances/"
+                    f"{item['name']}",
+                )
+                item.setdefault("kind", "compute#instance")
+                item.setdefault("status", "RUNNING")
+            if kind == "sql_instances":
+                item.setdefault("project", project_id)
+                item.setdefault("kind", "sql#instance")
+                item.setdefault("region", "us-central1")
             if kind == "buckets":
                 item.setdefault("id", item["name"])
                 item.setdefault("kind", "storage#bucket")
@@ -356,14 +391,47 @@ class GcpStandIn(LoopbackServer):
         if isinstance(caller, Reply):
             return caller
         parts = [unquote(p) for p in request.path.strip("/").split("/")]
+        if (
+            request.method == "POST"
+            and len(parts) == 3
+            and parts[:2] == ["v1", "projects"]
+            and parts[2].endswith(":getIamPolicy")
+        ):
+            return self._project_policy(caller, parts[2].rsplit(":", 1)[0])
         if request.method != "GET":
             return self._api_error(405, "METHOD_NOT_ALLOWED", "Read-only stand-in.")
         # Resource Manager
         if len(parts) == 3 and parts[:2] == ["v1", "projects"]:
             return self._project(caller, parts[2])
         # Compute
+        if len(parts) == 4 and parts[:3] == ["compute", "v1", "projects"]:
+            return self._compute_project(caller, parts[3])
         if len(parts) == 6 and parts[:3] == ["compute", "v1", "projects"] and parts[4] == "global":
             return self._compute(request, caller, parts[3], parts[5])
+        if parts[:3] == ["compute", "v1", "projects"] and parts[4:] == ["aggregated", "instances"]:
+            return self._instances(request, caller, parts[3])
+        # Cloud SQL Admin
+        if len(parts) == 4 and parts[:2] == ["v1", "projects"] and parts[3] == "instances":
+            return self._listing(
+                request,
+                caller,
+                parts[2],
+                "sql_instances",
+                "items",
+                "cloudsql.instances.list",
+                "sqladmin.googleapis.com",
+            )
+        # Cloud Logging
+        if len(parts) == 4 and parts[:2] == ["v2", "projects"] and parts[3] == "sinks":
+            return self._listing(
+                request,
+                caller,
+                parts[2],
+                "sinks",
+                "sinks",
+                "logging.sinks.list",
+                "logging.googleapis.com",
+            )
         # Storage
         if parts[:3] == ["storage", "v1", "b"]:
             return self._storage(request, caller, parts[3:])
@@ -394,6 +462,76 @@ class GcpStandIn(LoopbackServer):
                 "createTime": "2024-01-01T00:00:00.000Z",
             },
         )
+
+    def _project_policy(self, caller: _Account, project: str) -> Reply:
+        denied = self._check(
+            caller,
+            project,
+            "resourcemanager.projects.getIamPolicy",
+            "cloudresourcemanager.googleapis.com",
+            "iam",  # v3 answers with an ErrorInfo naming the permission
+        )
+        if denied is not None or project not in self._projects:
+            return denied or self._api_error(
+                403, "PERMISSION_DENIED", "The caller does not have permission"
+            )
+        seeded = self._resources.get((project, "iam_policy"), [])
+        policy = dict(seeded[-1]) if seeded else {}
+        return Reply(200, {"version": 3, "etag": "BwX=", **policy})
+
+    def _compute_project(self, caller: _Account, project: str) -> Reply:
+        denied = self._check(
+            caller, project, "compute.projects.get", "compute.googleapis.com", "compute"
+        )
+        if denied is not None:
+            return denied
+        items = list(self._resources.get((project, "metadata"), []))
+        return Reply(
+            200,
+            {
+                "kind": "compute#project",
+                "name": project,
+                "selfLink": f"{self.base_url}/compute/v1/projects/{project}",
+                "commonInstanceMetadata": {"kind": "compute#metadata", "items": items},
+            },
+        )
+
+    def _instances(self, request: Request, caller: _Account, project: str) -> Reply:
+        denied = self._check(
+            caller, project, "compute.instances.list", "compute.googleapis.com", "compute"
+        )
+        if denied is not None:
+            return denied
+        flat = self._resources.get((project, "instances"), [])
+        start = int(request.query.get("pageToken", "0") or 0)
+        page = flat[start : start + self.page_size]
+        grouped: dict[str, dict[str, Any]] = {}
+        for instance in page:
+            zone = "zones/" + instance["zone"].rsplit("/", 1)[-1]
+            grouped.setdefault(zone, {"instances": []})["instances"].append(instance)
+        body: dict[str, Any] = {
+            "kind": "compute#instanceAggregatedList",
+            "items": grouped
+            or {"zones/us-central1-a": {"warning": {"code": "NO_RESULTS_ON_PAGE"}}},
+        }
+        if start + self.page_size < len(flat):
+            body["nextPageToken"] = str(start + self.page_size)
+        return Reply(200, body)
+
+    def _listing(
+        self,
+        request: Request,
+        caller: _Account,
+        project: str,
+        kind: str,
+        key: str,
+        permission: str,
+        service: str,
+    ) -> Reply:
+        denied = self._check(caller, project, permission, service, "iam")
+        if denied is not None:
+            return denied
+        return self._page(request, self._resources.get((project, kind), []), key)
 
     def _compute(self, request: Request, caller: _Account, project: str, kind: str) -> Reply:
         if kind not in ("firewalls", "networks"):

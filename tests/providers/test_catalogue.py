@@ -13,7 +13,7 @@ from bot.domain import GLOBAL_UNIT
 from bot.providers.catalogue import FRAMEWORKS, catalogue, controls_text, counts
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "CHECKS.md"
-MINIMUM = {"aws": 40}
+MINIMUM = {"aws": 40, "azure": 15, "gcp": 15}
 CONTROL = re.compile(r"^\d+(\.\d+)*$")
 
 

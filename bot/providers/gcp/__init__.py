@@ -53,5 +53,17 @@ SPEC = ProviderSpec(
             None,
             "IAM API (derived from the API base when unset)",
         ),
+        EndpointSetting(
+            "gcp_sqladmin_base",
+            "CSPM_GCP_SQLADMIN_BASE",
+            None,
+            "Cloud SQL Admin API (derived from the API base when unset)",
+        ),
+        EndpointSetting(
+            "gcp_logging_base",
+            "CSPM_GCP_LOGGING_BASE",
+            None,
+            "Cloud Logging API (derived from the API base when unset)",
+        ),
     ),
 )

@@ -147,15 +147,21 @@ def _find_permission(message: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def iam_base_for(api_base: str) -> str:
-    """The IAM API base: `iam.googleapis.com` beside the default Resource Manager host,
-    else the configured API base itself (proxies, private endpoints, test stand-ins)."""
+def service_base_for(api_base: str, service: str) -> str:
+    """A Google API's base beside the Resource Manager one: `<service>.googleapis.com` next
+    to the default host, else the configured API base itself (proxies, private endpoints,
+    test stand-ins)."""
     parts = urlsplit(api_base.rstrip("/"))
     host = parts.hostname or ""
     if host.startswith("cloudresourcemanager."):
-        netloc = parts.netloc.replace("cloudresourcemanager.", "iam.", 1)
+        netloc = parts.netloc.replace("cloudresourcemanager.", f"{service}.", 1)
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     return api_base.rstrip("/")
+
+
+def iam_base_for(api_base: str) -> str:
+    """The IAM API base (see `service_base_for`)."""
+    return service_base_for(api_base, "iam")
 
 
 class _TokenRequest(GoogleAuthRequest):
@@ -202,9 +208,10 @@ def google_credentials(
 class GcpSession:
     """An authenticated reader of the Google APIs for the checks of one scan.
 
-    `api_base` (Resource Manager), `compute_base`, `storage_base` and `iam_base` are the
-    roots the checks build URLs from. Every call checks the cancel token first and raises
-    `GcpApiError` for HTTP errors (AuthorizedSession itself would hand them back silently).
+    `api_base` (Resource Manager), `compute_base`, `storage_base`, `iam_base`,
+    `sqladmin_base` and `logging_base` are the roots the checks build URLs from. Every call
+    checks the cancel token first and raises `GcpApiError` for HTTP errors
+    (AuthorizedSession itself would hand them back silently).
     """
 
     def __init__(
@@ -217,6 +224,12 @@ class GcpSession:
         self.storage_base = endpoints.url("gcp_storage_base").rstrip("/")
         self.iam_base = endpoints.optional("gcp_iam_base") or iam_base_for(
             endpoints.url("gcp_api_base")
+        )
+        self.sqladmin_base = endpoints.optional("gcp_sqladmin_base") or service_base_for(
+            endpoints.url("gcp_api_base"), "sqladmin"
+        )
+        self.logging_base = endpoints.optional("gcp_logging_base") or service_base_for(
+            endpoints.url("gcp_api_base"), "logging"
         )
         self._timeout = endpoints.timeout_seconds
         self._verify: str | bool = endpoints.ca_bundle or True
@@ -283,6 +296,28 @@ class GcpSession:
         if not isinstance(body, dict):
             raise GcpApiError(response.status_code, "InvalidResponse", "non-object answer")
         return body
+
+    def post_json(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a read-only API method that takes a JSON body (e.g. `:getIamPolicy`)."""
+        self._cancel.checkpoint()
+        response = self._http.post(
+            url,
+            json=dict(body),
+            timeout=self._timeout,
+            verify=self._verify,
+            headers={"Accept": "application/json"},
+        )
+        if not response.ok:
+            raise GcpApiError.from_response(response)
+        try:
+            answer = response.json()
+        except ValueError:
+            raise GcpApiError(
+                response.status_code, "InvalidResponse", "non-JSON answer", _strip_query(url)
+            ) from None
+        if not isinstance(answer, dict):
+            raise GcpApiError(response.status_code, "InvalidResponse", "non-object answer")
+        return answer
 
     def get_all(
         self, url: str, items_key: str = "items", params: Mapping[str, str] | None = None

@@ -20,6 +20,8 @@ from bot.providers.aws.checks import (
     cloudtrail_kms_encryption,
     cloudtrail_log_validation,
     cloudtrail_region_logging,
+    cloudtrail_s3_object_read_events,
+    cloudtrail_s3_object_write_events,
     cloudwatch_alarm_root_usage,
     cloudwatch_alarm_unauthorized_api_calls,
     config_recorder_enabled,
@@ -29,6 +31,7 @@ from bot.providers.aws.checks import (
     ec2_sg_ssh_open,
     ec2_vpc_flow_logs,
     efs_encryption,
+    iam_expired_certificates,
     iam_no_full_admin_policies,
     iam_one_active_key,
     iam_root_hardware_mfa,
@@ -119,6 +122,33 @@ def _seed_s3(aws: MotoStandIn) -> None:
     )
 
 
+def _certificate() -> tuple[str, str]:
+    """A self-signed certificate and its key, PEM."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.example.test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    private = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(pem).decode(), private.decode()
+
+
 def _seed_iam(aws: MotoStandIn) -> None:
     iam = aws.client("iam")
     for name in ("console-nomfa", "console-mfa"):
@@ -146,6 +176,8 @@ def _seed_iam(aws: MotoStandIn) -> None:
             ),
         )["Policy"]
         iam.attach_group_policy(GroupName="admins", PolicyArn=policy["Arn"])
+    body, key = _certificate()
+    iam.upload_server_certificate(ServerCertificateName="www", CertificateBody=body, PrivateKey=key)
     iam.create_policy(
         PolicyName="unattached-admin",
         PolicyDocument=json.dumps(
@@ -185,6 +217,16 @@ def _seed_trails(aws: MotoStandIn) -> None:
         CloudWatchLogsRoleArn=role,
     )
     cloudtrail.start_logging(Name="org")
+    cloudtrail.put_event_selectors(
+        TrailName="org",
+        EventSelectors=[
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": True,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}],
+            }
+        ],
+    )
     eu_trail = aws.client("cloudtrail", EU)
     eu_trail.create_trail(Name="eu-own", S3BucketName="eu-trail-logs")
     # the root-usage filter has an alarm with an action; the unauthorized-calls one has none
@@ -458,6 +500,23 @@ def test_metric_filter_alarms(
     assert (
         unauthorized.detail == "Filter unauthorized matches but no alarm with an action watches it."
     )
+
+
+def test_s3_object_level_logging(shared: AwsSession) -> None:
+    [write] = cloudtrail_s3_object_write_events.run(shared, "global")
+    [read] = cloudtrail_s3_object_read_events.run(shared, "global")
+    assert write.passed and write.detail == "Trail org records S3 object-level write events."
+    assert not read.passed
+
+
+def test_expired_server_certificates(shared: AwsSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto reports every uploaded certificate as expiring on 2012-05-08
+    [expired] = iam_expired_certificates.run(shared, "global")
+    assert expired.resource.endswith(":server-certificate/www")
+    assert (expired.passed, expired.detail) == (False, "Expired 2012-05-08.")
+    monkeypatch.setattr(iam_expired_certificates, "clock", lambda: datetime(2012, 1, 1, tzinfo=UTC))
+    [valid] = iam_expired_certificates.run(shared, "global")
+    assert (valid.passed, valid.detail) == (True, "Expires 2012-05-08.")
 
 
 def test_s3_buckets(shared: AwsSession) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import uuid
 from collections.abc import Iterator
@@ -12,22 +14,40 @@ import pytest
 from bot.domain import CancelToken, CheckResult, ErrorCategory
 from bot.playground.azure import AzureStandIn
 from bot.providers import check_by_id, checks_for
+from bot.providers.azure import checks as azure_checks
 from bot.providers.azure.adapter import ADAPTER, AzureSession
 from bot.providers.azure.checks import (
     CHECKS,
     REQUIRED_PERMISSIONS,
     SESSION_PERMISSIONS,
+    appservice_https_only,
+    compute_managed_disks,
+    compute_unattached_disk_cmk,
+    iam_custom_owner_roles,
+    keyvault_private_endpoint,
+    keyvault_rbac,
     keyvault_recoverable,
+    monitor_alert_nsg_write,
+    monitor_alert_policy_assignment_write,
+    monitor_diagnostic_setting,
     nsg_admin_ports,
+    nsg_udp_internet,
     sql_auditing,
+    sql_entra_admin,
+    sql_firewall_open,
+    storage_default_network_deny,
+    storage_infrastructure_encryption,
     storage_min_tls,
     storage_public_blob,
     storage_secure_transfer,
+    storage_trusted_services,
 )
+from bot.providers.azure.checks._alerts import watches
 from bot.providers.azure.credentials import AzureCredentials
 
 SECRET = "checks-test-secret-value"
 SUB = str(uuid.uuid4())
+SUB2 = str(uuid.uuid4())  # a second subscription: the other side of subscription-wide checks
 CREDS = AzureCredentials(str(uuid.uuid4()), str(uuid.uuid4()), SECRET)
 
 
@@ -35,9 +55,17 @@ CREDS = AzureCredentials(str(uuid.uuid4()), str(uuid.uuid4()), SECRET)
 def arm() -> Iterator[AzureStandIn]:
     """A stand-in with one app reading SUB, seeded with passing and failing resources."""
     with AzureStandIn() as standin:
-        standin.add_app(CREDS.tenant_id, CREDS.client_id, SECRET, subscriptions=[SUB])
+        standin.add_app(CREDS.tenant_id, CREDS.client_id, SECRET, subscriptions=[SUB, SUB2])
         _seed(standin)
         yield standin
+
+
+ALERTED_OPERATIONS = [
+    importlib.import_module(f"{azure_checks.__name__}.{info.name}").OPERATION
+    for info in pkgutil.iter_modules(azure_checks.__path__)
+    if info.name.startswith("monitor_alert_")
+]
+"""Every operation an activity-log alert check looks for: all watched in SUB, none in SUB2."""
 
 
 def _rule(name: str, priority: int, **props: Any) -> dict[str, Any]:
@@ -63,6 +91,8 @@ def _seed(standin: AzureStandIn) -> None:
                     "supportsHttpsTrafficOnly": True,
                     "allowBlobPublicAccess": False,
                     "minimumTlsVersion": "TLS1_2",
+                    "networkAcls": {"defaultAction": "Deny", "bypass": "Logging, AzureServices"},
+                    "encryption": {"requireInfrastructureEncryption": True},
                 },
             },
             {
@@ -71,6 +101,8 @@ def _seed(standin: AzureStandIn) -> None:
                     "supportsHttpsTrafficOnly": False,
                     "allowBlobPublicAccess": True,
                     "minimumTlsVersion": "TLS1_0",
+                    "networkAcls": {"defaultAction": "Allow", "bypass": "None"},
+                    "encryption": {"requireInfrastructureEncryption": False},
                 },
             },
             {"name": "stlegacy", "properties": {}},
@@ -139,7 +171,18 @@ def _seed(standin: AzureStandIn) -> None:
         [
             {
                 "name": "kv-good",
-                "properties": {"enableSoftDelete": True, "enablePurgeProtection": True},
+                "properties": {
+                    "enableSoftDelete": True,
+                    "enablePurgeProtection": True,
+                    "enableRbacAuthorization": True,
+                    "privateEndpointConnections": [
+                        {
+                            "properties": {
+                                "privateLinkServiceConnectionState": {"status": "Approved"}
+                            }
+                        }
+                    ],
+                },
             },
             {"name": "kv-bad", "properties": {"enableSoftDelete": True}},
         ],
@@ -148,8 +191,163 @@ def _seed(standin: AzureStandIn) -> None:
         SUB,
         "sql_servers",
         [
-            {"name": "sql-good", "auditing": {"state": "Enabled"}},
-            {"name": "sql-bad"},
+            {
+                "name": "sql-good",
+                "auditing": {"state": "Enabled"},
+                "children": {
+                    "firewallRules": [
+                        {
+                            "name": "office",
+                            "properties": {
+                                "startIpAddress": "203.0.113.0",
+                                "endIpAddress": "203.0.113.255",
+                            },
+                        }
+                    ],
+                    "administrators": [
+                        {
+                            "name": "ActiveDirectory",
+                            "properties": {
+                                "administratorType": "ActiveDirectory",
+                                "login": "dba-group",
+                            },
+                        }
+                    ],
+                },
+            },
+            {
+                "name": "sql-bad",
+                "children": {
+                    "firewallRules": [
+                        {
+                            "name": "AllowAllWindowsAzureIps",
+                            "properties": {
+                                "startIpAddress": "0.0.0.0",
+                                "endIpAddress": "0.0.0.0",
+                            },
+                        }
+                    ]
+                },
+            },
+        ],
+    )
+    standin.seed(
+        SUB,
+        "virtual_machines",
+        [
+            {
+                "name": "vm-managed",
+                "properties": {
+                    "storageProfile": {
+                        "osDisk": {"name": "os1", "managedDisk": {"id": "/x/disks/os1"}},
+                        "dataDisks": [],
+                    }
+                },
+            },
+            {
+                "name": "vm-vhd",
+                "properties": {
+                    "storageProfile": {
+                        "osDisk": {"name": "os2", "vhd": {"uri": "https://st/vhds/os2.vhd"}}
+                    }
+                },
+            },
+        ],
+    )
+    standin.seed(
+        SUB,
+        "disks",
+        [
+            {
+                "name": "disk-cmk",
+                "properties": {
+                    "diskState": "Unattached",
+                    "encryption": {"type": "EncryptionAtRestWithCustomerKey"},
+                },
+            },
+            {
+                "name": "disk-platform",
+                "properties": {
+                    "diskState": "Unattached",
+                    "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+                },
+            },
+            {"name": "disk-attached", "properties": {"diskState": "Attached"}},
+        ],
+    )
+    standin.seed(
+        SUB,
+        "web_sites",
+        [
+            {"name": "app-https", "properties": {"httpsOnly": True}},
+            {"name": "app-http", "properties": {"httpsOnly": False}},
+        ],
+    )
+    standin.seed(
+        SUB,
+        "role_definitions",
+        [
+            {
+                "name": "narrow-role",
+                "properties": {
+                    "roleName": "Reader plus",
+                    "type": "CustomRole",
+                    "permissions": [{"actions": ["*/read"]}],
+                    "assignableScopes": [f"/subscriptions/{SUB}"],
+                },
+            },
+            {
+                "name": "owner-like",
+                "properties": {
+                    "roleName": "Everything",
+                    "type": "CustomRole",
+                    "permissions": [{"actions": ["*"]}],
+                    "assignableScopes": [f"/subscriptions/{SUB}"],
+                },
+            },
+        ],
+    )
+    categories = ("Administrative", "Alert", "Policy", "Security")
+    standin.seed(
+        SUB,
+        "diagnostic_settings",
+        [
+            {
+                "name": "to-workspace",
+                "properties": {"logs": [{"category": c, "enabled": True} for c in categories]},
+            }
+        ],
+    )
+    standin.seed(
+        SUB2,
+        "diagnostic_settings",
+        [
+            {
+                "name": "partial",
+                "properties": {"logs": [{"category": "Administrative", "enabled": True}]},
+            }
+        ],
+    )
+    standin.seed(
+        SUB,
+        "activity_log_alerts",
+        [
+            {
+                "name": f"alert-{i}",
+                "location": "global",
+                "properties": {
+                    "enabled": True,
+                    "scopes": [f"/subscriptions/{SUB}"],
+                    "condition": {
+                        "allOf": [
+                            {"field": "category", "equals": "Administrative"},
+                            {"field": "operationName", "equals": operation},
+                        ]
+                    },
+                    "actions": {"actionGroups": [{"actionGroupId": "/x/actionGroups/sec"}]},
+                },
+            }
+            for i, operation in enumerate(ALERTED_OPERATIONS)
         ],
     )
 
@@ -244,11 +442,16 @@ def test_sql_auditing_check_reads_each_server(arm: AzureStandIn, session: AzureS
 def test_every_check_runs_through_the_catalogue_with_paging(
     arm: AzureStandIn, session: AzureSession
 ) -> None:
+    """Each check finds a passing and a failing resource (subscription-wide checks: one
+    subscription each)."""
     arm.page_size = 1
     for check in CHECKS:
         results = list(check.run(session, SUB))
         assert results, check.meta.id
-        assert any(r.passed for r in results) and any(not r.passed for r in results)
+        if all(r.resource == f"/subscriptions/{SUB}" for r in results):
+            results += check.run(session, SUB2)
+        assert any(r.passed for r in results), check.meta.id
+        assert any(not r.passed for r in results), check.meta.id
 
 
 def test_empty_subscription_has_no_findings(arm: AzureStandIn) -> None:
@@ -257,7 +460,11 @@ def test_empty_subscription_has_no_findings(arm: AzureStandIn) -> None:
     arm.add_app(CREDS.tenant_id, CREDS.client_id, SECRET, subscriptions=[SUB, other])
     with ADAPTER.open_session(CREDS, arm.endpoints(), CancelToken()) as session:
         for check in CHECKS:
-            assert list(check.run(session, other)) == []
+            results = list(check.run(session, other))
+            if results:  # subscription-wide controls judge the subscription itself
+                assert [(r.resource, r.passed) for r in results] == [
+                    (f"/subscriptions/{other}", False)
+                ], check.meta.id
 
 
 @pytest.mark.parametrize("module", CHECKS, ids=lambda c: c.meta.id)
@@ -269,7 +476,7 @@ def test_declared_permissions_are_exact(arm: AzureStandIn, module: Any) -> None:
     with ADAPTER.open_session(CREDS, arm.endpoints(max_attempts=1), CancelToken()) as session:
         for action in set(REQUIRED_PERMISSIONS) - set(module.permissions):
             arm.deny(action)
-        assert module.run(session, SUB)
+        assert module.run(session, SUB), module.meta.id
         for action in module.permissions:
             arm.clear_denials()
             arm.deny(action)
@@ -334,3 +541,104 @@ def test_key_vault_and_sql_judges() -> None:
     assert not keyvault_recoverable.judge({"properties": {"enablePurgeProtection": True}}).passed
     assert sql_auditing.judge({"id": "s"}, {"properties": {"state": "Enabled"}}).passed
     assert not sql_auditing.judge({"id": "s"}, {}).passed
+
+
+# --------------------------------------------------------------------------------------------
+# the CIS Azure checks added beside the first six
+# --------------------------------------------------------------------------------------------
+
+
+def test_storage_network_and_encryption(session: AzureSession) -> None:
+    for check in (
+        storage_default_network_deny,
+        storage_trusted_services,
+        storage_infrastructure_encryption,
+    ):
+        assert verdicts(check.run(session, SUB)) == {
+            "stgood": True,
+            "stbad": False,
+            "stlegacy": False,
+        }, check.META.id
+    bypass = {r.resource.rsplit("/", 1)[-1]: r for r in storage_trusted_services.run(session, SUB)}
+    assert bypass["stgood"].detail == "Network rule bypass: Logging, AzureServices."
+
+
+def test_key_vault_rbac_and_private_endpoint(session: AzureSession) -> None:
+    assert verdicts(keyvault_rbac.run(session, SUB)) == {"kv-good": True, "kv-bad": False}
+    assert verdicts(keyvault_private_endpoint.run(session, SUB)) == {
+        "kv-good": True,
+        "kv-bad": False,
+    }
+
+
+def test_sql_firewall_and_admin_read_each_server(arm: AzureStandIn, session: AzureSession) -> None:
+    firewall = {r.resource.rsplit("/", 1)[-1]: r for r in sql_firewall_open.run(session, SUB)}
+    assert (firewall["sql-good"].passed, firewall["sql-bad"].passed) == (True, False)
+    assert firewall["sql-bad"].detail == ("Open rules: AllowAllWindowsAzureIps (0.0.0.0–0.0.0.0).")
+    admins = {r.resource.rsplit("/", 1)[-1]: r for r in sql_entra_admin.run(session, SUB)}
+    assert admins["sql-good"].passed and admins["sql-good"].detail == "Entra ID admin: dba-group."
+    assert not admins["sql-bad"].passed
+
+
+def test_nsg_udp(session: AzureSession) -> None:
+    results = verdicts(nsg_udp_internet.run(session, SUB))
+    assert results["nsg-internal"] is True
+    assert results["nsg-rdp-range"] is False  # protocol * from Internet
+
+
+def test_compute_and_app_service(session: AzureSession) -> None:
+    assert verdicts(compute_managed_disks.run(session, SUB)) == {
+        "vm-managed": True,
+        "vm-vhd": False,
+    }
+    # the attached disk is not judged
+    assert verdicts(compute_unattached_disk_cmk.run(session, SUB)) == {
+        "disk-cmk": True,
+        "disk-platform": False,
+    }
+    assert verdicts(appservice_https_only.run(session, SUB)) == {
+        "app-https": True,
+        "app-http": False,
+    }
+
+
+def test_custom_owner_roles(session: AzureSession) -> None:
+    results = {r.resource.rsplit("/", 1)[-1]: r for r in iam_custom_owner_roles.run(session, SUB)}
+    assert (results["narrow-role"].passed, results["owner-like"].passed) == (True, False)
+    assert results["owner-like"].detail == f"Everything allows '*' at /subscriptions/{SUB}."
+
+
+def test_subscription_wide_logging(session: AzureSession) -> None:
+    [good] = monitor_diagnostic_setting.run(session, SUB)
+    [partial] = monitor_diagnostic_setting.run(session, SUB2)
+    assert (good.resource, good.passed) == (f"/subscriptions/{SUB}", True)
+    assert not partial.passed
+    assert partial.detail == "Setting partial misses: Alert, Policy, Security."
+    for check in (monitor_alert_nsg_write, monitor_alert_policy_assignment_write):
+        [watched] = check.run(session, SUB)
+        [unwatched] = check.run(session, SUB2)
+        assert watched.passed and not unwatched.passed, check.META.id
+        assert check.OPERATION in unwatched.detail
+
+
+@pytest.mark.parametrize(
+    ("change", "watched"),
+    [
+        ({}, True),
+        ({"enabled": False}, False),
+        ({"scopes": ["/subscriptions/other"]}, False),
+        ({"actions": {"actionGroups": []}}, False),
+    ],
+)
+def test_alert_judge(change: dict[str, Any], watched: bool) -> None:
+    operation = "Microsoft.Network/networkSecurityGroups/write"
+    alert = {
+        "properties": {
+            "enabled": True,
+            "scopes": [f"/subscriptions/{SUB}"],
+            "condition": {"allOf": [{"field": "operationName", "equals": operation}]},
+            "actions": {"actionGroups": [{"actionGroupId": "g"}]},
+            **change,
+        }
+    }
+    assert watches(alert, operation, SUB) is watched

@@ -20,9 +20,27 @@ from bot.providers.gcp.checks import (
     REQUIRED_PERMISSIONS,
     bucket_public,
     bucket_uniform_access,
+    compute_block_project_ssh_keys,
+    compute_default_sa_full_access,
+    compute_default_service_account,
+    compute_ip_forwarding,
+    compute_os_login,
+    compute_public_ip,
+    compute_serial_port,
+    compute_shielded_vm,
     default_network,
     firewall_admin_ports,
+    iam_service_account_admin,
+    iam_service_account_user_project,
+    legacy_network,
+    logging_audit_config,
+    logging_sink_all,
     service_account_key_age,
+    service_account_user_keys,
+    sql_backups,
+    sql_open_authorized_networks,
+    sql_public_ip,
+    sql_require_ssl,
 )
 
 PROJECT = "cspm-checks-project"
@@ -47,6 +65,91 @@ def _fw(
         **extra,
     }
 
+
+DEFAULT_SA = "123456789-compute@developer.gserviceaccount.com"
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+HARDENED_VM = {
+    "name": "hardened",
+    "zone": "europe-west1-b",
+    "canIpForward": False,
+    "serviceAccounts": [
+        {"email": f"app@{PROJECT}.iam.gserviceaccount.com", "scopes": [CLOUD_PLATFORM]}
+    ],
+    "metadata": {"items": [{"key": "block-project-ssh-keys", "value": "true"}]},
+    "shieldedInstanceConfig": {"enableVtpm": True, "enableIntegrityMonitoring": True},
+    "networkInterfaces": [{"network": "global/networks/vpc", "networkIP": "10.0.0.2"}],
+}
+LOOSE_VM = {
+    "name": "loose",
+    "zone": "us-central1-a",
+    "canIpForward": True,
+    "serviceAccounts": [{"email": DEFAULT_SA, "scopes": [CLOUD_PLATFORM]}],
+    "metadata": {"items": [{"key": "serial-port-enable", "value": "1"}]},
+    "shieldedInstanceConfig": {"enableVtpm": True, "enableIntegrityMonitoring": False},
+    "networkInterfaces": [
+        {"network": "global/networks/vpc", "accessConfigs": [{"natIP": "203.0.113.7"}]}
+    ],
+}
+GKE_NODE = {**LOOSE_VM, "name": "gke-pool-1-abc", "zone": "us-central1-a"}
+SAFE_DB = {
+    "name": "db-safe",
+    "settings": {
+        "ipConfiguration": {"ipv4Enabled": False, "sslMode": "ENCRYPTED_ONLY"},
+        "backupConfiguration": {"enabled": True},
+    },
+    "ipAddresses": [{"type": "PRIVATE", "ipAddress": "10.1.0.3"}],
+}
+OPEN_DB = {
+    "name": "db-open",
+    "settings": {
+        "ipConfiguration": {
+            "ipv4Enabled": True,
+            "sslMode": "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+            "authorizedNetworks": [{"name": "anywhere", "value": "0.0.0.0/0"}],
+        },
+        "backupConfiguration": {"enabled": False},
+    },
+    "ipAddresses": [{"type": "PRIMARY", "ipAddress": "198.51.100.9"}],
+}
+
+FULL_AUDIT = {
+    "service": "allServices",
+    "auditLogConfigs": [
+        {"logType": "ADMIN_READ"},
+        {"logType": "DATA_READ"},
+        {"logType": "DATA_WRITE"},
+    ],
+}
+PROJECT_POLICY = {
+    "bindings": [
+        {
+            "role": "roles/editor",
+            "members": [f"serviceAccount:app@{PROJECT}.iam.gserviceaccount.com"],
+        },
+        {
+            "role": "roles/viewer",
+            "members": [
+                f"serviceAccount:reader@{PROJECT}.iam.gserviceaccount.com",
+                "serviceAccount:service-1@gcp-sa-pubsub.iam.gserviceaccount.com",
+            ],
+        },
+        {"role": "roles/iam.serviceAccountUser", "members": ["user:alice@example.com"]},
+        {
+            "role": "roles/iam.serviceAccountTokenCreator",
+            "members": ["user:bob@example.com"],
+            "condition": {"title": "until friday", "expression": "request.time < ..."},
+        },
+    ],
+    "auditConfigs": [
+        {
+            "service": "allServices",
+            "auditLogConfigs": [
+                {"logType": "ADMIN_READ"},
+                {"logType": "DATA_WRITE", "exemptedMembers": ["user:ci@example.com"]},
+            ],
+        }
+    ],
+}
 
 PUBLIC_POLICY = {"bindings": [{"role": "roles/storage.objectViewer", "members": ["allUsers"]}]}
 
@@ -84,7 +187,32 @@ def seeded() -> Iterator[Seeded]:
                 },
             ],
         )
-        standin.seed(PROJECT, "networks", [{"name": "default"}, {"name": "vpc"}])
+        standin.seed(
+            PROJECT,
+            "networks",
+            [{"name": "default"}, {"name": "vpc"}, {"name": "legacy", "IPv4Range": "10.0.0.0/16"}],
+        )
+        standin.seed(PROJECT, "instances", [HARDENED_VM, LOOSE_VM, GKE_NODE])
+        standin.seed(EMPTY, "metadata", [{"key": "enable-oslogin", "value": "TRUE"}])
+        standin.seed(PROJECT, "metadata", [{"key": "enable-oslogin", "value": "FALSE"}])
+        standin.seed(PROJECT, "sql_instances", [SAFE_DB, OPEN_DB])
+        standin.seed(
+            PROJECT,
+            "sinks",
+            [
+                {"name": "_Default", "destination": "logging.googleapis.com/x", "filter": ""},
+                {
+                    "name": "errors-only",
+                    "destination": "storage.googleapis.com/b",
+                    "filter": "severity>=ERROR",
+                },
+            ],
+        )
+        standin.seed(
+            EMPTY, "sinks", [{"name": "everything", "destination": "storage.googleapis.com/b"}]
+        )
+        standin.seed(PROJECT, "iam_policy", [PROJECT_POLICY])
+        standin.seed(EMPTY, "iam_policy", [{"auditConfigs": [FULL_AUDIT]}])
         standin.seed(EMPTY, "networks", [{"name": "vpc"}])
         standin.seed(
             PROJECT,
@@ -330,3 +458,104 @@ def test_default_network_and_uniform_judges() -> None:
     assert default_network.judge("p", []).passed
     assert not default_network.judge("p", [{"name": "default"}]).passed
     assert not bucket_uniform_access.judge({"name": "b"}).passed
+
+
+# --------------------------------------------------------------------------------------------
+# the CIS GCP checks added beside the first five
+# --------------------------------------------------------------------------------------------
+
+INSTANCE_CASES = [
+    (compute_default_service_account, {"hardened": True, "loose": False}),
+    (compute_default_sa_full_access, {"hardened": True, "loose": False}),
+    (compute_ip_forwarding, {"hardened": True, "loose": False}),
+    (compute_public_ip, {"hardened": True, "loose": False}),
+    (compute_block_project_ssh_keys, {"hardened": True, "loose": False, "gke-pool-1-abc": False}),
+    (compute_serial_port, {"hardened": True, "loose": False, "gke-pool-1-abc": False}),
+    (compute_shielded_vm, {"hardened": True, "loose": False, "gke-pool-1-abc": False}),
+]
+
+
+@pytest.mark.parametrize(
+    ("check", "expected"), INSTANCE_CASES, ids=[c.META.id for c, _ in INSTANCE_CASES]
+)
+def test_instance_checks(
+    google: GcpStandIn, session: GcpSession, check: Any, expected: dict[str, bool]
+) -> None:
+    google.page_size = 1  # the aggregated list pages across zones
+    results = check.run(session, PROJECT)
+    assert {r.resource.rsplit("/", 1)[-1]: r.passed for r in results} == expected
+    loose = next(r for r in results if r.resource.endswith("/loose"))
+    assert loose.resource == f"projects/{PROJECT}/zones/us-central1-a/instances/loose"
+    assert loose.region == "us-central1-a"
+
+
+def test_instance_details() -> None:
+    assert compute_default_sa_full_access.judge(LOOSE_VM) == (
+        False,
+        f"{DEFAULT_SA} has full access to all Cloud APIs.",
+    )
+    assert compute_shielded_vm.judge(LOOSE_VM) == (False, "Off: integrity monitoring.")
+    assert compute_public_ip.judge(LOOSE_VM) == (False, "External address: 203.0.113.7.")
+
+
+SQL_CASES = [sql_require_ssl, sql_open_authorized_networks, sql_public_ip, sql_backups]
+
+
+@pytest.mark.parametrize("check", SQL_CASES, ids=[c.META.id for c in SQL_CASES])
+def test_sql_checks(session: GcpSession, check: Any) -> None:
+    assert verdicts(check.run(session, PROJECT)) == {
+        f"projects/{PROJECT}/instances/db-safe": True,
+        f"projects/{PROJECT}/instances/db-open": False,
+    }
+
+
+def test_sql_judges_older_api_fields() -> None:
+    assert sql_require_ssl.judge({"settings": {"ipConfiguration": {"requireSsl": True}}})[0]
+    assert not sql_require_ssl.judge({})[0]
+
+
+def test_legacy_network(session: GcpSession) -> None:
+    assert verdicts(legacy_network.run(session, PROJECT)) == {
+        f"projects/{PROJECT}/global/networks/default": True,
+        f"projects/{PROJECT}/global/networks/vpc": True,
+        f"projects/{PROJECT}/global/networks/legacy": False,
+    }
+
+
+def test_project_wide_os_login_and_sinks(session: GcpSession) -> None:
+    [off] = compute_os_login.run(session, PROJECT)
+    [on] = compute_os_login.run(session, EMPTY)
+    assert (off.resource, off.passed, on.passed) == (f"projects/{PROJECT}", False, True)
+    [partial] = logging_sink_all.run(session, PROJECT)
+    [full] = logging_sink_all.run(session, EMPTY)
+    assert not partial.passed and partial.detail == "No sink exports every log entry."
+    assert full.passed and full.detail == "Sink everything exports every entry."
+
+
+def test_user_managed_keys(session: GcpSession) -> None:
+    assert verdicts(service_account_user_keys.run(session, PROJECT)) == {
+        f"cspm-scanner@{PROJECT}.iam.gserviceaccount.com": False,
+        f"old@{PROJECT}.iam.gserviceaccount.com": False,
+        f"new@{PROJECT}.iam.gserviceaccount.com": False,
+        f"keyless@{PROJECT}.iam.gserviceaccount.com": True,
+    }
+
+
+def test_project_iam_policy_checks(google: GcpStandIn, session: GcpSession) -> None:
+    google.reset_calls()
+    assert verdicts(iam_service_account_admin.run(session, PROJECT)) == {
+        f"app@{PROJECT}.iam.gserviceaccount.com": False,
+        f"reader@{PROJECT}.iam.gserviceaccount.com": True,
+    }  # the Pub/Sub service agent is Google's, not judged
+    [granted] = iam_service_account_user_project.run(session, PROJECT)
+    assert not granted.passed  # the conditional Token Creator grant is not counted
+    assert granted.detail == (
+        "Project-level grants: user:alice@example.com (roles/iam.serviceAccountUser)."
+    )
+    [clean] = iam_service_account_user_project.run(session, EMPTY)
+    assert clean.passed
+    [partial] = logging_audit_config.run(session, PROJECT)
+    [full] = logging_audit_config.run(session, EMPTY)
+    assert partial.detail == "allServices: missing DATA_READ; exempted user:ci@example.com."
+    assert (partial.passed, full.passed) == (False, True)
+    assert google.count(f"/v1/projects/{PROJECT}:getIamPolicy", method="POST") == 3

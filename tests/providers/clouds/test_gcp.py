@@ -442,7 +442,14 @@ def test_engine_job_runner_end_to_end(account: GcpAccount) -> None:
     assert scan.units == [PROJECT]
     outcome = scan.run_unit(PROJECT, CancelToken())
     failing = {f.check_id for f in outcome.findings if not f.result.passed}
-    assert failing == {"gcp.compute.default_network"}
+    # a bare project fails its project-wide controls; the scanner's own key is user-managed
+    assert failing == {
+        "gcp.compute.default_network",
+        "gcp.compute.os_login",
+        "gcp.logging.sink_all_entries",
+        "gcp.iam.service_account_user_keys",
+        "gcp.logging.audit_config",
+    }
     assert {e.check_id for e in outcome.errors} == {
         "gcp.storage.uniform_access",
         "gcp.storage.public_bucket",

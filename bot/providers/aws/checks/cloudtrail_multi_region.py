@@ -22,6 +22,11 @@ META = CheckMeta(
         "(CloudTrail → Trails → Create trail)."
     ),
     scope="global",
+    semantics=(
+        "The strict reading: one account-wide result that passes only when a multi-region "
+        "trail is logging. The per-region reading (a region's own trail also covers it) is "
+        "aws.cloudtrail.region_logging."
+    ),
 )
 
 

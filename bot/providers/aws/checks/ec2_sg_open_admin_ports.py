@@ -28,6 +28,10 @@ META = CheckMeta(
         "address ranges (or use Session Manager instead of SSH/RDP)."
     ),
     scope="regional",
+    semantics=(
+        "One result per group covering SSH, RDP and all-ports rules from 0.0.0.0/0 or ::/0 "
+        "together; aws.ec2.sg_ssh_open and aws.ec2.sg_rdp_open judge each port on its own."
+    ),
 )
 
 

@@ -15,9 +15,12 @@ from urllib.parse import quote
 class GcpReader(Protocol):
     """What the collectors need from a session."""
 
+    api_base: str
     compute_base: str
     storage_base: str
     iam_base: str
+    sqladmin_base: str
+    logging_base: str
 
     def get_json(self, url: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         """GET one API object."""
@@ -27,6 +30,10 @@ class GcpReader(Protocol):
         self, url: str, items_key: str = "items", params: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
         """GET every item of a paged API list."""
+        ...
+
+    def post_json(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a read-only method that takes a JSON body."""
         ...
 
 
@@ -74,3 +81,52 @@ def user_managed_keys(session: GcpReader, project: str, email: str) -> list[dict
         {"keyTypes": "USER_MANAGED"},
     )
     return [k for k in body.get("keys") or [] if isinstance(k, dict)]
+
+
+def instances(session: GcpReader, project: str) -> list[dict[str, Any]]:
+    """Every Compute instance of a project, all zones (aggregated list, paged)."""
+    url = f"{session.compute_base}/compute/v1/projects/{_seg(project)}/aggregated/instances"
+    found: list[dict[str, Any]] = []
+    query: dict[str, str] = {}
+    seen: set[str] = set()
+    while True:
+        page = session.get_json(url, query)
+        for scoped in (page.get("items") or {}).values():
+            found.extend(i for i in scoped.get("instances") or [] if isinstance(i, dict))
+        token = page.get("nextPageToken")
+        if not token or token in seen:
+            return found
+        seen.add(str(token))
+        query["pageToken"] = str(token)
+
+
+def compute_project(session: GcpReader, project: str) -> dict[str, Any]:
+    """The Compute view of a project (its project-wide instance metadata)."""
+    return session.get_json(f"{session.compute_base}/compute/v1/projects/{_seg(project)}")
+
+
+def metadata_items(holder: Mapping[str, Any], key: str = "metadata") -> dict[str, str]:
+    """Compute metadata items as a dict (`metadata` of an instance,
+    `commonInstanceMetadata` of a project)."""
+    items = (holder.get(key) or {}).get("items") or []
+    return {str(i.get("key")): str(i.get("value")) for i in items if isinstance(i, Mapping)}
+
+
+def sql_instances(session: GcpReader, project: str) -> list[dict[str, Any]]:
+    """Cloud SQL instances of a project (SQL Admin API)."""
+    return session.get_all(f"{session.sqladmin_base}/v1/projects/{_seg(project)}/instances")
+
+
+def sinks(session: GcpReader, project: str) -> list[dict[str, Any]]:
+    """Log sinks of a project (Cloud Logging API)."""
+    return session.get_all(
+        f"{session.logging_base}/v2/projects/{_seg(project)}/sinks", items_key="sinks"
+    )
+
+
+def project_iam_policy(session: GcpReader, project: str) -> dict[str, Any]:
+    """The project's IAM policy (Resource Manager getIamPolicy, version 3)."""
+    return session.post_json(
+        f"{session.api_base}/v1/projects/{_seg(project)}:getIamPolicy",
+        {"options": {"requestedPolicyVersion": 3}},
+    )

@@ -1,0 +1,26 @@
+"""S3 object-level logging for write events is enabled (CIS AWS 3.8)."""
+
+from __future__ import annotations
+
+from bot.domain import CheckMeta, Severity
+from bot.providers.aws.checks._data_events import PERMISSIONS as _PERMISSIONS
+from bot.providers.aws.checks._data_events import SEMANTICS, make_run
+
+PERMISSIONS = _PERMISSIONS
+"""The IAM actions the check calls."""
+
+META = CheckMeta(
+    id="aws.cloudtrail.s3_object_write_events",
+    provider="aws",
+    title="CloudTrail records S3 object-level write events",
+    severity=Severity.LOW,
+    frameworks={"cis-aws-3.0": ("3.8",)},
+    remediation=(
+        "CloudTrail → the multi-region trail → Data events: add S3, all current and future "
+        "buckets, with write events."
+    ),
+    scope="global",
+    semantics=SEMANTICS,
+)
+
+run = make_run("WriteOnly")

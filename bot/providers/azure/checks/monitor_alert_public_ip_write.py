@@ -1,0 +1,25 @@
+"""An activity log alert exists for creating or updating a public IP address (CIS Azure 5.2.9)."""
+
+from __future__ import annotations
+
+from bot.domain import CheckMeta, Severity
+from bot.providers.azure.checks._alerts import PERMISSIONS as _PERMISSIONS
+from bot.providers.azure.checks._alerts import SEMANTICS, make_run
+
+OPERATION = "Microsoft.Network/publicIPAddresses/write"
+
+PERMISSIONS = _PERMISSIONS
+"""The ARM actions `run` needs."""
+
+META = CheckMeta(
+    id="azure.monitor.alert_public_ip_write",
+    provider="azure",
+    title="An activity log alert watches creating or updating a public IP address",
+    severity=Severity.LOW,
+    frameworks={"cis-azure-2.0": ("5.2.9",)},
+    remediation=f"Monitor → Alerts → Create → Alert rule on the subscription: signal "
+    f"'{OPERATION}' (Activity log), with an action group that notifies your team.",
+    semantics=SEMANTICS,
+)
+
+run = make_run(OPERATION)
