@@ -77,7 +77,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "encryption_key": Fernet.generate_key().decode(),
         "heartbeat_seconds": 0.2,
         "cloud_max_attempts": 2,
-        "cloud_timeout_seconds": 5.0,
+        "cloud_timeout_seconds": 15.0,  # a fresh moto backend answers slowly on a busy machine
         "scan_concurrency": 4,
     }
     values.update(overrides)

@@ -14,6 +14,8 @@ Plain HTTP on 127.0.0.1 (google-auth accepts any token_uri). Routes:
 - IAM `GET /v1/projects/{p}/serviceAccounts`, `GET /v1/projects/{p}/serviceAccounts/{e}/keys`
 - Cloud SQL Admin `GET /v1/projects/{p}/instances`
 - Cloud Logging `GET /v2/projects/{p}/sinks`
+- Cloud KMS `GET /v1/projects/{p}/locations`, `GET /v1/projects/{p}/locations/{l}/keyRings`,
+  `GET /v1/projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys`
 
 API calls need a bearer token issued here; a denied permission or another project gives a
 403 shaped like Google's (naming the permission). Keys are generated at runtime.
@@ -54,6 +56,7 @@ KINDS = (
     "sinks",
     "metadata",
     "iam_policy",
+    "crypto_keys",
 )
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"  # what google-auth signs for
 
@@ -205,6 +208,9 @@ class GcpStandIn(LoopbackServer):
         - "metadata": project-wide Compute metadata items (`{"key": ..., "value": ...}`)
         - "iam_policy": the project's IAM policy: `bindings` and `auditConfigs` (one item;
           the last one seeded wins)
+        - "crypto_keys": Cloud KMS keys (`name` relative to their ring, `location`, `keyRing`,
+          and key fields such as `purpose`, `rotationPeriod`); their locations and key rings
+          are served from them
         """
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; use one of {KINDS}")
@@ -233,6 +239,14 @@ class GcpStandIn(LoopbackServer):
                 item.setdefault("project", project_id)
                 item.setdefault("kind", "sql#instance")
                 item.setdefault("region", "us-central1")
+            if kind == "crypto_keys":
+                ring = (
+                    f"projects/{project_id}/locations/{item.pop('location', 'global')}/"
+                    f"keyRings/{item.pop('keyRing', 'ring')}"
+                )
+                item["name"] = f"{ring}/cryptoKeys/{item['name']}"
+                item.setdefault("purpose", "ENCRYPT_DECRYPT")
+                item.setdefault("primary", {"state": "ENABLED"})
             if kind == "buckets":
                 item.setdefault("id", item["name"])
                 item.setdefault("kind", "storage#bucket")
@@ -421,6 +435,9 @@ class GcpStandIn(LoopbackServer):
                 "cloudsql.instances.list",
                 "sqladmin.googleapis.com",
             )
+        # Cloud KMS
+        if parts[:2] == ["v1", "projects"] and len(parts) in (4, 6, 8) and parts[3] == "locations":
+            return self._kms(request, caller, parts)
         # Cloud Logging
         if len(parts) == 4 and parts[:2] == ["v2", "projects"] and parts[3] == "sinks":
             return self._listing(
@@ -478,6 +495,39 @@ class GcpStandIn(LoopbackServer):
         seeded = self._resources.get((project, "iam_policy"), [])
         policy = dict(seeded[-1]) if seeded else {}
         return Reply(200, {"version": 3, "etag": "BwX=", **policy})
+
+    def _kms(self, request: Request, caller: _Account, parts: list[str]) -> Reply:
+        project = parts[2]
+        keys = self._resources.get((project, "crypto_keys"), [])
+        if len(parts) == 4:
+            denied = self._check(
+                caller, project, "cloudkms.locations.list", "cloudkms.googleapis.com", "iam"
+            )
+            if denied is not None:
+                return denied
+            ids = sorted({k["name"].split("/")[3] for k in keys} | {"global"})
+            listed = [{"name": f"projects/{project}/locations/{i}", "locationId": i} for i in ids]
+            return self._page(request, listed, "locations")
+        if len(parts) == 6 and parts[5] == "keyRings":
+            denied = self._check(
+                caller, project, "cloudkms.keyRings.list", "cloudkms.googleapis.com", "iam"
+            )
+            if denied is not None:
+                return denied
+            prefix = "/".join(parts[:5]).removeprefix("v1/") + "/keyRings/"
+            rings = sorted({k["name"].split("/cryptoKeys/")[0] for k in keys})
+            listed = [{"name": r} for r in rings if r.startswith(prefix)]
+            return self._page(request, listed, "keyRings")
+        if len(parts) == 8 and parts[7] == "cryptoKeys":
+            denied = self._check(
+                caller, project, "cloudkms.cryptoKeys.list", "cloudkms.googleapis.com", "iam"
+            )
+            if denied is not None:
+                return denied
+            ring = "/".join(parts[1:7])
+            listed = [k for k in keys if k["name"].startswith(ring + "/cryptoKeys/")]
+            return self._page(request, listed, "cryptoKeys")
+        return self._api_error(404, "NOT_FOUND", "No such KMS route.")
 
     def _compute_project(self, caller: _Account, project: str) -> Reply:
         denied = self._check(

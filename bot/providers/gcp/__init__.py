@@ -65,5 +65,11 @@ SPEC = ProviderSpec(
             None,
             "Cloud Logging API (derived from the API base when unset)",
         ),
+        EndpointSetting(
+            "gcp_kms_base",
+            "CSPM_GCP_KMS_BASE",
+            None,
+            "Cloud KMS API (derived from the API base when unset)",
+        ),
     ),
 )

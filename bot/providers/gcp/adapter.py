@@ -209,8 +209,8 @@ class GcpSession:
     """An authenticated reader of the Google APIs for the checks of one scan.
 
     `api_base` (Resource Manager), `compute_base`, `storage_base`, `iam_base`,
-    `sqladmin_base` and `logging_base` are the roots the checks build URLs from. Every call
-    checks the cancel token first and raises `GcpApiError` for HTTP errors
+    `sqladmin_base`, `logging_base` and `kms_base` are the roots the checks build URLs from.
+    Every call checks the cancel token first and raises `GcpApiError` for HTTP errors
     (AuthorizedSession itself would hand them back silently).
     """
 
@@ -230,6 +230,9 @@ class GcpSession:
         )
         self.logging_base = endpoints.optional("gcp_logging_base") or service_base_for(
             endpoints.url("gcp_api_base"), "logging"
+        )
+        self.kms_base = endpoints.optional("gcp_kms_base") or service_base_for(
+            endpoints.url("gcp_api_base"), "cloudkms"
         )
         self._timeout = endpoints.timeout_seconds
         self._verify: str | bool = endpoints.ca_bundle or True

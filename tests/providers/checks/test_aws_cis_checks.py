@@ -31,10 +31,12 @@ from bot.providers.aws.checks import (
     ec2_sg_ssh_open,
     ec2_vpc_flow_logs,
     efs_encryption,
+    iam_cloudshell_full_access,
     iam_expired_certificates,
     iam_no_full_admin_policies,
     iam_one_active_key,
     iam_root_hardware_mfa,
+    iam_root_recent_use,
     iam_support_role,
     iam_unused_credentials,
     iam_user_console_mfa,
@@ -317,7 +319,7 @@ def _seed_regional(aws: MotoStandIn) -> dict[str, str]:
             {"Name": "default", "Values": ["true"]},
         ]
     )["NetworkAcls"][0]["NetworkAclId"]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = "ami-12c6146b"  # moto does not look AMIs up (listing its catalogue is slow)
     for name, tokens in (("imds-v2", "required"), ("imds-v1", "optional")):
         got = ec2.run_instances(
             ImageId=image,
@@ -632,6 +634,32 @@ def test_mfa_delete_judge() -> None:
         ("arn:aws:s3:::a", True),
         ("arn:aws:s3:::b", False),
     ]
+
+
+def test_root_recent_use(shared: AwsSession) -> None:
+    # moto's credential report has no <root_account> row: no result, never a false verdict
+    assert iam_root_recent_use.run(shared, "global") == []
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    row = {
+        "user": "<root_account>",
+        "password_last_used": "2026-05-20T10:00:00+00:00",
+        "access_key_1_last_used_date": "N/A",
+        "access_key_2_last_used_date": "2025-01-01T00:00:00+00:00",
+    }
+    [used] = iam_root_recent_use.judge([row], now, "root")
+    assert (used.passed, used.detail) == (False, "Root used: password 2026-05-20.")
+    quiet = {**row, "password_last_used": "2025-12-01T00:00:00+00:00"}
+    [idle] = iam_root_recent_use.judge([quiet], now, "root")
+    assert idle.passed and idle.detail == "No root sign-in or key use in the last 90 days."
+
+
+def test_cloudshell_full_access(shared: AwsSession) -> None:
+    # moto has no AWS managed policies to attach: the failing side is in the judge
+    [nobody] = iam_cloudshell_full_access.run(shared, "global")
+    assert (nobody.resource, nobody.passed) == (ACCOUNT, True)
+    [held] = iam_cloudshell_full_access.judge(["role ops", "user dev"], ACCOUNT)
+    assert not held.passed
+    assert held.detail == "AWSCloudShellFullAccess is attached to role ops, user dev."
 
 
 def test_root_hardware_mfa_judge() -> None:

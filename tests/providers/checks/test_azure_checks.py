@@ -23,6 +23,8 @@ from bot.providers.azure.checks import (
     appservice_https_only,
     compute_managed_disks,
     compute_unattached_disk_cmk,
+    defender_resource_manager,
+    defender_servers,
     iam_custom_owner_roles,
     keyvault_private_endpoint,
     keyvault_rbac,
@@ -66,6 +68,13 @@ ALERTED_OPERATIONS = [
     if info.name.startswith("monitor_alert_")
 ]
 """Every operation an activity-log alert check looks for: all watched in SUB, none in SUB2."""
+
+DEFENDER_PLANS = [
+    importlib.import_module(f"{azure_checks.__name__}.{info.name}").PLAN
+    for info in pkgutil.iter_modules(azure_checks.__path__)
+    if info.name.startswith("defender_")
+]
+"""Every Defender plan a check looks for: all on in SUB, off or unlisted in SUB2."""
 
 
 def _rule(name: str, priority: int, **props: Any) -> dict[str, Any]:
@@ -326,6 +335,20 @@ def _seed(standin: AzureStandIn) -> None:
                 "name": "partial",
                 "properties": {"logs": [{"category": "Administrative", "enabled": True}]},
             }
+        ],
+    )
+    standin.seed(
+        SUB,
+        "pricings",
+        [{"name": plan, "properties": {"pricingTier": "Standard"}} for plan in DEFENDER_PLANS],
+    )
+    standin.seed(
+        SUB2,
+        "pricings",
+        [
+            {"name": plan, "properties": {"pricingTier": "Free"}}
+            for plan in DEFENDER_PLANS
+            if plan != "Arm"  # left out of the list altogether
         ],
     )
     standin.seed(
@@ -642,3 +665,16 @@ def test_alert_judge(change: dict[str, Any], watched: bool) -> None:
         }
     }
     assert watches(alert, operation, SUB) is watched
+
+
+def test_defender_plans(session: AzureSession) -> None:
+    plans = [c for c in CHECKS if c.meta.id.startswith("azure.defender.")]
+    assert len(plans) == len(DEFENDER_PLANS) >= 6
+    for check in plans:
+        [on] = check.run(session, SUB)
+        [off] = check.run(session, SUB2)
+        assert on.passed and not off.passed, check.meta.id
+    [unlisted] = defender_resource_manager.run(session, SUB2)
+    assert unlisted.detail == "Defender plan Arm: not listed."
+    [free] = defender_servers.run(session, SUB2)
+    assert free.detail == "Defender plan VirtualMachines: Free."

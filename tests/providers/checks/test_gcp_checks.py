@@ -32,6 +32,7 @@ from bot.providers.gcp.checks import (
     firewall_admin_ports,
     iam_service_account_admin,
     iam_service_account_user_project,
+    kms_key_rotation,
     legacy_network,
     logging_audit_config,
     logging_sink_all,
@@ -210,6 +211,31 @@ def seeded() -> Iterator[Seeded]:
         )
         standin.seed(
             EMPTY, "sinks", [{"name": "everything", "destination": "storage.googleapis.com/b"}]
+        )
+        standin.seed(
+            PROJECT,
+            "crypto_keys",
+            [
+                {
+                    "name": "rotated",
+                    "location": "europe-west1",
+                    "keyRing": "app",
+                    "rotationPeriod": "7776000s",
+                },
+                {
+                    "name": "yearly",
+                    "location": "europe-west1",
+                    "keyRing": "app",
+                    "rotationPeriod": "31536000s",
+                },
+                {"name": "manual", "location": "global", "keyRing": "ops"},
+                {
+                    "name": "signing",
+                    "location": "global",
+                    "keyRing": "ops",
+                    "purpose": "ASYMMETRIC_SIGN",
+                },
+            ],
         )
         standin.seed(PROJECT, "iam_policy", [PROJECT_POLICY])
         standin.seed(EMPTY, "iam_policy", [{"auditConfigs": [FULL_AUDIT]}])
@@ -559,3 +585,16 @@ def test_project_iam_policy_checks(google: GcpStandIn, session: GcpSession) -> N
     assert partial.detail == "allServices: missing DATA_READ; exempted user:ci@example.com."
     assert (partial.passed, full.passed) == (False, True)
     assert google.count(f"/v1/projects/{PROJECT}:getIamPolicy", method="POST") == 3
+
+
+def test_kms_key_rotation(google: GcpStandIn, session: GcpSession) -> None:
+    google.page_size = 1
+    ring = f"projects/{PROJECT}/locations"
+    results = {r.resource: r for r in kms_key_rotation.run(session, PROJECT)}
+    assert {k: r.passed for k, r in results.items()} == {
+        f"{ring}/europe-west1/keyRings/app/cryptoKeys/rotated": True,
+        f"{ring}/europe-west1/keyRings/app/cryptoKeys/yearly": False,
+        f"{ring}/global/keyRings/ops/cryptoKeys/manual": False,
+    }  # the asymmetric signing key is not judged
+    yearly = results[f"{ring}/europe-west1/keyRings/app/cryptoKeys/yearly"]
+    assert (yearly.region, yearly.detail) == ("europe-west1", "Rotates every 365 days (limit 90).")

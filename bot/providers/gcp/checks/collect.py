@@ -21,6 +21,7 @@ class GcpReader(Protocol):
     iam_base: str
     sqladmin_base: str
     logging_base: str
+    kms_base: str
 
     def get_json(self, url: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         """GET one API object."""
@@ -130,3 +131,17 @@ def project_iam_policy(session: GcpReader, project: str) -> dict[str, Any]:
         f"{session.api_base}/v1/projects/{_seg(project)}:getIamPolicy",
         {"options": {"requestedPolicyVersion": 3}},
     )
+
+
+def crypto_keys(session: GcpReader, project: str) -> list[dict[str, Any]]:
+    """Every Cloud KMS key of a project: locations, then key rings, then keys."""
+    base = f"{session.kms_base}/v1/projects/{_seg(project)}/locations"
+    found: list[dict[str, Any]] = []
+    for location in session.get_all(base, items_key="locations"):
+        location_id = str(location.get("locationId") or "")
+        rings = session.get_all(f"{base}/{_seg(location_id)}/keyRings", items_key="keyRings")
+        for ring in rings:
+            found += session.get_all(
+                f"{session.kms_base}/v1/{ring['name']}/cryptoKeys", items_key="cryptoKeys"
+            )
+    return found

@@ -1,0 +1,25 @@
+"""Microsoft Defender for Resource Manager is on (CIS Azure 2.1.12)."""
+
+from __future__ import annotations
+
+from bot.domain import CheckMeta, Severity
+from bot.providers.azure.checks._defender import PERMISSIONS as _PERMISSIONS
+from bot.providers.azure.checks._defender import SEMANTICS, make_run
+
+PLAN = "Arm"
+
+PERMISSIONS = _PERMISSIONS
+"""The ARM actions `run` needs."""
+
+META = CheckMeta(
+    id="azure.defender.resource_manager",
+    provider="azure",
+    title="Microsoft Defender for Resource Manager is on",
+    severity=Severity.MEDIUM,
+    frameworks={"cis-azure-2.0": ("2.1.12",)},
+    remediation="Defender for Cloud → Environment settings → the subscription → Defender "
+    "plans: Resource Manager = On.",
+    semantics=SEMANTICS,
+)
+
+run = make_run(PLAN)

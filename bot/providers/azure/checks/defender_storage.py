@@ -1,0 +1,25 @@
+"""Microsoft Defender for Storage is on (CIS Azure 2.1.7)."""
+
+from __future__ import annotations
+
+from bot.domain import CheckMeta, Severity
+from bot.providers.azure.checks._defender import PERMISSIONS as _PERMISSIONS
+from bot.providers.azure.checks._defender import SEMANTICS, make_run
+
+PLAN = "StorageAccounts"
+
+PERMISSIONS = _PERMISSIONS
+"""The ARM actions `run` needs."""
+
+META = CheckMeta(
+    id="azure.defender.storage",
+    provider="azure",
+    title="Microsoft Defender for Storage is on",
+    severity=Severity.MEDIUM,
+    frameworks={"cis-azure-2.0": ("2.1.7",)},
+    remediation="Defender for Cloud → Environment settings → the subscription → Defender "
+    "plans: Storage = On.",
+    semantics=SEMANTICS,
+)
+
+run = make_run(PLAN)
