@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import make_url
@@ -78,6 +79,7 @@ def build_runtime(
         connectors.load_credentials,
         concurrency=settings.scan_concurrency,
         heartbeat_seconds=settings.heartbeat_seconds,
+        takeover_grace=timedelta(seconds=settings.takeover_grace_seconds),
     )
     recovered = engine.recover() if recover else []
     if recovered:

@@ -13,9 +13,8 @@ from bot.domain import (
     CloudCallError,
     CloudError,
     ErrorCategory,
-    Provider,
 )
-from bot.engine.jobs import ErrorRecord, UnitOutcome
+from bot.engine.jobs import ErrorRecord, ScanTarget, UnitOutcome
 from bot.providers import to_secret_dict
 from bot.providers.aws.credentials import AwsCredentials
 from bot.runtime import Runtime
@@ -44,8 +43,7 @@ ERRORS = {
 
 
 @dataclass
-class _Prepared:
-    units: list[str]
+class _Session:
     failing: dict[str, CloudError]
 
     def run_unit(self, unit: str, cancel: CancelToken) -> UnitOutcome:
@@ -53,6 +51,9 @@ class _Prepared:
         if unit in self.failing:
             outcome.errors.append(ErrorRecord(self.failing[unit], "check.x"))
         return outcome
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass
@@ -65,27 +66,25 @@ class ScriptedRunner:
 
     script: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    failing: dict[int, dict[str, CloudError]] = field(default_factory=dict)  # by scan id
 
     def then(self, *steps: str) -> ScriptedRunner:
         with self.lock:
             self.script.extend(steps)
         return self
 
-    def prepare(
-        self,
-        provider: Provider,
-        creds: Any,
-        scope: Sequence[str],
-        check_ids: Sequence[str],
-        cancel: CancelToken,
-    ) -> _Prepared:
+    def plan(self, target: ScanTarget, cancel: CancelToken) -> list[str]:
         with self.lock:
             step = self.script.pop(0) if self.script else "ok"
-        if step == "ok":
-            return _Prepared(["us-east-1", "eu-west-1"], {})
-        if step.startswith("partial-"):
-            return _Prepared(["us-east-1", "eu-west-1"], {"eu-west-1": ERRORS[step[8:]]})
+            if step.startswith("partial-"):
+                self.failing[target.scan_id] = {"eu-west-1": ERRORS[step[8:]]}
+        if step == "ok" or step.startswith("partial-"):
+            return ["us-east-1", "eu-west-1"]
         raise CloudCallError(ERRORS[step])
+
+    def open(self, target: ScanTarget, cancel: CancelToken) -> _Session:
+        with self.lock:
+            return _Session(self.failing.get(target.scan_id, {}))
 
 
 def add_connector(rt: Runtime, name: str = "prod-aws", created_at: datetime | None = None) -> int:
