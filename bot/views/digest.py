@@ -32,6 +32,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_md,
 )
 from bot.views.digest_models import (
     CredentialProblem,
@@ -165,7 +166,7 @@ def _project_blocks(project: DigestProject) -> list[Block]:
         details
     )
     if project.status_message:
-        text += f"\n{md(project.status_message, 300)}"
+        text += f"\n{status_md(project.status_message, 300)}"
     buttons = [
         button("History", ids.ProjectAction.HISTORY, encode(ProjectRef(project.project_id))),
         button("Errors", ids.ErrorLogAction.OPEN, encode(ScanRef(project.latest_scan_id))),

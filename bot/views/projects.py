@@ -34,6 +34,7 @@ from bot.views.common import (
     static_select,
     status_badge,
     status_emoji,
+    status_md,
     stop_button,
 )
 
@@ -107,7 +108,9 @@ def _row(row: ProjectRow, state: RowState) -> list[Block]:
     if status is None:
         blocks.append(context("No scan yet: press *Run* to start the first one."))
     else:
-        note = md(row.status_message, STATUS_MESSAGE_MAX) if row.status_message.strip() else ""
+        note = (
+            status_md(row.status_message, STATUS_MESSAGE_MAX) if row.status_message.strip() else ""
+        )
         blocks.append(context(f"*{status.label}*" + (f": {note}" if note else "")))
 
     if row.jobs is not None:
