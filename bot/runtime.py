@@ -6,12 +6,14 @@ Front ends (CLI, Slack app, scheduler) build one with `build_runtime(settings)` 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import make_url
 
+from bot.engine.dispatch import JobDispatcher
 from bot.engine.engine import ScanEngine
 from bot.engine.jobs import CloudJobRunner, JobRunner
 from bot.secretbox import SecretBox
@@ -54,11 +56,14 @@ def build_runtime(
     migrate: bool = True,
     runner: JobRunner | None = None,
     recover: bool = True,
+    dispatcher: Callable[[ScanEngine], JobDispatcher] | None = None,
 ) -> Runtime:
     """Open the database (migrating it), load the key and start the engine.
 
     `recover` finishes scans left behind by a process that died; the serving process of
     `cspm-bot serve`, which never runs scans itself, leaves that to its worker.
+    `dispatcher` builds the transport of scan work for the engine (default: the embedded
+    `InProcessDispatcher`, thread pools of this process).
     """
     db = Database(settings.database_url)
     if migrate:
@@ -81,6 +86,8 @@ def build_runtime(
         heartbeat_seconds=settings.heartbeat_seconds,
         takeover_grace=timedelta(seconds=settings.takeover_grace_seconds),
     )
+    if dispatcher is not None:
+        engine.use_dispatcher(dispatcher(engine))
     recovered = engine.recover() if recover else []
     if recovered:
         log.warning("recovered %d scan(s) interrupted by a previous crash", len(recovered))

@@ -195,9 +195,7 @@ class Job(Base):
     findings_total: Mapped[int] = mapped_column(Integer, default=0)
     # The process running it (or holding it queued in its memory); NULL while a durable queue
     # holds it.
-    owner_id: Mapped[int | None] = mapped_column(
-        ForeignKey("owners.id"), nullable=True, index=True
-    )
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), nullable=True, index=True)
     # Deliveries of the job to a runner: more than 1 means it was delivered again (a
     # redelivered job whose result is already written does nothing but count here).
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -42,10 +42,7 @@ def upgrade() -> None:
     for table in ("scans", "jobs"):
         name = f"fk_{table}_owner_id_owners"
         if op.get_bind().dialect.name == "sqlite":
-            op.execute(
-                f"ALTER TABLE {table} ADD COLUMN owner_id INTEGER "
-                "REFERENCES owners (id)"
-            )
+            op.execute(f"ALTER TABLE {table} ADD COLUMN owner_id INTEGER REFERENCES owners (id)")
         else:
             op.add_column(
                 table,
