@@ -428,7 +428,9 @@ class ResultWriter:
                     return JobClaim(False, "held", scan.id, attempts=job.attempts)
                 reason = "taken over"
             elif job.status == JobStatus.RUNNING.value and holder == owner_id:
-                reason = "taken over"  # delivered again to the process that ran it
+                # Running, held by `owner_id` itself, which is alive (it is asking): it runs
+                # on another thread of that process; a job never runs twice at once.
+                return JobClaim(False, "held", scan.id, attempts=job.attempts)
             claimed = s.execute(
                 update(Job)
                 .where(

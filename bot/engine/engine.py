@@ -54,6 +54,7 @@ from storage.db import Database
 from storage.results import (
     PLAN_UNIT,
     FindingResult,
+    JobClaim,
     JobError,
     JobFinished,
     OwnerLeases,
@@ -340,12 +341,9 @@ class ScanEngine:
             self._leave(scan_id)
 
     def _run_claimed(
-        self, scan_id: int, job_id: int, unit: str, claim: object, local: _LocalScan
+        self, scan_id: int, job_id: int, unit: str, claim: JobClaim, local: _LocalScan
     ) -> JobFinished | None:
         """Run a claimed job; its result, or None when nothing is to be written."""
-        from storage.results import JobClaim
-
-        assert isinstance(claim, JobClaim)
         if local.token.cancelled or self._closing:
             return self._cancelled(scan_id, job_id, unit, "Stopped", local)
         session: UnitSession | None = None

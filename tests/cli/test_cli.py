@@ -106,7 +106,7 @@ def test_failed_with_invalid_credentials(
 def test_stopped_from_another_process(
     env: dict[str, str], onboarded: dict[str, str], aws_proxy: Any
 ) -> None:
-    aws_proxy.delay(1.0, region="eu-west-1")
+    aws_proxy.delay(3.0, region="eu-west-1")  # each call: the stop lands while it runs
     runner = subprocess.Popen(
         [CLI, "scan", "run", "web"],
         env=env,

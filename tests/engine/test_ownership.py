@@ -112,7 +112,7 @@ def slow_job_running(db: Database) -> Callable[[], tuple[int, int] | None]:
 def test_a_crashed_scan_process_is_recovered_at_once_on_its_host(
     env: dict[str, str], rt: Any, db: Database, aws_proxy: Any
 ) -> None:
-    aws_proxy.delay(30.0, region=SLOW)  # a cloud call that outlives the process
+    aws_proxy.delay(10.0, region=SLOW)  # cloud calls that outlive the process
     runner = start_cli_scan(env)
     scan_id, _ = wait_for("the slow job runs", slow_job_running(db))
 
@@ -184,7 +184,7 @@ def test_a_live_owner_whose_heartbeat_is_late_keeps_its_scan(
 def test_a_stop_from_another_process_reaches_the_running_job(
     env: dict[str, str], rt: Any, db: Database, aws_proxy: Any
 ) -> None:
-    aws_proxy.delay(1.0, region=SLOW)
+    aws_proxy.delay(4.0, region=SLOW)  # each call; the job makes several
     scan = rt.scans.start("web", trigger="manual", actor="slack:U0OPERATOR")
     wait_for("the slow job runs", slow_job_running(db))
     stop = subprocess.run(

@@ -107,10 +107,12 @@ def test_a_redelivered_job_writes_nothing_and_is_counted(db: Database) -> None:
     writer.begin(scan_id, planner, "host-a:101")
     (job, other) = writer.create_jobs(scan_id, ["us-east-1", "eu-west-1"], planner, None) or []
     assert writer.claim_job(job, runner, never).run
+    running = writer.claim_job(job, runner, never)  # delivered again while it runs there
+    assert (running.run, running.reason) == (False, "held")
     result = JobFinished(job, scan_id, "us-east-1", JobStatus.SUCCEEDED, "ok")
     assert writer.finish_job(result, runner).written
     again = writer.claim_job(job, runner, never)  # delivered a second time
-    assert (again.run, again.reason, again.attempts) == (False, "final", 2)
+    assert (again.run, again.reason, again.attempts) == (False, "final", 3)
     assert not writer.finish_job(result, runner).written  # and a late write is refused
     held = writer.claim_job(other, planner, never)  # another process asks for a held job
     assert held.run  # nobody held it: queued in a durable queue
@@ -118,7 +120,7 @@ def test_a_redelivered_job_writes_nothing_and_is_counted(db: Database) -> None:
     with db.read() as s:
         scan = ScanRepo(s).get(scan_id)
         assert scan is not None and scan.jobs_done == 1
-        assert [j.attempts for j in ScanRepo(s).jobs(scan_id)] == [2, 2]
+        assert [j.attempts for j in ScanRepo(s).jobs(scan_id)] == [3, 2]
 
 
 def test_dead_owners_work_is_interrupted_and_the_scan_gets_its_true_status(
