@@ -18,13 +18,14 @@ from handlers import (
     errorlog,
     history,
     home,
+    owners,
     projects,
     scans,
     support,
 )
 from handlers.commands import Subcommands
 
-FEATURES = (projects, history, errorlog, scans, connectors, support, home, digest)
+FEATURES = (projects, history, errorlog, scans, connectors, support, home, digest, owners)
 """Every feature module but `commands` (which owns ``/cspm`` and its router)."""
 
 

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -108,6 +109,9 @@ class DigestDelivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    permalink: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The still-failing projects this digest listed (alerts link to the digest).
+    project_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
@@ -135,6 +139,9 @@ class AlertIncident(Base):
     last_status: Mapped[str] = mapped_column(String(24))
     failures: Mapped[int] = mapped_column(Integer, default=1)
     support_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Someone (the owner or the default mention) was mentioned for this incident already.
+    paged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    permalink: Mapped[str | None] = mapped_column(String(300), nullable=True)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

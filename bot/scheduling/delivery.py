@@ -228,6 +228,16 @@ class Deliverer:
         """chat.update of an earlier message."""
         return self.send(Outgoing(channel, dict(payload), ts=ts))
 
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """The link to a posted message (chat.getPermalink); None when Slack gives none."""
+        try:
+            response = self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        except (SlackApiError, OSError) as exc:
+            log.info("no permalink for %s/%s: %s", channel, ts, exc)
+            return None
+        link = response.get("permalink") if hasattr(response, "get") else None
+        return str(link) if link else None
+
     def send_all(self, items: Sequence[Outgoing]) -> list[Delivered]:
         """Send many messages: channels in parallel, each channel in order and paced."""
         by_channel: dict[str, list[int]] = defaultdict(list)

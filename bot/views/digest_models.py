@@ -160,8 +160,11 @@ class AlertData:
     categories: error categories of that scan; failures: failing scans in the incident;
     opened_at / first_scan_id: when and with which scan the incident started.
     connector_id: the project's connector (Fix credentials); support: open support cases.
-    retry: the scheduled automatic retry, if any; retries_exhausted: the cap was reached.
-    mention: a Slack user-group mention such as ``<!subteam^S123>`` to ping (already checked).
+    retry: the scheduled automatic retry, if any (nobody is mentioned while one is pending);
+    retries_exhausted: the cap was reached.
+    mention: who to ping, ``<@U…>`` or ``<!subteam^S…>`` (already checked); None: nobody.
+    account_id: the cloud account the connector reaches; missing_permissions: every
+    permission the scan's errors name; digest_link: the latest digest that listed the project.
     """
 
     project: ProjectInfo
@@ -177,3 +180,6 @@ class AlertData:
     retry: RetryNotice | None = None
     retries_exhausted: bool = False
     mention: str | None = None
+    account_id: str | None = None
+    missing_permissions: Sequence[str] = ()
+    digest_link: str | None = None

@@ -265,3 +265,17 @@ class DeliveryRepo:
         if subscription_id is not None:
             query = query.where(DigestDelivery.subscription_id == subscription_id)
         return list(self.s.scalars(query))
+
+    def latest_link_listing(self, project_id: int, lookback: int = 20) -> str | None:
+        """The permalink of the newest sent digest (among the last `lookback` with a link)
+        that listed `project_id` as still failing; None when none did."""
+        rows = self.s.execute(
+            select(DigestDelivery.permalink, DigestDelivery.project_ids)
+            .where(DigestDelivery.status == "sent", DigestDelivery.permalink.is_not(None))
+            .order_by(DigestDelivery.id.desc())
+            .limit(lookback)
+        ).all()
+        for link, listed in rows:
+            if project_id in (listed or ()):
+                return str(link)
+        return None

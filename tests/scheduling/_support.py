@@ -40,6 +40,20 @@ ERRORS = {
     "unknown": CloudError(
         ErrorCategory.UNKNOWN, "InternalError", "Something odd", "Contact support."
     ),
+    "denied-regions": CloudError(
+        ErrorCategory.PERMISSION_DENIED,
+        "AccessDenied",
+        "not authorized to perform ec2:DescribeRegions",
+        "Grant the missing permissions to the scanner.",
+        missing_permissions=("ec2:DescribeRegions",),
+    ),
+    "denied-storage": CloudError(
+        ErrorCategory.PERMISSION_DENIED,
+        "AccessDenied",
+        "not authorized to list buckets or read their policies",
+        "Grant the missing permissions to the scanner.",
+        missing_permissions=("s3:ListAllMyBuckets", "s3:GetBucketPolicy"),
+    ),
 }
 
 
@@ -60,7 +74,8 @@ class ScriptedRunner:
     """A JobRunner whose next scans follow a script: "ok", "partial-<err>" or an error name.
 
     "<err>" (e.g. "temporary") fails the planning (every job fails); "partial-<err>" runs two
-    units of which the second fails with that error. An empty script means "ok".
+    units of which the second fails with that error; "both-<err1>+<err2>" fails the first
+    unit with err1 and the second with err2. An empty script means "ok".
     """
 
     script: list[str] = field(default_factory=list)
@@ -83,6 +98,12 @@ class ScriptedRunner:
             step = self.script.pop(0) if self.script else "ok"
         if step == "ok":
             return _Prepared(["us-east-1", "eu-west-1"], {})
+        if step.startswith("both-"):
+            first, second = step[5:].split("+")
+            return _Prepared(
+                ["us-east-1", "eu-west-1"],
+                {"us-east-1": ERRORS[first], "eu-west-1": ERRORS[second]},
+            )
         if step.startswith("partial-"):
             return _Prepared(["us-east-1", "eu-west-1"], {"eu-west-1": ERRORS[step[8:]]})
         raise CloudCallError(ERRORS[step])
@@ -106,11 +127,21 @@ def add_connector(rt: Runtime, name: str = "prod-aws", created_at: datetime | No
         return c.id
 
 
-def add_project(rt: Runtime, name: str, connector_id: int, alert_channel: str | None = None) -> int:
+def add_project(
+    rt: Runtime,
+    name: str,
+    connector_id: int,
+    alert_channel: str | None = None,
+    owner: str | None = None,
+) -> int:
     """A project row."""
     with rt.db.unit_of_work() as s:
         p = Project(
-            name=name, connector_id=connector_id, created_by="test", alert_channel=alert_channel
+            name=name,
+            connector_id=connector_id,
+            created_by="test",
+            alert_channel=alert_channel,
+            owner=owner,
         )
         s.add(p)
         s.flush()

@@ -179,3 +179,20 @@ def test_command_replies_are_valid() -> None:
     assert_valid_message(payload)
     assert "more channels" in _texts(payload)
     assert_valid_message(build_subscription_list([], "C1"))
+
+
+def test_alert_lists_every_missing_permission_within_limits() -> None:
+    permissions = tuple(f"service{i}:Describe{'Thing' * 12}{i}" for i in range(200))
+    data = _alert(
+        missing_permissions=permissions,
+        account_id="123456789012",
+        digest_link="https://example.slack.com/archives/C1/p1",
+    )
+    for payload in (build_alert(data), build_alert_reply(data)):
+        assert_valid_message(payload)
+    text = _texts(build_alert(data))
+    assert "Missing permissions (200)" in text and "`service0:Describe" in text
+    assert "more" in text and "account `123456789012`" in text
+    assert "<https://example.slack.com/archives/C1/p1|listed in the digest>" in text
+    few = _texts(build_alert(_alert(missing_permissions=("a:B", "c:D"))))
+    assert "Missing permissions (2): `a:B`, `c:D`" in few
