@@ -22,6 +22,7 @@ class ProjectAction(StrEnum):
     FILTER = "project.filter"  # status filter select (option value: FilterRef)
     REFRESH = "project.refresh"  # re-render the list in place (value: PageRef)
     SHOW = "project.show"  # post a new projects list, e.g. from Home or a digest (PageRef)
+    RUN = "project.run"  # run a row's project, then redraw the list in place (value: RowState)
 
 
 class ScanAction(StrEnum):
@@ -141,6 +142,12 @@ class SupportInput(StrEnum):
     DETAILS = "support.field.details"
 
 
+class NoticeView(StrEnum):
+    """Callback ids of the notice modals that are not part of a flow (no private_metadata)."""
+
+    NOT_ALLOWED = "notice.not_allowed"  # a permission refusal: only a Close button
+
+
 class PageAction(StrEnum):
     """Prev / Next on every paged list (value: PageRef, whose `kind` says which list)."""
 
@@ -169,6 +176,7 @@ ALL_ENUMS: tuple[type[StrEnum], ...] = (
     SupportAction,
     SupportView,
     SupportInput,
+    NoticeView,
     PageAction,
     HomeAction,
 )
