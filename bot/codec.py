@@ -234,6 +234,14 @@ class SupportRef:
     channel_id: str | None = None
 
 
+@_register("sub")
+@dataclass(frozen=True)
+class SubscriptionRef:
+    """A channel subscription (Remove in `/cspm subscriptions`)."""
+
+    subscription_id: int
+
+
 CodecType = (
     ProjectRef
     | ScanRef
@@ -247,6 +255,7 @@ CodecType = (
     | CreateFlowState
     | ReplaceFlowState
     | SupportRef
+    | SubscriptionRef
 )
 """Every type the codec carries."""
 

@@ -142,6 +142,12 @@ class SupportInput(StrEnum):
     DETAILS = "support.field.details"
 
 
+class SubscriptionAction(StrEnum):
+    """Buttons of `/cspm subscriptions`."""
+
+    REMOVE = "subscription.remove"  # remove a channel subscription (value: SubscriptionRef)
+
+
 class NoticeView(StrEnum):
     """Callback ids of the notice modals that are not part of a flow (no private_metadata)."""
 
@@ -177,6 +183,7 @@ ALL_ENUMS: tuple[type[StrEnum], ...] = (
     SupportView,
     SupportInput,
     NoticeView,
+    SubscriptionAction,
     PageAction,
     HomeAction,
 )

@@ -21,11 +21,23 @@ from handlers import (
     owners,
     projects,
     scans,
+    subscriptions,
     support,
 )
 from handlers.commands import Subcommands
 
-FEATURES = (projects, history, errorlog, scans, connectors, support, home, digest, owners)
+FEATURES = (
+    projects,
+    history,
+    errorlog,
+    scans,
+    connectors,
+    support,
+    home,
+    digest,
+    owners,
+    subscriptions,
+)
 """Every feature module but `commands` (which owns ``/cspm`` and its router)."""
 
 

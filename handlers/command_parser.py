@@ -39,6 +39,8 @@ class Sub(StrEnum):
     SUPPORT = "support"
     DIGEST = "digest"
     OWNER = "owner"
+    SUBSCRIBE = "subscribe"
+    SUBSCRIPTIONS = "subscriptions"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ SPECS: tuple[CommandSpec, ...] = (
                 "failure digest (`/cspm digest help`; changes: operators).", ("digests",)),
     CommandSpec(Sub.OWNER, "<project> <@user|@group|none>", "Who a project's failure alerts "
                 "mention (operators).", ("owners",)),
+    CommandSpec(Sub.SUBSCRIBE, "<findings> [project=…] [provider=…] [severity=…]", "This "
+                "channel gets new failing findings of the matching projects after each scan "
+                "(operators).", ("sub",)),
+    CommandSpec(Sub.SUBSCRIPTIONS, "", "Every channel subscription, with Remove.",
+                ("subs",)),
     CommandSpec(Sub.HELP, "", "This help.", ("?", "usage")),
 )  # fmt: skip
 """Every subcommand, in help order."""

@@ -180,3 +180,52 @@ apscheduler_jobs = Table(
     Column("job_state", LargeBinary, nullable=False),
 )
 """APScheduler 3's job store table (`bot.scheduling.jobs.SharedJobStore`)."""
+
+
+class ChannelSubscription(Base):
+    """A channel's slice of the alerts: a kind (``findings``), the projects whose names match
+    a pattern (``*`` wildcards), one provider or all, and the lowest severity it wants."""
+
+    __tablename__ = "channel_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12), index=True)
+    project_pattern: Mapped[str] = mapped_column(String(100), default="*", server_default="*")
+    provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    min_severity: Mapped[str] = mapped_column(String(10), default="high", server_default="high")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "channel_id",
+            "kind",
+            "project_pattern",
+            "provider",
+            "min_severity",
+            name="uq_channel_subscriptions_slice",
+        ),
+    )
+
+
+class FindingsAlert(Base):
+    """The findings alert of one scan in one subscribed channel (written before posting, so
+    a scan's findings reach a channel once)."""
+
+    __tablename__ = "findings_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("channel_subscriptions.id", ondelete="CASCADE")
+    )
+    channel_id: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    new_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolved_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("scan_id", "subscription_id", name="uq_findings_alerts_once"),
+    )

@@ -10,12 +10,13 @@ from typing import Any
 
 from bot.domain import (
     CancelToken,
+    CheckResult,
     CloudCallError,
     CloudError,
     ErrorCategory,
     Provider,
 )
-from bot.engine.jobs import ErrorRecord, UnitOutcome
+from bot.engine.jobs import ErrorRecord, FindingRecord, UnitOutcome
 from bot.providers import to_secret_dict
 from bot.providers.aws.credentials import AwsCredentials
 from bot.runtime import Runtime
@@ -61,12 +62,20 @@ ERRORS = {
 class _Prepared:
     units: list[str]
     failing: dict[str, CloudError]
+    findings: list[FindingRecord] = field(default_factory=list)
 
     def run_unit(self, unit: str, cancel: CancelToken) -> UnitOutcome:
         outcome = UnitOutcome()
         if unit in self.failing:
             outcome.errors.append(ErrorRecord(self.failing[unit], "check.x"))
+        elif unit == self.units[0]:
+            outcome.findings.extend(self.findings)
         return outcome
+
+
+def finding(check: str, resource: str, severity: str = "high", passed: bool = False) -> Any:
+    """A finding the scripted runner reports (in the scan's first unit, us-east-1)."""
+    return FindingRecord(check, severity, CheckResult(resource, passed, "us-east-1"))
 
 
 @dataclass
@@ -80,6 +89,8 @@ class ScriptedRunner:
 
     script: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    findings: list[FindingRecord] = field(default_factory=list)
+    """What the next scans' first unit reports (see `finding`)."""
 
     def then(self, *steps: str) -> ScriptedRunner:
         with self.lock:
@@ -97,7 +108,7 @@ class ScriptedRunner:
         with self.lock:
             step = self.script.pop(0) if self.script else "ok"
         if step == "ok":
-            return _Prepared(["us-east-1", "eu-west-1"], {})
+            return _Prepared(["us-east-1", "eu-west-1"], {}, list(self.findings))
         if step.startswith("both-"):
             first, second = step[5:].split("+")
             return _Prepared(
