@@ -242,6 +242,22 @@ class SubscriptionRef:
     subscription_id: int
 
 
+@_register("fi")
+@dataclass(frozen=True)
+class FindingRef:
+    """A finding (Mute; the mute modal's metadata)."""
+
+    finding_id: int
+
+
+@_register("mu")
+@dataclass(frozen=True)
+class MuteRef:
+    """A finding mute (Unmute in `/cspm mutes`)."""
+
+    mute_id: int
+
+
 CodecType = (
     ProjectRef
     | ScanRef
@@ -256,6 +272,8 @@ CodecType = (
     | ReplaceFlowState
     | SupportRef
     | SubscriptionRef
+    | FindingRef
+    | MuteRef
 )
 """Every type the codec carries."""
 

@@ -142,6 +142,26 @@ class SupportInput(StrEnum):
     DETAILS = "support.field.details"
 
 
+class MuteAction(StrEnum):
+    """Muting findings."""
+
+    MUTE = "mute.open"  # the "Mute a finding…" select of a findings alert (option: FindingRef)
+    UNMUTE = "mute.lift"  # Unmute in `/cspm mutes` (value: MuteRef)
+
+
+class MuteView(StrEnum):
+    """Callback id of the mute modal (private_metadata: FindingRef)."""
+
+    SUBMIT = "mute.submit"
+
+
+class MuteInput(StrEnum):
+    """Block ids (and action ids) of the mute modal inputs."""
+
+    REASON = "mute.field.reason"
+    DAYS = "mute.field.days"
+
+
 class SubscriptionAction(StrEnum):
     """Buttons of `/cspm subscriptions`."""
 
@@ -184,6 +204,9 @@ ALL_ENUMS: tuple[type[StrEnum], ...] = (
     SupportInput,
     NoticeView,
     SubscriptionAction,
+    MuteAction,
+    MuteView,
+    MuteInput,
     PageAction,
     HomeAction,
 )

@@ -18,6 +18,7 @@ from handlers import (
     errorlog,
     history,
     home,
+    mutes,
     owners,
     projects,
     scans,
@@ -37,6 +38,7 @@ FEATURES = (
     digest,
     owners,
     subscriptions,
+    mutes,
 )
 """Every feature module but `commands` (which owns ``/cspm`` and its router)."""
 

@@ -41,6 +41,7 @@ class Sub(StrEnum):
     OWNER = "owner"
     SUBSCRIBE = "subscribe"
     SUBSCRIPTIONS = "subscriptions"
+    MUTES = "mutes"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 "(operators).", ("sub",)),
     CommandSpec(Sub.SUBSCRIPTIONS, "", "Every channel subscription, with Remove.",
                 ("subs",)),
+    CommandSpec(Sub.MUTES, "", "Muted findings, with Unmute (mute from a findings alert).",
+                ("muted",)),
     CommandSpec(Sub.HELP, "", "This help.", ("?", "usage")),
 )  # fmt: skip
 """Every subcommand, in help order."""

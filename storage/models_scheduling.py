@@ -229,3 +229,21 @@ class FindingsAlert(Base):
     __table_args__ = (
         UniqueConstraint("scan_id", "subscription_id", name="uq_findings_alerts_once"),
     )
+
+
+class FindingMute(Base):
+    """A project's finding (check, resource, region) muted until `expires_at`, and why."""
+
+    __tablename__ = "finding_mutes"
+    __table_args__ = (Index("ix_finding_mutes_project_expires", "project_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    check_id: Mapped[str] = mapped_column(String(80))
+    resource: Mapped[str] = mapped_column(String(500))
+    region: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    severity: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(300))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -3,7 +3,8 @@
 A channel subscribes to a slice (`/cspm subscribe findings project=web-* provider=aws
 severity=high`). After each finished scan (the scheduling service's follow-up of the
 engine's "finished" event, once per scan), the scan's failing findings that were not failing
-in the project's previous completed scan are posted to each matching channel: one message
+in the project's previous completed scan (and are not muted) are posted to each matching
+channel: one message
 per scan listing the resources (continued in its thread past Slack's limits), and the
 findings that passed again as a thread reply. A `findings_alerts` row per (scan,
 subscription) is written before posting, so a channel gets a scan's findings once.
@@ -40,6 +41,7 @@ from storage.repositories.findings_alerts import (
     FindingDiffQueries,
     FindingKey,
     FindingsAlertRepo,
+    MuteRepo,
 )
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ def _key(f: Finding) -> FindingKey:
 
 
 def _line(f: Finding) -> FindingLine:
-    return FindingLine(f.check_id, f.resource, f.region or "", Severity(f.severity), f.detail)
+    return FindingLine(f.check_id, f.resource, f.region or "", Severity(f.severity), f.detail, f.id)
 
 
 class FindingsAlerts:
@@ -220,9 +222,22 @@ class FindingsAlerts:
                 return []
             diff = FindingDiffQueries(s)
             previous = diff.previous_completed(project.id, scan.created_at, scan.id)
-            before = {_key(f) for f in diff.failing(previous)} if previous else set()
+            now = self.now()
+            mutes = MuteRepo(s).of_project(project.id)
+            muted = {(m.check_id, m.resource, m.region) for m in mutes if m.expires_at > now}
+            # a finding muted when the previous scan ran was not reported then: it is new
+            # to the channel once its mute has expired
+            then = diff.finished_at(previous) if previous else None
+            muted_then = {
+                (m.check_id, m.resource, m.region)
+                for m in mutes
+                if then is not None and m.created_at <= then < m.expires_at
+            }
+            before = {_key(f) for f in diff.failing(previous)} - muted_then if previous else set()
             failing = diff.failing(scan.id)
-            new = [_line(f) for f in failing if _key(f) not in before]
+            fresh = [f for f in failing if _key(f) not in before]
+            new = [_line(f) for f in fresh if _key(f) not in muted]
+            muted_new = [_line(f) for f in fresh if _key(f) in muted]
             resolved: list[FindingLine] = []
             if previous is not None:
                 passed = diff.passed_keys(scan.id)
@@ -232,6 +247,7 @@ class FindingsAlerts:
             for sub in subs:
                 limit = _RANK[Severity(sub.min_severity)]
                 mine = [f for f in new if _RANK[f.severity] <= limit]
+                hidden = sum(1 for f in muted_new if _RANK[f.severity] <= limit)
                 gone = [f for f in resolved if _RANK[f.severity] <= limit]
                 if not mine and not gone:
                     continue
@@ -254,6 +270,7 @@ class FindingsAlerts:
                     min_severity=Severity(sub.min_severity),
                     new=tuple(mine),
                     resolved=tuple(gone),
+                    muted=hidden,
                 )
                 plans.append((row.id, sub.channel_id, data))
             return plans

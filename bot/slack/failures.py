@@ -112,6 +112,11 @@ def submission_ack(failure: Failure, origin: Origin) -> dict[str, Any]:
             provider,
             create=origin.callback_id == str(ids.ConnectorView.CREATE_SUBMIT),
         )
+    if failure.fields and origin.callback_id == str(ids.MuteView.SUBMIT):
+        return {
+            "response_action": "errors",
+            "errors": {block: text[:150] for block, text in failure.fields.items()},
+        }
     if failure.fields and origin.callback_id == _SUPPORT_VIEW:
         return {
             "response_action": "errors",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import ids
-from bot.codec import ProjectRef, ScanRef, SubscriptionRef, encode
+from bot.codec import FindingRef, ProjectRef, ScanRef, SubscriptionRef, encode, encode_option
 from bot.domain import SEVERITY_ORDER, Provider, Severity
 from bot.views.common import (
     TEXT_BUDGET,
@@ -24,8 +24,10 @@ from bot.views.common import (
     context,
     md,
     message,
+    option,
     section,
     severity_badge,
+    static_select,
 )
 
 SECTION_CHARS = 2800
@@ -33,6 +35,11 @@ SECTION_CHARS = 2800
 MESSAGE_SECTIONS = 3
 """Sections of finding lines per message (3 × 2800 stays within the ~12k text budget)."""
 RESOURCE_MAX = 150
+MUTE_OPTIONS = 50
+"""New findings offered in the "Mute a finding…" select (their texts count in the budget)."""
+MUTE_OPTION_TEXT = 40
+TOP_SECTIONS = 2
+"""Sections of finding lines in the top message (the rest of its budget: the Mute select)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class FindingLine:
     region: str
     severity: Severity
     detail: str = ""
+    finding_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,8 @@ class FindingsAlertData:
 
     previous_scan_id: the project's previous completed scan they are new against (None: the
     project had none, every failing finding is new); min_severity: the subscription's
-    threshold; resolved: findings failing in the previous scan that passed in this one.
+    threshold; resolved: findings failing in the previous scan that passed in this one;
+    muted: new failing findings left out because they are muted.
     """
 
     project_id: int
@@ -63,6 +72,7 @@ class FindingsAlertData:
     min_severity: Severity
     new: Sequence[FindingLine] = ()
     resolved: Sequence[FindingLine] = ()
+    muted: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,14 @@ def _line(f: FindingLine) -> str:
     region = f" ({md(f.region, 30)})" if f.region else ""
     resource = md(f.resource, RESOURCE_MAX)
     return f"{severity_badge(f.severity)} `{md(f.check_id, 50)}` — `{resource}`{region}"
+
+
+def _option_text(check_id: str, resource: str) -> str:
+    """A short label of a finding for the Mute select: the resource's end matters most."""
+    text = f"{check_id.rsplit('.', 1)[-1]} {resource}"
+    if len(text) <= MUTE_OPTION_TEXT:
+        return text
+    return "…" + text[-(MUTE_OPTION_TEXT - 1) :]
 
 
 def _sorted(lines: Sequence[FindingLine]) -> list[FindingLine]:
@@ -139,22 +157,42 @@ def build_findings_alert(data: FindingsAlertData) -> list[Payload]:
         f"in *{name}* ({data.provider.upper()}) — scan #{data.scan_id}, {since}"
     )
     texts = _chunks([_line(f) for f in new], SECTION_CHARS)
-    pages = [texts[i : i + MESSAGE_SECTIONS] for i in range(0, len(texts), MESSAGE_SECTIONS)]
-    first = pages[0] if pages else []
+    first = texts[:TOP_SECTIONS]
+    rest = texts[TOP_SECTIONS:]
+    pages = [first] + [
+        rest[i : i + MESSAGE_SECTIONS] for i in range(0, len(rest), MESSAGE_SECTIONS)
+    ]
     blocks: list[Block] = [section(headline)]
     notes = [f"{_counts(new) or 'none'} · {data.min_severity.value} and above"]
     if len(pages) > 1:
         notes.append(f"continued in the thread ({len(pages) - 1} more message(s))")
     if data.resolved:
         notes.append(f"{len(data.resolved)} resolved: see the thread")
+    if data.muted:
+        notes.append(f":zipper_mouth_face: {data.muted} muted left out")
     blocks.append(context(*notes))
     blocks += [section(t) for t in first]
-    blocks.append(
-        actions(
-            button("Findings", ids.FindingsAction.OPEN, encode(ScanRef(data.scan_id))),
-            button("History", ids.ProjectAction.HISTORY, encode(ProjectRef(data.project_id))),
+    elements: list[Block] = [
+        button("Findings", ids.FindingsAction.OPEN, encode(ScanRef(data.scan_id))),
+        button("History", ids.ProjectAction.HISTORY, encode(ProjectRef(data.project_id))),
+    ]
+    mutable = [f for f in new if f.finding_id is not None][:MUTE_OPTIONS]
+    if mutable:
+        elements.append(
+            static_select(
+                ids.MuteAction.MUTE,
+                "Mute a finding…",
+                [
+                    option(
+                        _option_text(f.check_id, f.resource),
+                        encode_option(FindingRef(f.finding_id)),
+                    )
+                    for f in mutable
+                    if f.finding_id is not None
+                ],
+            )
         )
-    )
+    blocks.append(actions(*elements))
     fallback = f"{len(new)} new failing findings in {data.project_name} (scan #{data.scan_id})"
     out = [message(fallback, blocks)]
     for number, page in enumerate(pages[1:], start=2):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain import ScanStatus
 from storage.models import Finding, Scan
-from storage.models_scheduling import ChannelSubscription, FindingsAlert
+from storage.models_scheduling import ChannelSubscription, FindingMute, FindingsAlert
 
 FindingKey = tuple[str, str, str]
 """(check id, resource, region): the same finding in two scans."""
@@ -100,6 +100,10 @@ class FindingDiffQueries:
     def __init__(self, session: Session) -> None:
         self.s = session
 
+    def finished_at(self, scan_id: int) -> datetime | None:
+        """When a scan finished."""
+        return self.s.scalar(select(Scan.finished_at).where(Scan.id == scan_id))
+
     def previous_completed(self, project_id: int, before: datetime, scan_id: int) -> int | None:
         """The newest Completed scan of the project created before `before` (not `scan_id`)."""
         return self.s.scalar(
@@ -130,3 +134,46 @@ class FindingDiffQueries:
             )
         ).all()
         return {(c, r, g or "") for c, r, g in rows}
+
+
+class MuteRepo:
+    """Finding mutes."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def add(self, mute: FindingMute) -> FindingMute:
+        """Stage a mute and assign its id."""
+        self.s.add(mute)
+        self.s.flush()
+        return mute
+
+    def get(self, mute_id: int) -> FindingMute | None:
+        """One mute."""
+        return self.s.get(FindingMute, mute_id)
+
+    def finding(self, finding_id: int) -> tuple[Finding, Scan] | None:
+        """A finding with its scan."""
+        row = self.s.execute(
+            select(Finding, Scan)
+            .join(Scan, Scan.id == Finding.scan_id)
+            .where(Finding.id == finding_id)
+        ).first()
+        return (row[0], row[1]) if row is not None else None
+
+    def active(self, now: datetime, project_id: int | None = None) -> Sequence[FindingMute]:
+        """Mutes not expired at `now` (of one project, if given), soonest to expire first."""
+        query = select(FindingMute).where(FindingMute.expires_at > now)
+        if project_id is not None:
+            query = query.where(FindingMute.project_id == project_id)
+        return self.s.scalars(query.order_by(FindingMute.expires_at, FindingMute.id)).all()
+
+    def of_project(self, project_id: int) -> Sequence[FindingMute]:
+        """Every mute of a project, expired ones included."""
+        return self.s.scalars(
+            select(FindingMute).where(FindingMute.project_id == project_id).order_by(FindingMute.id)
+        ).all()
+
+    def delete(self, mute: FindingMute) -> None:
+        """Lift a mute."""
+        self.s.delete(mute)

@@ -10,8 +10,11 @@ from bot.domain import Severity
 from bot.playground.blockkit import assert_valid_message
 from bot.playground.slack_emulator import SlackCall, SlackStandIn
 from bot.runtime import Runtime
+from bot.scheduling.clock import ManualClock
 from bot.scheduling.findings_alerts import SubscriptionSpec
+from bot.scheduling.mutes import MuteService
 from bot.scheduling.service import SchedulingService
+from storage.models import AuditEvent, Finding
 from tests.scheduling._support import (
     ScriptedRunner,
     add_connector,
@@ -103,3 +106,46 @@ def test_a_long_list_is_continued_in_the_thread_within_limits(
     assert all(f"bucket-{i:04d}-" in every for i in range(400))  # every resource, none lost
     for call in [top, *parts]:
         assert_valid_message(call.body)
+
+
+def test_a_muted_finding_is_left_out_until_its_mute_expires(
+    rt: Runtime,
+    service_factory: Factory,
+    slack: SlackStandIn,
+    runner: ScriptedRunner,
+    clock: ManualClock,
+) -> None:
+    add_project(rt, "web", add_connector(rt))
+    service = service_factory(rt)
+    service.findings_alerts.subscribe(SEC, SubscriptionSpec("findings"), "test")
+    mutes = MuteService(rt.db, clock.now)
+    runner.findings = [
+        finding("s3.public", "site-bucket", "critical"),
+        finding("s3.public", "data-bucket", "critical"),
+    ]
+    first = run_scan(rt, "web")
+    with rt.db.read() as s:
+        finding_id = s.query(Finding.id).filter_by(scan_id=first, resource="site-bucket").scalar()
+    mutes.mute(finding_id, "static website, public on purpose", 7, "slack:U0OPER001")
+    [active] = mutes.active()
+    assert active.reason == "static website, public on purpose" and active.project_name == "web"
+    service.drain()  # the scan's alert is sent after the mute: the muted finding is left out
+    [alert] = _top(slack, SEC)
+    print("FINDINGS ALERT:", alert.text())
+    assert "data-bucket" in alert.text() and "site-bucket" not in alert.text()
+    assert "1 muted left out" in alert.text()
+    assert "mute.open" in str(alert.body["blocks"])  # Mute a finding…
+
+    run_scan(rt, "web")  # both still failing: nothing new, the muted one stays quiet
+    service.drain()
+    assert len(_top(slack, SEC)) == 1
+
+    clock.advance(8 * 24 * 3600)  # the mute expired: the finding is reported again
+    assert mutes.active() == []
+    run_scan(rt, "web")
+    service.drain()
+    again = _top(slack, SEC)[-1]
+    assert "site-bucket" in again.text() and "data-bucket" not in again.text()
+    with rt.db.read() as s:
+        events = [e.action for e in s.query(AuditEvent).filter(AuditEvent.action.like("finding.%"))]
+    assert events == ["finding.mute"]
