@@ -6,8 +6,8 @@ Alert incidents get `paged` (someone was mentioned for this incident already) an
 and `project_ids` (the still-failing projects the digest listed), so an alert can link to
 the digest that reported its project.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
