@@ -263,8 +263,7 @@ class DeliveryRepo:
             .limit(limit)
         ).all()
         return [
-            (int(i), int(attempts or 0), last, str(channel))
-            for i, attempts, last, channel in rows
+            (int(i), int(attempts or 0), last, str(channel)) for i, attempts, last, channel in rows
         ]
 
     def recent(self, subscription_id: int | None = None, limit: int = 200) -> list[DigestDelivery]:

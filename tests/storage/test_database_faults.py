@@ -46,7 +46,7 @@ def _cli(
         capture_output=True,
         text=True,
         timeout=60,
-        preexec_fn=preexec,  # noqa: PLW1509 - only sets a resource limit
+        preexec_fn=preexec,
         check=False,
     )
 
