@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Any
 
-import requests
 from cryptography.fernet import Fernet
 
 from bench.bench_ack_latency import (
@@ -254,7 +252,7 @@ def run(url: str, label: str, tmp: Path, quick: bool) -> Row:
         load_requests = builder.prepare(projects, total)
         began = time.monotonic()
         with RssSampler(proc.pid) as load_rss:
-            start_lat, start_failed = paced(events, starts, 1.0)
+            _start_lat, start_failed = paced(events, starts, 1.0)
             loaded, load_failed = paced(events, load_requests, seconds)
             deadline = time.monotonic() + 180
             counts = _scan_counts(url)
