@@ -83,8 +83,8 @@ def _sqlite_message(text: str, path: Path, where: str) -> str | None:
         )
     if "database is locked" in text:
         return (
-            f"The database {where} is locked by another process and stayed locked for longer "
-            "than cspm-bot waits (15 s): try again when that process is done."
+            f"The database {where} is locked by another process or connection and stayed "
+            "locked for longer than cspm-bot waits (15 s): try again in a moment."
         )
     return None
 
@@ -102,6 +102,16 @@ def _postgres_message(exc: DBAPIError, where: str) -> str | None:
         return (
             f"The database server {where} has no disk space left: free some space on it, "
             "then try again. What was being written was rolled back."
+        )
+    if "authentication failed" in text:
+        return (
+            f"The database server {where} refused the user and password in "
+            "CSPM_DATABASE_URL: check them."
+        )
+    if "does not exist" in text and "database" in text and code in ("", "3D000"):
+        return (
+            f"The database named in CSPM_DATABASE_URL does not exist on {where}: create it "
+            "(CREATE DATABASE), then start again."
         )
     if (
         code.startswith(_PG_GONE_CLASSES)
