@@ -132,3 +132,19 @@ def test_an_encoded_postgres_password_is_no_problem() -> None:
 
     _no_traceback(out)
     assert "interpolation" not in out.stderr, out.stderr
+
+
+def test_postgres_down_or_missing_is_told_in_words() -> None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL variant skipped")
+    base = url.rsplit("/", 1)[0]
+    missing = _cli(f"{base}/cspm_no_such_database_for_tests", "project", "list")
+    closed_port = "postgresql+psycopg://postgres@127.0.0.1:1/cspm"
+    down = _cli(closed_port, "project", "list")
+
+    for out in (missing, down):
+        assert out.returncode == EXIT_ERROR, out.stderr
+        _no_traceback(out)
+    assert "does not exist" in missing.stderr and "CREATE DATABASE" in missing.stderr
+    assert "cannot be reached" in down.stderr
