@@ -273,15 +273,22 @@ class DigestService:
             return DeliveryRepo(s).reclaim_stale(cutoff)
 
     def pending_ids(self, limit: int = 200) -> list[int]:
-        """Outbox rows due to be sent, oldest first (failed tries wait `resend_backoff`)."""
+        """Outbox rows due to be sent, oldest first (failed tries wait `resend_backoff`).
+
+        A channel's rows go out in order: behind a row still waiting out its backoff, the
+        channel's later rows wait too."""
         now = self.now()
         with self.db.read() as s:
             rows = DeliveryRepo(s).pending(limit)
-        return [
-            i
-            for i, attempts, last in rows
-            if not attempts or last is None or last + resend_backoff(attempts) <= now
-        ]
+        due, waiting = [], set()
+        for i, attempts, last, channel in rows:
+            if channel in waiting:
+                continue
+            if not attempts or last is None or last + resend_backoff(attempts) <= now:
+                due.append(i)
+            else:
+                waiting.add(channel)
+        return due
 
     def send_pending(self, limit: int = 200) -> int:
         """Send every pending outbox row (claimed first, so no two processes send one row);

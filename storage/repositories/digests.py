@@ -365,15 +365,22 @@ class DeliveryRepo:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def pending(self, limit: int) -> list[tuple[int, int, datetime | None]]:
-        """(id, attempts, last claimed at) of pending deliveries, oldest first."""
+    def pending(self, limit: int) -> list[tuple[int, int, datetime | None, str]]:
+        """(id, attempts, last claimed at, channel) of pending deliveries, oldest first."""
         rows = self.s.execute(
-            select(DigestDelivery.id, DigestDelivery.attempts, DigestDelivery.claimed_at)
+            select(
+                DigestDelivery.id,
+                DigestDelivery.attempts,
+                DigestDelivery.claimed_at,
+                DigestDelivery.channel_id,
+            )
             .where(DigestDelivery.status == "pending")
             .order_by(DigestDelivery.id)
             .limit(limit)
         ).all()
-        return [(int(i), int(attempts or 0), last) for i, attempts, last in rows]
+        return [
+            (int(i), int(attempts or 0), last, str(channel)) for i, attempts, last, channel in rows
+        ]
 
     def recent(self, subscription_id: int | None = None, limit: int = 200) -> list[DigestDelivery]:
         """The newest deliveries first (of one subscription, if given)."""
