@@ -5,8 +5,8 @@ boot id and a lease extended by its heartbeat); scans and jobs reference the pro
 holds them (`owner_id`). Scans count their finished jobs (`jobs_done`), so the job that
 finishes last finalises the scan wherever it ran; jobs count their deliveries (`attempts`).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

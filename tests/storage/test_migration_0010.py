@@ -1,4 +1,4 @@
-"""Migration 0007 on a database with finished scans: their jobs count as done."""
+"""Migration 0010 on a database with finished scans: their jobs count as done."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from storage.db import Database
 from storage.migrate import current_revision, upgrade
 
 
-def test_0007_counts_the_jobs_of_existing_scans_as_done(database_url: str) -> None:
+def test_0010_counts_the_jobs_of_existing_scans_as_done(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db.engine, "0006")
+        upgrade(db.engine, "0009")
         with db.engine.begin() as conn:
             conn.execute(
                 text(
@@ -44,7 +44,7 @@ def test_0007_counts_the_jobs_of_existing_scans_as_done(database_url: str) -> No
                     {"i": job_id, "s": status},
                 )
         db.upgrade()
-        assert current_revision(db.engine) == "0007"
+        assert current_revision(db.engine) == "0010"
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT jobs_done FROM scans")).scalar() == 2
             assert conn.execute(text("SELECT SUM(attempts) FROM jobs")).scalar() == 0
