@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import signal
@@ -105,7 +106,7 @@ def test_failed_with_invalid_credentials(
 def test_stopped_from_another_process(
     env: dict[str, str], onboarded: dict[str, str], aws_proxy: Any
 ) -> None:
-    aws_proxy.delay(1.0, region="eu-west-1")
+    aws_proxy.delay(3.0, region="eu-west-1")  # each call: the stop lands while it runs
     runner = subprocess.Popen(
         [CLI, "scan", "run", "web"],
         env=env,
@@ -113,12 +114,22 @@ def test_stopped_from_another_process(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
+    from storage.db import Database
+    from storage.models import Job
+
+    db = Database(env["CSPM_DATABASE_URL"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the slow region's job runs: there is work to stop
+        with db.read() as s:
+            if s.query(Job).filter(Job.unit == "eu-west-1", Job.status == "running").count():
+                break
+        time.sleep(0.05)
+    db.dispose()
     stop = cli(env, "scan", "stop", "web")
     assert stop.returncode == 0, stop.stderr
     out, err = runner.communicate(timeout=60)
     assert runner.returncode == 5, err
-    assert "Stopped by cli:" in out
+    assert f"Stopped by {getpass.getuser()} after" in out  # the user's name, not "cli:…"
 
 
 def test_bad_input_gives_clear_messages(env: dict[str, str], aws: Any) -> None:
@@ -184,3 +195,18 @@ def test_crash_mid_scan_is_recovered_on_next_start(
     assert JobStatus.SUCCEEDED in jobs.values()
     assert "interrupted" in scan.status_message
     assert any(e.code == "Interrupted" for e in rt.scans.errors(scan.scan_id))
+
+
+def test_project_owner_is_set_at_creation_and_changed(
+    env: dict[str, str], onboarded: dict[str, str]
+) -> None:
+    out = cli(env, "project", "add", "api", "--connector", "prod", "--owner", "S0WEBTEAM")
+    assert out.returncode == 0, out.stderr
+    assert "owner S0WEBTEAM" in out.stdout
+    out = cli(env, "project", "owner", "web", "U0ANA")
+    assert out.returncode == 0 and "now mention U0ANA" in out.stdout
+    out = cli(env, "project", "owner", "web", "--clear", "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["owner"] is None
+    bad = cli(env, "project", "owner", "web", "@ana")
+    assert bad.returncode == 2 and "is not a Slack user or user group" in bad.stderr
+    assert "Traceback" not in bad.stderr
