@@ -456,7 +456,22 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         print("error: --concurrency must be between 1 and 256.", file=sys.stderr)
         return EXIT_USAGE
-    return run(settings, queues, args.concurrency)
+    from bot.settings import reveal
+
+    if "slack" in queues and not reveal(settings.slack_bot_token):
+        print(
+            "error: SLACK_BOT_TOKEN is not set: a worker consuming queue slack answers Slack "
+            "with the bot token (xoxb-…). Set it, or consume only --queues scans.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from bot.errors import CspmError
+
+    try:
+        return run(settings, queues, args.concurrency)
+    except CspmError as exc:  # the key does not decrypt the database's connectors…
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def cmd_playground(settings: Settings, args: argparse.Namespace) -> int:

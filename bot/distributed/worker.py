@@ -24,6 +24,8 @@ from types import FrameType
 
 from bot.distributed.celeryapp import QUEUES, make_celery
 from bot.distributed.tasks import WorkerState, register_tasks
+from bot.errors import CspmError
+from bot.redaction import redact
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,18 @@ def worker_name(queue: str) -> str:
 
 def run_queue(settings: Settings, queue: str, concurrency: int | None = None) -> int:
     """Run one Celery worker consuming `queue` in this process until SIGTERM/SIGINT."""
-    state = WorkerState.build(settings, slack=queue == "slack")
+    try:
+        state = WorkerState.build(settings, slack=queue == "slack")
+    except CspmError:
+        raise  # its message says what to do (`cspm-bot worker` prints it)
+    except Exception as exc:
+        log.exception("the worker for queue %s could not start", queue)
+        print(
+            f"error: the worker for queue {queue} could not start: "
+            f"{redact(f'{type(exc).__name__}: {exc}')}. The log above says more.",
+            file=sys.stderr,
+        )
+        return 1
     app = make_celery(settings)
     register_tasks(app, state)
     threads = concurrency or default_concurrency(settings, queue)

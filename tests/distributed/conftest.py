@@ -20,8 +20,8 @@ from bot.slack.client import make_web_client
 from bot.slackapp import create_app
 from tests.conftest import make_settings
 from tests.support.distributed import Broker, Workers, make_broker
+from tests.support.slackbot import *  # noqa: F403  (the Slack stand-in fixture)
 from tests.support.slackbot import ADMIN, GROUP, OPERATOR, SUPPORT_CHANNEL
-from tests.support.slackbot import slack  # noqa: F401  (the Slack stand-in fixture)
 from tests.support.slackdriver import SIGNING_SECRET, SlackDriver, TrackingExecutor
 
 
@@ -63,9 +63,7 @@ def front_settings(slack: SlackStandIn, database_url: str, broker: Broker, **kw:
 
 
 @pytest.fixture
-def make_front(
-    slack: SlackStandIn, runtime_factory: Any
-) -> Iterator[Callable[..., Front]]:
+def make_front(slack: SlackStandIn, runtime_factory: Any) -> Iterator[Callable[..., Front]]:
     """Build serving replicas wired to the broker (no scheduler unless asked)."""
     built: list[Front] = []
 
