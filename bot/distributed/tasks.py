@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 
 from bot.distributed.celeryapp import SLACK_TASK
+from bot.distributed.progress import ProgressPoller
 from bot.distributed.relay import unseal
 from bot.secretbox import SecretBoxError
 
@@ -51,6 +52,7 @@ class WorkerState:
     rt: Runtime
     bolt: App | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    poller: ProgressPoller | None = None
 
     @classmethod
     def build(cls, settings: Settings, slack: bool) -> WorkerState:
@@ -58,18 +60,21 @@ class WorkerState:
         from bot.runtime import build_runtime
 
         rt = build_runtime(settings, migrate=False, recover=False)
-        bolt = None
-        if slack:
-            from bot.slack.client import make_web_client
-            from bot.slackapp import create_app
+        if not slack:
+            return cls(rt)
+        from bot.slack.app import context_of
+        from bot.slack.client import make_web_client
+        from bot.slackapp import create_app
 
-            bolt = create_app(
-                rt,
-                make_web_client(settings),
-                request_verification_enabled=False,  # verified by the serving process
-                background=InlineExecutor(),
-            )
-        return cls(rt, bolt)
+        bolt = create_app(
+            rt,
+            make_web_client(settings),
+            request_verification_enabled=False,  # verified by the serving process
+            background=InlineExecutor(),
+        )
+        # the scans it starts run on scan workers: their progress is read from the database
+        poller = ProgressPoller(rt.scans, context_of(bolt).progress)
+        return cls(rt, bolt, poller=poller)
 
     def count(self, name: str) -> None:
         """Add one to counter `name` (redelivered messages, undecryptable items…)."""
@@ -95,6 +100,8 @@ class WorkerState:
 
     def close(self) -> None:
         """Stop the app's helpers and close the runtime."""
+        if self.poller is not None:
+            self.poller.close()
         if self.bolt is not None:
             from bot.slack.app import context_of
 
