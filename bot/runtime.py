@@ -9,17 +9,17 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import make_url
+from sqlalchemy.pool import StaticPool
 
 from bot.engine.engine import ScanEngine
 from bot.engine.jobs import CloudJobRunner, JobRunner
 from bot.secretbox import SecretBox
 from bot.services.connectors import ConnectorService
+from bot.services.keys import KeyUse, open_box
 from bot.services.projects import ProjectService
 from bot.services.scans import ScanService
-from bot.settings import Settings, reveal
-from storage.db import Database
-from storage.repositories.connectors import ConnectorRepo
+from bot.settings import Settings
+from storage.db import Database, sqlite_path
 
 if TYPE_CHECKING:
     from bot.scheduling.service import SchedulingService
@@ -53,23 +53,25 @@ def build_runtime(
     migrate: bool = True,
     runner: JobRunner | None = None,
     recover: bool = True,
+    key_use: KeyUse = KeyUse.CREATE,
+    create_database: bool = True,
 ) -> Runtime:
     """Open the database (migrating it), load the key and start the engine.
 
     `recover` finishes scans left behind by a process that died; the serving process of
-    `cspm-bot serve`, which never runs scans itself, leaves that to its worker.
+    `cspm-bot serve`, which never runs scans itself, leaves that to its worker. `key_use`
+    says whether the key is read, and whether it may be generated (`bot.services.keys`).
+    Without `create_database`, a SQLite file that does not exist is not created: the
+    process sees an empty database in memory instead (read-only commands on a fresh machine).
     """
-    db = Database(settings.database_url)
+    db = _open_database(settings.database_url, create_database)
     if migrate:
         db.upgrade()
-    with db.read() as session:
-        stored = ConnectorRepo(session).any_ciphertext()
-    box = SecretBox.from_settings(
-        reveal(settings.encryption_key) or None,
-        settings.resolved_key_file,
-        stored=stored,
-        database=make_url(settings.database_url).render_as_string(hide_password=True),
-    )
+    try:
+        box = open_box(settings, db, key_use)
+    except BaseException:
+        db.dispose()
+        raise
     endpoints = settings.cloud_endpoints()
     connectors = ConnectorService(db, box, endpoints)
     engine = ScanEngine(
@@ -91,3 +93,12 @@ def build_runtime(
         projects=ProjectService(db),
         scans=ScanService(db, engine),
     )
+
+
+def _open_database(url: str, create: bool) -> Database:
+    path = sqlite_path(url)
+    if create or path is None or path.exists():
+        return Database(url)
+    db = Database("sqlite://", poolclass=StaticPool)
+    db.upgrade()
+    return db

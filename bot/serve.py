@@ -34,7 +34,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
+from bot.lifetime import PortInUseError, check_port_free, die_with_parent
 from bot.runtime import Runtime, build_runtime
+from bot.services.keys import KeyUse
 from bot.settings import Settings, reveal
 from bot.slack.client import api_base_url, make_web_client
 
@@ -50,6 +52,7 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 EXIT_CONFIG = 2
 EXIT_AUTH = 1
+EXIT_PORT_IN_USE = 2
 HTTP_THREADS = max(4, min(16, 2 * (os.cpu_count() or 1) + 1))
 """Python threads running acks (granian's blocking threads): the GIL runs one at a time."""
 
@@ -353,9 +356,10 @@ def _serve_socket_mode(
             signal.signal(sig, handler)
 
 
-def http_front(settings: Settings) -> WsgiApp:
+def http_front(settings: Settings, parent_pid: int | None = None) -> WsgiApp:
     """The WSGI app of HTTP mode, built inside granian's worker process: the acking side,
-    and the bot's worker process it relays to. Both are closed when that process exits."""
+    and the bot's worker process it relays to. Both are closed when that process exits,
+    which it does when `parent_pid` (the `cspm-bot serve` master) exits, even killed."""
     from multiprocessing.util import Finalize
 
     from bot.logs import configure_logging
@@ -363,6 +367,8 @@ def http_front(settings: Settings) -> WsgiApp:
     from bot.slackapp import create_app
 
     configure_logging(settings.log_level)
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     if settings.distributed:
         return _queue_front(settings)
     try:
@@ -370,7 +376,7 @@ def http_front(settings: Settings) -> WsgiApp:
     except ConfigError as exc:
         log.error("%s", exc)
         raise
-    rt = build_runtime(settings, migrate=False, recover=False)
+    rt = build_runtime(settings, migrate=False, recover=False, key_use=KeyUse.LOAD)
     bolt_app = create_app(rt, make_web_client(settings), relay=worker)
 
     def close() -> None:
@@ -394,7 +400,7 @@ def _queue_front(settings: Settings) -> WsgiApp:
     from bot.slack.app import context_of
     from bot.slackapp import create_app
 
-    rt = build_runtime(settings, migrate=False, recover=False)
+    rt = build_runtime(settings, migrate=False, recover=False, key_use=KeyUse.LOAD)
     client = make_web_client(settings)
     queue = start_front(rt, client)
     bolt_app = create_app(rt, client, relay=queue.relay)
@@ -442,8 +448,47 @@ def serve_http(settings: Settings, host: str, port: int) -> int:
         respawn_failed_workers=True,
         workers_kill_timeout=30,
     )
-    server.serve(target_loader=partial(http_front, settings), wrap_loader=False)
+    server.serve(target_loader=partial(http_front, settings, os.getpid()), wrap_loader=False)
     return 0
+
+
+def _check_port(host: str, port: int | None) -> None:
+    """Refuse a port another server (another `serve`, maybe) already listens on: granian
+    binds with SO_REUSEPORT, which would otherwise start this one beside it."""
+    if port is None:
+        return
+    try:
+        check_port_free(host, port)
+    except PortInUseError as exc:
+        raise ConfigError(str(exc), EXIT_PORT_IN_USE) from None
+
+
+def preflight(
+    settings: Settings,
+    host: str,
+    port: int,
+    health_port: int | None = None,
+    no_worker: bool = False,
+) -> int:
+    """What `serve` checks before anything opens the database: the settings and the port
+    (HTTP mode's, or Socket Mode's health port). 0 when it may start; otherwise one line on
+    stderr and the exit code."""
+    try:
+        _check_no_worker(settings, no_worker)
+        mode = check_config(settings)
+        _check_port(host, port if mode == "http" else health_port)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+def _check_no_worker(settings: Settings, no_worker: bool) -> None:
+    if no_worker and not settings.distributed:
+        raise ConfigError(
+            "--no-worker needs CSPM_BROKER_URL: without a broker nobody else would run "
+            "the work, so serve runs it in its own worker process."
+        )
 
 
 def serve(
@@ -460,12 +505,9 @@ def serve(
     unless `no_worker`, a ``cspm-bot worker`` is started beside this process."""
     settings = rt.settings
     try:
-        if no_worker and not settings.distributed:
-            raise ConfigError(
-                "--no-worker needs CSPM_BROKER_URL: without a broker nobody else would run "
-                "the work, so serve runs it in its own worker process."
-            )
+        _check_no_worker(settings, no_worker)
         mode = check_config(settings)
+        _check_port(host, port if mode == "http" else health_port)
         client = make_web_client(settings)
         identity = verify_token(client, settings)
     except ConfigError as exc:

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.private_files import create_private_file
+
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -40,12 +42,24 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for other databases and in-memory SQLite."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1] if "///" in url else ""
+    path = path.split("?", 1)[0]
+    if not path or ":memory:" in path:
+        return None
+    return Path(path)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; for SQLite, create the file's folder and set the pragmas."""
+    """Create an engine; for SQLite, create the file (0600, in a 0700 folder when the folder
+    is new; SQLite gives its -wal and -shm files the same mode) and set the pragmas."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and ":memory:" not in path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None:
+            create_private_file(path)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -243,3 +243,19 @@ class AuditEvent(Base):
     target_type: Mapped[str] = mapped_column(String(30))
     target_id: Mapped[str] = mapped_column(String(60))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class KeyCheck(Base):
+    """The key check value: proof of which key the connectors' secrets are encrypted with.
+
+    One row at most (id 1): a Fernet token of a known constant made with the key that
+    encrypts, and that key's id (a one-way fingerprint, never the key). A key that cannot
+    decrypt the token is not the key the connectors were saved with.
+    """
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -58,8 +58,10 @@ class WorkerState:
     def build(cls, settings: Settings, slack: bool) -> WorkerState:
         """Open the database and the key; build the Slack app when `slack`."""
         from bot.runtime import build_runtime
+        from bot.services.keys import KeyUse
 
-        rt = build_runtime(settings, migrate=False, recover=False)
+        # the key comes from the deployment (CSPM_ENCRYPTION_KEY): a worker never makes one
+        rt = build_runtime(settings, migrate=False, recover=False, key_use=KeyUse.LOAD)
         if not slack:
             return cls(rt)
         from bot.slack.app import context_of

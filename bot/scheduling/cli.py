@@ -205,12 +205,16 @@ def add_cli(subparsers: Any) -> None:
     send.add_argument(
         "--dry-run", action="store_true", help="print the Block Kit payload instead of sending"
     )
-    cmd(digest, "list", cmd_digest_list, "digest subscriptions and recent deliveries")
+    cmd(digest, "list", cmd_digest_list, "digest subscriptions and recent deliveries").set_defaults(
+        access="read"  # bot.cli.READ: no key, no data folder created
+    )
 
     schedule = subparsers.add_parser("schedule", help="scan schedules").add_subparsers(
         dest="cmd", metavar="ACTION", required=True
     )
-    cmd(schedule, "list", cmd_schedule_list, "scan schedules, digests and retries, next runs")
+    cmd(
+        schedule, "list", cmd_schedule_list, "scan schedules, digests and retries, next runs"
+    ).set_defaults(access="read")  # bot.cli.READ
     st = cmd(schedule, "set", cmd_schedule_set, "scan a project on a cron schedule")
     st.add_argument("project")
     st.add_argument("cron", help='5-field crontab expression, e.g. "0 6 * * 1-5"')
