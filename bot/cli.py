@@ -216,13 +216,33 @@ def cmd_project_add(rt: Runtime, args: argparse.Namespace) -> int:
         scope=scope,
         check_ids=checks,
         alert_channel=args.alert_channel,
+        owner=args.owner,
     )
     emit(
         args,
         info,
         lambda: (
             f"Project {info.name!r} created on connector "
-            f"{info.connector_name!r} (scope: {', '.join(info.scope) or 'everything reachable'})."
+            f"{info.connector_name!r} (scope: {', '.join(info.scope) or 'everything reachable'})"
+            + (f", owner {info.owner}." if info.owner else ".")
+        ),
+    )
+    return 0
+
+
+def cmd_project_owner(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.errors import InputError
+
+    if args.clear == bool(args.owner):
+        raise InputError("Give an owner (a user or user group id) or --clear, not both.")
+    info = rt.projects.set_owner(args.project, None if args.clear else args.owner, args.actor)
+    emit(
+        args,
+        info,
+        lambda: (
+            f"Alerts of {info.name!r} now mention {info.owner}."
+            if info.owner
+            else f"{info.name!r} has no owner: its alerts mention CSPM_ALERT_MENTION (if set)."
         ),
     )
     return 0
@@ -733,6 +753,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pa.add_argument("--checks", help="comma-separated check ids (default: all)")
     pa.add_argument("--alert-channel", help="Slack channel id for failure alerts")
+    pa.add_argument(
+        "--owner", help="who its alerts mention: a Slack user id (U…) or user-group id (S…)"
+    )
+    po = cmd(proj, "owner", cmd_project_owner, "set who a project's failure alerts mention")
+    po.add_argument("project")
+    po.add_argument("owner", nargs="?", help="a Slack user id (U…) or user-group id (S…)")
+    po.add_argument("--clear", action="store_true", help="remove the owner")
     pl = cmd(proj, "list", cmd_project_list, "list projects with their last scan status", READ)
     pl.add_argument("--status", help="completed, partially_completed, failed, stopped, running")
     pl.add_argument("--page", type=int, default=1)

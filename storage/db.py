@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.private_files import create_private_file
+from storage.failures import explain
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,9 @@ class Database:
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            self._rollback(session)
+            self._raise_explained(exc)
             raise
         finally:
             session.close()
@@ -99,15 +102,37 @@ class Database:
         session = self._read_sessions()
         try:
             yield session
+        except DBAPIError as exc:
+            self._raise_explained(exc)
+            raise
         finally:
-            session.rollback()
+            self._rollback(session)
             session.close()
 
     def upgrade(self) -> None:
         """Apply every Alembic migration (idempotent)."""
         from storage.migrate import upgrade
 
-        upgrade(self.engine)
+        try:
+            upgrade(self.engine)
+        except DBAPIError as exc:
+            self._raise_explained(exc)
+            raise
+
+    def _raise_explained(self, exc: BaseException) -> None:
+        """Raise a `DatabaseUnavailableError` in place of a driver error a person can act on
+        (read-only, disk full, locked, unreachable); return for anything else."""
+        explained = explain(exc, self.url)
+        if explained is not None:
+            log.debug("database unavailable: %s (%s)", explained.message, type(exc).__name__)
+            raise explained from exc
+
+    @staticmethod
+    def _rollback(session: Session) -> None:
+        try:
+            session.rollback()
+        except DBAPIError as exc:  # a dead connection: the original error is the one to tell
+            log.debug("rollback failed: %s", exc.__class__.__name__)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

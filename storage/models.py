@@ -121,6 +121,8 @@ class Project(Base):
     schedule_cron: Mapped[str | None] = mapped_column(String(100), nullable=True)
     schedule_tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
     alert_channel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Who alerts mention: a Slack user id (U…/W…) or user-group id (S…); NULL: the default.
+    owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Denormalised pointer to the newest scan, so project lists filter by status and page

@@ -40,7 +40,7 @@ def cmd_digest_send(rt: Runtime, args: argparse.Namespace) -> int:
         "channel": channel,
         "period_start": data.period_start,
         "period_end": data.period_end,
-        "failing_projects": len(data.projects),
+        "failing_projects": len(data.still_failing),
         "failed_scans": data.current.failed,
         "partially_completed_scans": data.current.partial,
         "credential_problems": len(data.credentials),
@@ -149,8 +149,8 @@ def cmd_schedule_list(rt: Runtime, args: argparse.Namespace) -> int:
         if retries:
             parts.append(
                 table(
-                    [[str(pid), _when(when)] for pid, when in sorted(retries.items())],
-                    ["RETRY PROJECT ID", "AT"],
+                    [[r.project, _when(r.at)] for r in retries],
+                    ["RETRY OF PROJECT", "AT"],
                 )
             )
         return "\n\n".join(parts)

@@ -10,12 +10,13 @@ from typing import Any
 
 from bot.domain import (
     CancelToken,
+    CheckResult,
     CloudCallError,
     CloudError,
     ErrorCategory,
     Provider,
 )
-from bot.engine.jobs import ErrorRecord, UnitOutcome
+from bot.engine.jobs import ErrorRecord, FindingRecord, UnitOutcome
 from bot.providers import to_secret_dict
 from bot.providers.aws.credentials import AwsCredentials
 from bot.runtime import Runtime
@@ -40,6 +41,20 @@ ERRORS = {
     "unknown": CloudError(
         ErrorCategory.UNKNOWN, "InternalError", "Something odd", "Contact support."
     ),
+    "denied-regions": CloudError(
+        ErrorCategory.PERMISSION_DENIED,
+        "AccessDenied",
+        "not authorized to perform ec2:DescribeRegions",
+        "Grant the missing permissions to the scanner.",
+        missing_permissions=("ec2:DescribeRegions",),
+    ),
+    "denied-storage": CloudError(
+        ErrorCategory.PERMISSION_DENIED,
+        "AccessDenied",
+        "not authorized to list buckets or read their policies",
+        "Grant the missing permissions to the scanner.",
+        missing_permissions=("s3:ListAllMyBuckets", "s3:GetBucketPolicy"),
+    ),
 }
 
 
@@ -47,12 +62,20 @@ ERRORS = {
 class _Prepared:
     units: list[str]
     failing: dict[str, CloudError]
+    findings: list[FindingRecord] = field(default_factory=list)
 
     def run_unit(self, unit: str, cancel: CancelToken) -> UnitOutcome:
         outcome = UnitOutcome()
         if unit in self.failing:
             outcome.errors.append(ErrorRecord(self.failing[unit], "check.x"))
+        elif unit == self.units[0]:
+            outcome.findings.extend(self.findings)
         return outcome
+
+
+def finding(check: str, resource: str, severity: str = "high", passed: bool = False) -> Any:
+    """A finding the scripted runner reports (in the scan's first unit, us-east-1)."""
+    return FindingRecord(check, severity, CheckResult(resource, passed, "us-east-1"))
 
 
 @dataclass
@@ -60,11 +83,14 @@ class ScriptedRunner:
     """A JobRunner whose next scans follow a script: "ok", "partial-<err>" or an error name.
 
     "<err>" (e.g. "temporary") fails the planning (every job fails); "partial-<err>" runs two
-    units of which the second fails with that error. An empty script means "ok".
+    units of which the second fails with that error; "both-<err1>+<err2>" fails the first
+    unit with err1 and the second with err2. An empty script means "ok".
     """
 
     script: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    findings: list[FindingRecord] = field(default_factory=list)
+    """What the next scans' first unit reports (see `finding`)."""
 
     def then(self, *steps: str) -> ScriptedRunner:
         with self.lock:
@@ -82,7 +108,13 @@ class ScriptedRunner:
         with self.lock:
             step = self.script.pop(0) if self.script else "ok"
         if step == "ok":
-            return _Prepared(["us-east-1", "eu-west-1"], {})
+            return _Prepared(["us-east-1", "eu-west-1"], {}, list(self.findings))
+        if step.startswith("both-"):
+            first, second = step[5:].split("+")
+            return _Prepared(
+                ["us-east-1", "eu-west-1"],
+                {"us-east-1": ERRORS[first], "eu-west-1": ERRORS[second]},
+            )
         if step.startswith("partial-"):
             return _Prepared(["us-east-1", "eu-west-1"], {"eu-west-1": ERRORS[step[8:]]})
         raise CloudCallError(ERRORS[step])
@@ -106,11 +138,21 @@ def add_connector(rt: Runtime, name: str = "prod-aws", created_at: datetime | No
         return c.id
 
 
-def add_project(rt: Runtime, name: str, connector_id: int, alert_channel: str | None = None) -> int:
+def add_project(
+    rt: Runtime,
+    name: str,
+    connector_id: int,
+    alert_channel: str | None = None,
+    owner: str | None = None,
+) -> int:
     """A project row."""
     with rt.db.unit_of_work() as s:
         p = Project(
-            name=name, connector_id=connector_id, created_by="test", alert_channel=alert_channel
+            name=name,
+            connector_id=connector_id,
+            created_by="test",
+            alert_channel=alert_channel,
+            owner=owner,
         )
         s.add(p)
         s.flush()
