@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote_plus
 
 from bot import ids
 from bot.distributed.relay import unseal
@@ -81,7 +82,7 @@ def test_credentials_typed_into_a_modal_never_reach_the_broker_in_clear(
     assert len(messages) == 1
     args = json.loads(_decoded_body(messages[0]))[0]  # Celery's [args, kwargs, embed]
     item = unseal(front.rt.box, args[0])
-    assert secret in str(item.body) and item.function
+    assert secret in unquote_plus(str(item.body)) and item.function == "create_submitted"
 
     group.start("slack")
     wait_until(
