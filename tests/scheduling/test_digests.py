@@ -178,6 +178,87 @@ def test_two_processes_fire_one_period_once(
     assert [r["status"] for r in a.digests.deliveries(sub)] == ["sent"]
 
 
+class _PauseAfterPendingRead:
+    """Holds each sender right after it read the pending outbox rows, until every sender has
+    read them: the claims that follow race for the same row (a listener on the SQLAlchemy
+    engine: the bot's own code runs unchanged)."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        self.barrier = barrier
+        self.paused = 0
+        self._done: set[int] = set()
+        self._lock = threading.Lock()
+
+    def attach(self, *runtimes: Runtime) -> None:
+        self._engines = [rt.db.engine for rt in runtimes]
+        for engine in self._engines:
+            event.listen(engine, "after_cursor_execute", self._after)
+
+    def detach(self) -> None:
+        for engine in self._engines:
+            event.remove(engine, "after_cursor_execute", self._after)
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sql = " ".join(statement.split()).upper()
+        reads_pending = sql.startswith("SELECT") and "FROM DIGEST_DELIVERIES" in sql
+        if not reads_pending or "ORDER BY" not in sql:
+            return
+        me = threading.get_ident()
+        with self._lock:
+            if me in self._done:
+                return
+            self._done.add(me)
+        self.barrier.wait(timeout=20)
+        with self._lock:
+            self.paused += 1
+
+
+def test_two_senders_claiming_one_period_at_the_same_time_send_it_once(
+    rt: Runtime,
+    service_factory: Factory,
+    runtime_factory: Any,
+    settings: Settings,
+    runner: ScriptedRunner,
+    slack: SlackStandIn,
+    period_end: datetime,
+) -> None:
+    """Both senders see the row pending, then claim it at the same moment, each through its
+    own runtime and database sessions: only the claim that moved it out of pending sends."""
+    _seed(rt, period_end)
+    other = runtime_factory(settings, runner=runner)
+    a = service_factory(rt, holder="a")
+    b = service_factory(other, holder="b")
+    sub = _subscribe(a)
+    _set_created(rt, sub, period_end - timedelta(days=3))
+    barrier = threading.Barrier(2)
+    pause = _PauseAfterPendingRead(barrier)
+    pause.attach(rt, other)
+    outcomes: dict[str, str] = {}
+    failures: list[BaseException] = []
+
+    def fire(name: str, service: SchedulingService) -> None:
+        try:
+            outcomes[name] = service.fire(f"digest:{sub}", period_end)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=fire, args=item) for item in (("a", a), ("b", b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    pause.detach()
+    assert failures == [] and not any(t.is_alive() for t in threads)
+    assert pause.paused == 2  # both senders read the row as pending before either claimed it
+    assert sorted(o.split(" ")[0] for o in outcomes.values()) == ["already", "recorded"]
+
+    posts = _posts(slack)
+    assert len(posts) == 1
+    assert "CSPM failure digest" in posts[0].text() and "new-conn" in posts[0].text()
+    [row] = a.digests.deliveries(sub)
+    assert row["status"] == "sent" and row["attempts"] == 1
+
+
 def test_crash_after_compute_before_send_is_sent_once_after_restart(
     rt: Runtime,
     service_factory: Factory,
