@@ -140,10 +140,21 @@ def _results(work: Path, target: Target) -> dict[str, int]:
     return codes
 
 
-def _diff(work: Path, mutant: str) -> str:
-    shown = subprocess.run(
-        [str(MUTMUT), "show", mutant], cwd=work, capture_output=True, text=True, check=False
-    ).stdout
+def _diff(work: Path, target: Target, mutant: str) -> str:
+    """The mutated lines of `mutant` (what `mutmut show` prints, without a process each)."""
+    from mutmut.configuration import reset_config
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    path = next(f for f in target.files if mutant.startswith(f[:-3].replace("/", ".") + "."))
+    old = Path.cwd()
+    os.chdir(work)
+    try:
+        reset_config()
+        shown = get_diff_for_mutant(mutant, path=path)
+    except Exception as exc:  # a diff is a courtesy: never lose the scores over one
+        shown = f"+ (no diff: {exc})"
+    finally:
+        os.chdir(old)
     lines = [
         line
         for line in shown.splitlines()
@@ -194,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         work = SCRATCH / target.name
         for name, status in survivors:
             print(f"   {status}: {name}")
-            print(_diff(work, name))
+            print(_diff(work, target, name))
         sys.stdout.flush()
 
     print("\nMutation score per module")
