@@ -16,6 +16,7 @@ from bot.runtime import Runtime
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.cron import Cadence, DigestSchedule
 from bot.scheduling.digest_query import SupportPolicy, compute_digest
+from bot.scheduling.digests import STALE_CLAIM
 from bot.scheduling.jobs import stored_next_run_times
 from bot.scheduling.service import SchedulingService
 from bot.settings import Settings
@@ -452,3 +453,53 @@ def test_slack_outage_is_retried_with_backoff(
     [row] = service.digests.deliveries(sub)
     assert row["status"] == "sent" and row["attempts"] == 3
     assert len(_posts(slack)) == 1
+
+
+def _claimed_by(rt: Runtime, delivery_id: int) -> tuple[str, str | None]:
+    with rt.db.read() as s:
+        row = s.get(DigestDelivery, delivery_id)
+        assert row is not None
+        return row.status, row.claimed_by
+
+
+def test_a_claim_names_its_holder_and_goes_stale_only_after_ten_minutes(
+    rt: Runtime,
+    service_factory: Factory,
+    slack: SlackStandIn,
+    period_end: datetime,
+    clock: ManualClock,
+) -> None:
+    service = service_factory(rt, with_slack=False, holder="host-a:1234")
+    sub = _subscribe(service)
+    _set_created(rt, sub, period_end - timedelta(days=3))
+    recorded = service.digests.record_period(sub, period_end)
+    assert recorded is not None
+    assert service.digests._claim(recorded.delivery_id) is not None  # then the holder dies
+    assert service.digests._claim(recorded.delivery_id) is None  # no second claim
+    assert _claimed_by(rt, recorded.delivery_id) == ("sending", "host-a:1234")
+    clock.advance(STALE_CLAIM.total_seconds())
+    assert service.digests.reclaim_stale() == 0  # exactly ten minutes: still in flight
+    assert _claimed_by(rt, recorded.delivery_id) == ("sending", "host-a:1234")
+    clock.advance(1)
+    assert service.digests.reclaim_stale() == 1
+    assert _claimed_by(rt, recorded.delivery_id) == ("pending", None)
+    assert service.digests.pending_ids() == [recorded.delivery_id]
+
+
+def test_one_send_takes_at_most_its_limit_of_rows(
+    rt: Runtime, service_factory: Factory, slack: SlackStandIn, period_end: datetime
+) -> None:
+    quiet = service_factory(rt, with_slack=False)
+    for channel in ("C0000001", "C0000002", "C0000003"):
+        sub = _subscribe(quiet, channel)
+        _set_created(rt, sub, period_end - timedelta(days=3))
+        assert quiet.digests.record_period(sub, period_end) is not None
+    quiet.stop()
+    sender = service_factory(rt, start=False)
+    assert sender.digests.send_pending(limit=2) == 2
+    assert sorted(c.body["channel"] for c in slack.calls_to("chat.postMessage")) == [
+        "C0000001",
+        "C0000002",
+    ]
+    assert sender.digests.send_pending(limit=2) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 3
