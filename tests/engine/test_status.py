@@ -125,6 +125,8 @@ def test_partially_completed_names_three_units_and_counts_the_rest() -> None:
     assert status_message(ScanStatus.PARTIALLY_COMPLETED, outcome) == (
         "5 of 6 jobs failed: temporary cloud error (r0, r1, r2 and 2 more)"
     )
+    four = [JobOutcome("ok", OK)] + [_f(f"r{i}", ErrorCategory.TEMPORARY) for i in range(4)]
+    assert status_message(ScanStatus.PARTIALLY_COMPLETED, four).endswith("(r0, r1, r2 and 1 more)")
     three = [JobOutcome("ok", OK)] + [_f(f"r{i}", ErrorCategory.TEMPORARY) for i in range(3)]
     assert status_message(ScanStatus.PARTIALLY_COMPLETED, three).endswith("(r0, r1, r2)")
 
