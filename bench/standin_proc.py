@@ -151,7 +151,7 @@ class StandInProcess:
 
 def main() -> None:
     """Serve until terminated."""
-    lower_priority("idle")
+    lower_priority(os.environ.get("BENCH_STANDIN_PRIORITY", "idle"))
     standin = BenchStandIn()
     standin.start()
     print(json.dumps({"base_url": standin.base_url}), flush=True)

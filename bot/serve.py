@@ -34,7 +34,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
+from bot.lifetime import PortInUseError, check_port_free, die_with_parent
 from bot.runtime import Runtime, build_runtime
+from bot.services.keys import KeyUse
 from bot.settings import Settings, reveal
 from bot.slack.client import api_base_url, make_web_client
 
@@ -48,6 +50,7 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 EXIT_CONFIG = 2
 EXIT_AUTH = 1
+EXIT_PORT_IN_USE = 2
 HTTP_THREADS = max(4, min(16, 2 * (os.cpu_count() or 1) + 1))
 """Python threads running acks (granian's blocking threads): the GIL runs one at a time."""
 
@@ -312,9 +315,10 @@ def _serve_socket_mode(
             signal.signal(sig, handler)
 
 
-def http_front(settings: Settings) -> WsgiApp:
+def http_front(settings: Settings, parent_pid: int | None = None) -> WsgiApp:
     """The WSGI app of HTTP mode, built inside granian's worker process: the acking side,
-    and the bot's worker process it relays to. Both are closed when that process exits."""
+    and the bot's worker process it relays to. Both are closed when that process exits,
+    which it does when `parent_pid` (the `cspm-bot serve` master) exits, even killed."""
     from multiprocessing.util import Finalize
 
     from bot.logs import configure_logging
@@ -322,12 +326,14 @@ def http_front(settings: Settings) -> WsgiApp:
     from bot.slackapp import create_app
 
     configure_logging(settings.log_level)
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     try:
         worker = start_worker(settings)
     except ConfigError as exc:
         log.error("%s", exc)
         raise
-    rt = build_runtime(settings, migrate=False, recover=False)
+    rt = build_runtime(settings, migrate=False, recover=False, key_use=KeyUse.LOAD)
     bolt_app = create_app(rt, make_web_client(settings), relay=worker)
 
     def close() -> None:
@@ -376,7 +382,31 @@ def serve_http(settings: Settings, host: str, port: int) -> int:
         respawn_failed_workers=True,
         workers_kill_timeout=30,
     )
-    server.serve(target_loader=partial(http_front, settings), wrap_loader=False)
+    server.serve(target_loader=partial(http_front, settings, os.getpid()), wrap_loader=False)
+    return 0
+
+
+def _check_port(host: str, port: int | None) -> None:
+    """Refuse a port another server (another `serve`, maybe) already listens on: granian
+    binds with SO_REUSEPORT, which would otherwise start this one beside it."""
+    if port is None:
+        return
+    try:
+        check_port_free(host, port)
+    except PortInUseError as exc:
+        raise ConfigError(str(exc), EXIT_PORT_IN_USE) from None
+
+
+def preflight(settings: Settings, host: str, port: int, health_port: int | None = None) -> int:
+    """What `serve` checks before anything opens the database: the settings and the port
+    (HTTP mode's, or Socket Mode's health port). 0 when it may start; otherwise one line on
+    stderr and the exit code."""
+    try:
+        mode = check_config(settings)
+        _check_port(host, port if mode == "http" else health_port)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     return 0
 
 
@@ -393,6 +423,7 @@ def serve(
     settings = rt.settings
     try:
         mode = check_config(settings)
+        _check_port(host, port if mode == "http" else health_port)
         client = make_web_client(settings)
         identity = verify_token(client, settings)
     except ConfigError as exc:

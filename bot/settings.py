@@ -90,6 +90,10 @@ class Settings(BaseSettings):
         default=5.0,
         gt=0,
     )
+    takeover_grace_seconds: float = Field(
+        default=600.0,
+        ge=0,
+    )
 
     # --- slack ---------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(
@@ -129,9 +133,28 @@ class Settings(BaseSettings):
         default=60.0,
         gt=0,
     )
+    retry_factor: float = Field(
+        default=2.0,
+        ge=1,
+        le=10,
+    )
     support_failure_streak: int = Field(
         default=3,
         ge=1,
+    )
+    support_new_connector_hours: float = Field(
+        default=24.0,
+        ge=0,
+    )
+    scheduler_lease_seconds: float = Field(
+        default=30.0,
+        ge=3,
+        le=3600,
+    )
+    scan_schedule_min_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
     )
     digest_default_timezone: str = Field(
         default="UTC",

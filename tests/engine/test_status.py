@@ -38,12 +38,31 @@ def test_every_job_failed_is_failed_with_the_cause() -> None:
     assert status_message(ScanStatus.FAILED, outcome) == "2 of 2 jobs failed: authentication failed"
 
 
-def test_stopped_wins_over_everything() -> None:
+def test_a_stop_that_cancelled_a_job_wins_over_everything() -> None:
     outcome = jobs(OK, FAIL, JobStatus.CANCELLED)
     assert final_status(True, outcome) is ScanStatus.STOPPED
-    assert status_message(ScanStatus.STOPPED, outcome, "U123") == (
-        "Stopped by U123 after 2 of 3 jobs finished"
+    assert status_message(ScanStatus.STOPPED, outcome, "slack:U123") == (
+        "Stopped by <@U123> after 2 of 3 jobs finished"
     )
+
+
+def test_a_stop_before_any_job_existed_is_stopped() -> None:
+    assert final_status(True, []) is ScanStatus.STOPPED
+
+
+def test_a_stop_after_every_job_ended_stopped_nothing() -> None:
+    assert final_status(True, jobs(OK, OK)) is ScanStatus.COMPLETED
+    assert final_status(True, jobs(OK, FAIL)) is ScanStatus.PARTIALLY_COMPLETED
+    assert final_status(True, jobs(FAIL, FAIL)) is ScanStatus.FAILED
+
+
+def test_who_stopped_it_is_a_mention_or_a_name_never_the_internal_form() -> None:
+    cancelled = jobs(OK, JobStatus.CANCELLED)
+    by_slack = status_message(ScanStatus.STOPPED, cancelled, "slack:U0ABC123")
+    by_cli = status_message(ScanStatus.STOPPED, cancelled, "cli:alice")
+    assert by_slack == "Stopped by <@U0ABC123> after 1 of 2 jobs finished"
+    assert by_cli == "Stopped by alice after 1 of 2 jobs finished"
+    assert "slack:" not in by_slack and "cli:" not in by_cli
 
 
 def test_interrupted_jobs_count_as_failed() -> None:

@@ -49,7 +49,8 @@ def _seed(rt: Runtime, end: datetime) -> dict[str, int]:
     add_scan(rt, ids["web"], "failed", end - 30 * h, ["temporary"])  # previous period
     add_scan(rt, ids["web"], "completed", end - 26 * h)
     for i in range(3):
-        add_scan(rt, ids["web"], "failed", end - (20 - i) * h, ["temporary"], trigger="retry")
+        add_scan(rt, ids["web"], "failed", end - (20 - i) * h, ["temporary"])
+    add_scan(rt, ids["web"], "failed", end - 16 * h, ["temporary"], trigger="retry")
     add_scan(rt, ids["api"], "failed", end - 2 * h, ["invalid_credentials"])
     add_scan(rt, ids["etl"], "partially_completed", end - 10 * h, ["permission_denied"])
     add_scan(rt, ids["etl"], "completed", end - 5 * h)
@@ -63,18 +64,32 @@ def test_digest_content(rt: Runtime, period_end: datetime) -> None:
     with rt.db.read() as s:
         data = compute_digest(s, period_end - timedelta(days=1), period_end, SupportPolicy())
     cur, prev = data.current, data.previous
-    assert (cur.scans, cur.failed, cur.partial, cur.failing_projects) == (7, 4, 1, 3)
-    assert prev is not None and (prev.scans, prev.failed, prev.failing_projects) == (2, 1, 1)
+    # failing now: web and api; etl failed in the period but recovered
+    assert (cur.scans, cur.failed, cur.partial, cur.failing_projects) == (8, 5, 1, 2)
+    # web failed in the previous period but had recovered by its end
+    assert prev is not None and (prev.scans, prev.failed, prev.failing_projects) == (2, 1, 0)
     assert [(c.category, c.scans, tuple(c.project_names)) for c in data.causes] == [
-        (ErrorCategory.TEMPORARY, 3, ("web",)),
+        (ErrorCategory.TEMPORARY, 4, ("web",)),
         (ErrorCategory.INVALID_CREDENTIALS, 1, ("api",)),
         (ErrorCategory.PERMISSION_DENIED, 1, ("etl",)),
     ]
+    # the automatic retry neither counts in web's streak nor breaks it
     assert [(p.name, p.failures, p.streak, p.recovered) for p in data.projects] == [
-        ("web", 3, 3, False),
+        ("web", 4, 3, False),
         ("api", 1, 1, False),
         ("etl", 1, 1, True),
     ]
+    web, _api, etl = data.projects
+    assert web.failing_since == period_end - timedelta(hours=20)
+    assert etl.failing_since == period_end - timedelta(hours=10)
+    assert etl.recovered_at == period_end - timedelta(hours=5) and web.recovered_at is None
+    assert [p.name for p in data.still_failing] == ["web", "api"]
+    assert [p.name for p in data.recovered] == ["etl"]
+    trends = data.trends
+    assert trends is not None and len(trends.failing_projects) == 14
+    assert trends.failing_projects[-1] == 2 and trends.failing_projects[-2] == 0
+    assert trends.failed[-1] == 5 and trends.partial[-1] == 1 and trends.scans[-1] == 8
+    assert trends.scans[-2] == 2 and sum(trends.scans[:-2]) == 0
     assert [
         (c.name, c.recently_created, c.failing_scans, tuple(c.projects)) for c in data.credentials
     ] == [("new-conn", True, 1, ("api",))]
@@ -107,7 +122,8 @@ def test_query_count_does_not_grow_with_the_data(rt: Runtime, period_end: dateti
         return len(statements)
 
     _seed(rt, period_end)
-    assert count(2) == count(40) <= 10
+    # 14-day trends: one query of daily counts, two of failing projects; alert links: one
+    assert count(2) == count(40) <= 14
 
 
 def _subscribe(service: SchedulingService, channel: str = "CDIGEST", **kw: Any) -> int:
