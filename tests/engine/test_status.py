@@ -170,17 +170,19 @@ def test_cancelled_jobs_are_neither_failures_nor_successes() -> None:
 
 def test_the_rules_the_result_writer_uses() -> None:
     rules = ScanStatusRules()
-    facts = [
-        JobFacts("us-east-1", OK),
-        JobFacts("eu-west-1", FAIL, ErrorCategory.PERMISSION_DENIED),
-        JobFacts("ap-south-1", JobStatus.RUNNING),
-    ]
-    assert rules.running_message(facts) == "2 of 3 jobs finished, 1 failed: permission denied"
-    assert rules.final(False, facts[:2], None) == (
+    failed = [JobFacts("eu-west-1", FAIL, ErrorCategory.PERMISSION_DENIED)]
+    assert rules.running_message(0, 0, []) == "Planning jobs"
+    assert rules.running_message(1, 3, []) == "1 of 3 jobs finished"
+    assert rules.running_message(2, 3, failed) == (
+        "2 of 3 jobs finished, 1 failed: permission denied"
+    )
+    ended = [JobFacts("us-east-1", OK), *failed]
+    assert rules.final(False, ended, None) == (
         ScanStatus.PARTIALLY_COMPLETED,
         "1 of 2 jobs failed: permission denied (eu-west-1)",
     )
-    assert rules.final(True, facts[:2], "U42") == (
+    stopped = [*ended, JobFacts("ap-south-1", JobStatus.CANCELLED)]
+    assert rules.final(True, stopped, "U42") == (
         ScanStatus.STOPPED,
-        "Stopped by U42 after 2 of 2 jobs finished",
+        "Stopped by <@U42> after 2 of 3 jobs finished",
     )
