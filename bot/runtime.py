@@ -6,11 +6,14 @@ Front ends (CLI, Slack app, scheduler) build one with `build_runtime(settings)` 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.pool import StaticPool
 
+from bot.engine.dispatch import JobDispatcher
 from bot.engine.engine import ScanEngine
 from bot.engine.jobs import CloudJobRunner, JobRunner
 from bot.secretbox import SecretBox
@@ -55,6 +58,7 @@ def build_runtime(
     recover: bool = True,
     key_use: KeyUse = KeyUse.CREATE,
     create_database: bool = True,
+    dispatcher: Callable[[ScanEngine], JobDispatcher] | None = None,
 ) -> Runtime:
     """Open the database (migrating it), load the key and start the engine.
 
@@ -63,6 +67,8 @@ def build_runtime(
     says whether the key is read, and whether it may be generated (`bot.services.keys`).
     Without `create_database`, a SQLite file that does not exist is not created: the
     process sees an empty database in memory instead (read-only commands on a fresh machine).
+    `dispatcher` builds the transport of scan work for the engine (default: the embedded
+    `InProcessDispatcher`, thread pools of this process).
     """
     db = _open_database(settings.database_url, create_database)
     if migrate:
@@ -80,7 +86,10 @@ def build_runtime(
         connectors.load_credentials,
         concurrency=settings.scan_concurrency,
         heartbeat_seconds=settings.heartbeat_seconds,
+        takeover_grace=timedelta(seconds=settings.takeover_grace_seconds),
     )
+    if dispatcher is not None:
+        engine.use_dispatcher(dispatcher(engine))
     recovered = engine.recover() if recover else []
     if recovered:
         log.warning("recovered %d scan(s) interrupted by a previous crash", len(recovered))

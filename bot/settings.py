@@ -90,6 +90,10 @@ class Settings(BaseSettings):
         default=5.0,
         gt=0,
     )
+    takeover_grace_seconds: float = Field(
+        default=600.0,
+        ge=0,
+    )
 
     # --- several machines: the Celery broker (unset: everything runs in-process) ---------
     broker_url: SecretStr | None = Field(default=None)

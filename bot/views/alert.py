@@ -23,6 +23,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_md,
     trigger_label,
 )
 from bot.views.digest_models import AlertData, AlertState
@@ -194,7 +195,7 @@ def build_alert(data: AlertData) -> Payload:
         f"#{data.scan.scan_id} {data.scan.status.label.lower()}"
     )
     if data.scan.status_message:
-        headline += f"\n{md(data.scan.status_message, 300)}"
+        headline += f"\n{status_md(data.scan.status_message, 300)}"
     blocks: list[Block] = [section(headline)]
     cause = _cause(data)
     if cause is not None:
@@ -230,7 +231,7 @@ def build_alert_reply(data: AlertData) -> Payload:
         f"({trigger_label(scan.trigger)})"
     )
     if scan.status_message:
-        text += f" — {md(scan.status_message, 300)}"
+        text += f" — {status_md(scan.status_message, 300)}"
     blocks: list[Block] = [section(text)]
     notes = _support_lines(data)
     retry = _retry_line(data)

@@ -38,6 +38,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_md,
 )
 from bot.views.digest_models import (
     CredentialProblem,
@@ -251,7 +252,7 @@ def _project_blocks(project: DigestProject, period_end: datetime) -> list[Block]
     if project.alert_link:
         text += f" · <{project.alert_link}|alert thread>"
     if project.status_message:
-        text += f"\n{md(project.status_message, 300)}"
+        text += f"\n{status_md(project.status_message, 300)}"
     buttons = [
         button("History", ids.ProjectAction.HISTORY, encode(ProjectRef(project.project_id))),
         button("Errors", ids.ErrorLogAction.OPEN, encode(ScanRef(project.latest_scan_id))),

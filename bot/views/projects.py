@@ -35,6 +35,7 @@ from bot.views.common import (
     static_select,
     status_badge,
     status_emoji,
+    status_md,
     stop_button,
 )
 
@@ -111,7 +112,9 @@ def _row(row: ProjectRow, state: RowState, note: str | None = None) -> list[Bloc
     if status is None:
         blocks.append(context("No scan yet: press *Run* to start the first one."))
     else:
-        said = md(row.status_message, STATUS_MESSAGE_MAX) if row.status_message.strip() else ""
+        said = (
+            status_md(row.status_message, STATUS_MESSAGE_MAX) if row.status_message.strip() else ""
+        )
         blocks.append(context(f"*{status.label}*" + (f": {said}" if said else "")))
 
     if note:

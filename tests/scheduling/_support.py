@@ -14,9 +14,8 @@ from bot.domain import (
     CloudCallError,
     CloudError,
     ErrorCategory,
-    Provider,
 )
-from bot.engine.jobs import ErrorRecord, FindingRecord, UnitOutcome
+from bot.engine.jobs import ErrorRecord, FindingRecord, ScanTarget, UnitOutcome
 from bot.providers import to_secret_dict
 from bot.providers.aws.credentials import AwsCredentials
 from bot.runtime import Runtime
@@ -59,8 +58,7 @@ ERRORS = {
 
 
 @dataclass
-class _Prepared:
-    units: list[str]
+class _Session:
     failing: dict[str, CloudError]
     findings: list[FindingRecord] = field(default_factory=list)
 
@@ -68,9 +66,12 @@ class _Prepared:
         outcome = UnitOutcome()
         if unit in self.failing:
             outcome.errors.append(ErrorRecord(self.failing[unit], "check.x"))
-        elif unit == self.units[0]:
+        elif unit == "us-east-1":
             outcome.findings.extend(self.findings)
         return outcome
+
+    def close(self) -> None:
+        pass
 
 
 def finding(check: str, resource: str, severity: str = "high", passed: bool = False) -> Any:
@@ -89,6 +90,8 @@ class ScriptedRunner:
 
     script: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    failing: dict[int, dict[str, CloudError]] = field(default_factory=dict)  # by scan id
+    reported: dict[int, list[FindingRecord]] = field(default_factory=dict)  # by scan id
     findings: list[FindingRecord] = field(default_factory=list)
     """What the next scans' first unit reports (see `finding`)."""
 
@@ -97,27 +100,28 @@ class ScriptedRunner:
             self.script.extend(steps)
         return self
 
-    def prepare(
-        self,
-        provider: Provider,
-        creds: Any,
-        scope: Sequence[str],
-        check_ids: Sequence[str],
-        cancel: CancelToken,
-    ) -> _Prepared:
+    def plan(self, target: ScanTarget, cancel: CancelToken) -> list[str]:
         with self.lock:
             step = self.script.pop(0) if self.script else "ok"
-        if step == "ok":
-            return _Prepared(["us-east-1", "eu-west-1"], {}, list(self.findings))
-        if step.startswith("both-"):
-            first, second = step[5:].split("+")
-            return _Prepared(
-                ["us-east-1", "eu-west-1"],
-                {"us-east-1": ERRORS[first], "eu-west-1": ERRORS[second]},
-            )
-        if step.startswith("partial-"):
-            return _Prepared(["us-east-1", "eu-west-1"], {"eu-west-1": ERRORS[step[8:]]})
+            if step == "ok":
+                self.reported[target.scan_id] = list(self.findings)
+            elif step.startswith("both-"):
+                first, second = step[5:].split("+")
+                self.failing[target.scan_id] = {
+                    "us-east-1": ERRORS[first],
+                    "eu-west-1": ERRORS[second],
+                }
+            elif step.startswith("partial-"):
+                self.failing[target.scan_id] = {"eu-west-1": ERRORS[step[8:]]}
+        if step == "ok" or step.startswith(("partial-", "both-")):
+            return ["us-east-1", "eu-west-1"]
         raise CloudCallError(ERRORS[step])
+
+    def open(self, target: ScanTarget, cancel: CancelToken) -> _Session:
+        with self.lock:
+            return _Session(
+                self.failing.get(target.scan_id, {}), self.reported.get(target.scan_id, [])
+            )
 
 
 def add_connector(rt: Runtime, name: str = "prod-aws", created_at: datetime | None = None) -> int:
