@@ -542,14 +542,60 @@ def cmd_key_reset(rt: Runtime, args: argparse.Namespace) -> int:
 def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
-    return serve(rt, port=args.port, host=args.host, health_port=args.health_port)
+    return serve(
+        rt,
+        port=args.port,
+        host=args.host,
+        health_port=args.health_port,
+        no_worker=getattr(args, "no_worker", False),
+    )
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """`cspm-bot worker`: Celery workers for the queues (needs CSPM_BROKER_URL)."""
+    if not settings.distributed:
+        print(
+            "error: CSPM_BROKER_URL is not set: a worker takes its work from the broker "
+            "(e.g. CSPM_BROKER_URL=redis://127.0.0.1:6379/0). Without a broker, "
+            "`cspm-bot serve` runs the work in its own worker process.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from bot.distributed.worker import parse_queues, run
+
+    try:
+        queues = parse_queues(args.queues)
+    except ValueError as exc:
+        print(f"error: --queues: {exc}.", file=sys.stderr)
+        return EXIT_USAGE
+    if args.concurrency is not None and not 1 <= args.concurrency <= 256:
+        print("error: --concurrency must be between 1 and 256.", file=sys.stderr)
+        return EXIT_USAGE
+    from bot.settings import reveal
+
+    if "slack" in queues and not reveal(settings.slack_bot_token):
+        print(
+            "error: SLACK_BOT_TOKEN is not set: a worker consuming queue slack answers Slack "
+            "with the bot token (xoxb-…). Set it, or consume only --queues scans.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from bot.errors import CspmError
+
+    try:
+        return run(settings, queues, args.concurrency)
+    except CspmError as exc:  # the key does not decrypt the database's connectors…
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def preflight_serve(settings: Settings, args: argparse.Namespace) -> int:
     """Before `serve` opens the database: its settings and a free port (0: go on)."""
     from bot.serve import preflight
 
-    return preflight(settings, args.host, args.port, args.health_port)
+    return preflight(
+        settings, args.host, args.port, args.health_port, getattr(args, "no_worker", False)
+    )
 
 
 def cmd_playground(settings: Settings, args: argparse.Namespace) -> int:
@@ -637,6 +683,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="Socket Mode: serve GET /healthz on port N (HTTP mode serves it beside the events)",
     )
     serve.set_defaults(preflight=preflight_serve)
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="with CSPM_BROKER_URL: only serve (ack and enqueue); `cspm-bot worker` runs the work",
+    )
+    work = cmd(
+        sub,
+        "worker",
+        cmd_serve,
+        "run Celery workers taking Slack work and scan jobs from CSPM_BROKER_URL",
+    )
+    work.add_argument(
+        "--queues",
+        default="slack,scans",
+        help="comma-separated queues to consume: slack, scans (default: both, one process each)",
+    )
+    work.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads per queue (default: 16 for slack, CSPM_SCAN_CONCURRENCY for scans)",
+    )
+    work.set_defaults(standalone=cmd_worker)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="cmd", metavar="ACTION", required=True

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         ge=0,
     )
 
+    # --- several machines: the Celery broker (unset: everything runs in-process) ---------
+    broker_url: SecretStr | None = Field(default=None)
+    broker_visibility_timeout: float = Field(default=3600.0, ge=5, le=7 * 24 * 3600)
+    """Seconds a job may run before the broker hands it to another worker: above the
+    slowest job (see the README's "Running on several machines")."""
+
     # --- slack ---------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
@@ -185,6 +191,11 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     # --- derived -------------------------------------------------------------------------
+    @property
+    def distributed(self) -> bool:
+        """True when a broker is configured: work goes to Celery workers."""
+        return bool(reveal(self.broker_url))
+
     @property
     def is_sqlite(self) -> bool:
         """True when the database is an embedded SQLite file."""
