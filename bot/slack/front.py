@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -164,8 +164,8 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _headers(environ: dict[str, Any]) -> dict[str, str]:
-    headers = {}
+def _headers(environ: dict[str, Any]) -> dict[str, str | Sequence[str]]:
+    headers: dict[str, str | Sequence[str]] = {}
     for key, value in environ.items():
         if key in ("CONTENT_LENGTH", "CONTENT_TYPE"):
             headers[key.lower().replace("_", "-")] = str(value)
@@ -181,7 +181,7 @@ def parse_request(body: bytes, environ: dict[str, Any]) -> BoltRequest:
     except UnicodeDecodeError:
         raise Refused(400, "body is not UTF-8") from None
     headers = _headers(environ)
-    content_type = headers.get("content-type", "").split(";")[0] or None
+    content_type = str(headers.get("content-type", "")).split(";")[0] or None
     try:
         parsed = parse_body(text, content_type)  # exactly as Bolt will read it
     except RecursionError:
