@@ -249,8 +249,6 @@ class SlackFront:
         """Answer `status` with a short JSON error and log the refusal (rate-limited)."""
         self.refusals.refused(status, reason, environ)
         headers = {"Content-Type": "application/json"}
-        if status == 413:
-            headers["Connection"] = "close"  # the unread body is not worth keeping alive for
         return _answer(start_response, status, headers, json.dumps({"error": reason}))
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
