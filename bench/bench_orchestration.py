@@ -2,8 +2,10 @@
 stand-in that answers after 50 ms, at concurrency 16.
 
 Prints the ideal wall time (jobs x calls x latency / concurrency), a bare thread pool doing the
-same calls with no engine (baseline, same run), and the real ScanEngine (planning, job rows,
-batched result writes to SQLite, final status). Target: engine within 1.3x of the ideal.
+same calls with no engine (baseline, same run), and the real ScanEngine through its embedded
+dispatcher (planning, job rows, each job claimed and its result written by the job itself in
+one SQLite transaction, fan-in by the jobs-done counter, final status). Target: engine within
+1.3x of the ideal.
 
     .venv/bin/python bench/bench_orchestration.py [--jobs 1000] [--calls 2] [--concurrency 16]
 """
@@ -23,8 +25,9 @@ import requests
 
 from bot.domain import CancelToken, CheckResult, ScanStatus
 from bot.engine.engine import ScanEngine
-from bot.engine.jobs import FindingRecord, UnitOutcome
+from bot.engine.jobs import FindingRecord, ScanTarget, UnitOutcome
 from bot.providers.aws.credentials import AwsCredentials
+from bot.services.scans import ScanService
 from storage.db import Database
 from storage.models import Connector, Project, Scan
 
@@ -63,10 +66,12 @@ def _call(url: str) -> None:
 
 
 @dataclass
-class _Prepared:
+class _Session:
     url: str
     calls: int
-    units: list[str]
+
+    def close(self) -> None:
+        pass
 
     def run_unit(self, unit: str, cancel: CancelToken) -> UnitOutcome:
         outcome = UnitOutcome()
@@ -85,10 +90,11 @@ class _Runner:
     calls: int
     jobs: int
 
-    def prepare(
-        self, provider: Any, creds: Any, scope: Any, check_ids: Any, cancel: CancelToken
-    ) -> _Prepared:
-        return _Prepared(self.url, self.calls, [f"unit-{i:04d}" for i in range(self.jobs)])
+    def plan(self, target: ScanTarget, cancel: CancelToken) -> list[str]:
+        return [f"unit-{i:04d}" for i in range(self.jobs)]
+
+    def open(self, target: ScanTarget, cancel: CancelToken) -> _Session:
+        return _Session(self.url, self.calls)
 
 
 def bare_pool(url: str, jobs: int, calls: int, concurrency: int) -> float:
@@ -126,8 +132,10 @@ def engine_run(url: str, jobs: int, calls: int, concurrency: int) -> tuple[float
         heartbeat_seconds=1.0,
     )
     start = time.perf_counter()
-    status = engine.run_scan(scan_id)
+    engine.dispatcher.dispatch_plan(scan_id)
+    status = ScanService(db, engine).wait(scan_id)
     elapsed = time.perf_counter() - start
+    assert status is not None
     engine.shutdown()
     db.dispose()
     return elapsed, status

@@ -22,6 +22,25 @@ if TYPE_CHECKING:
 EXIT_ERROR, EXIT_USAGE = 1, 2
 SCAN_EXIT = {"completed": 0, "partially_completed": 3, "failed": 4, "stopped": 5}
 
+READ, WRITE, MAINTAIN, SECRETS, RESET = "read", "write", "maintain", "secrets", "reset"
+"""What a command does with the data folder and the key (`_runtime_options`): read-only
+commands create neither; only commands that store secrets or start the service generate a
+key; `db upgrade` and `key reset` may create the database but read no key at start."""
+
+
+def _runtime_options(access: str) -> dict[str, Any]:
+    """`build_runtime` options for a command's access (READ, WRITE, ...)."""
+    from bot.services.keys import KeyUse
+
+    key_use = {
+        READ: KeyUse.NONE,
+        WRITE: KeyUse.LOAD,
+        MAINTAIN: KeyUse.LOAD,
+        SECRETS: KeyUse.CREATE,
+        RESET: KeyUse.NONE,
+    }[access]
+    return {"key_use": key_use, "create_database": access in (MAINTAIN, SECRETS, RESET)}
+
 
 def _database_hint(rt: Runtime) -> str:
     """ " (database: …)", password hidden: says which database an empty answer came from."""
@@ -228,13 +247,33 @@ def cmd_project_add(rt: Runtime, args: argparse.Namespace) -> int:
         scope=scope,
         check_ids=checks,
         alert_channel=args.alert_channel,
+        owner=args.owner,
     )
     emit(
         args,
         info,
         lambda: (
             f"Project {info.name!r} created on connector "
-            f"{info.connector_name!r} (scope: {', '.join(info.scope) or 'everything reachable'})."
+            f"{info.connector_name!r} (scope: {', '.join(info.scope) or 'everything reachable'})"
+            + (f", owner {info.owner}." if info.owner else ".")
+        ),
+    )
+    return 0
+
+
+def cmd_project_owner(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.errors import InputError
+
+    if args.clear == bool(args.owner):
+        raise InputError("Give an owner (a user or user group id) or --clear, not both.")
+    info = rt.projects.set_owner(args.project, None if args.clear else args.owner, args.actor)
+    emit(
+        args,
+        info,
+        lambda: (
+            f"Alerts of {info.name!r} now mention {info.owner}."
+            if info.owner
+            else f"{info.name!r} has no owner: its alerts mention CSPM_ALERT_MENTION (if set)."
         ),
     )
     return 0
@@ -435,7 +474,8 @@ def cmd_scan_findings(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_checks(rt: Runtime, args: argparse.Namespace) -> int:
+def cmd_checks(settings: Settings, args: argparse.Namespace) -> int:
+    """The checks and the permissions they need: no database, no key."""
     from bot import providers
 
     chosen = [providers.parse(args.provider)] if args.provider else list(providers.names())
@@ -455,10 +495,119 @@ def cmd_checks(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_key_rotate(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.services.keys import KeyService
+
+    result = KeyService(rt.db, rt.settings).rotate(rt.box, actor=args.actor)
+
+    def text() -> str:
+        done = (
+            f"Re-encrypted {_plural(result.connectors, 'connector')} and the key check value "
+            f"with key id {result.key_id}, the first key of {result.source}."
+        )
+        if result.retired_key_ids:
+            return done + (
+                f" Nothing needs key id {', '.join(result.retired_key_ids)} any more: remove "
+                f"it from {result.source}."
+            )
+        return done + (
+            " Only one key is configured, so none was retired: to rotate, put a new key "
+            "first (see README → The encryption key)."
+        )
+
+    emit(args, result, text)
+    return 0
+
+
+def cmd_key_reset(rt: Runtime, args: argparse.Namespace) -> int:
+    from bot.errors import InputError
+    from bot.services.keys import KeyService
+
+    if not args.yes:
+        raise InputError(
+            "Resetting the key destroys the saved credentials of every connector: add --yes "
+            "to confirm."
+        )
+    result = KeyService(rt.db, rt.settings).reset(actor=args.actor)
+
+    def text() -> str:
+        names = ", ".join(result.emptied_connectors)
+        aside = result.set_aside
+        out = (
+            f"Started over with key id {result.key_id} from {result.source}"
+            + (f" (the unusable key file was moved to {aside})" if aside else "")
+            + f". Credentials destroyed: {_plural(len(result.emptied_connectors), 'connector')}"
+            + (f" ({names})" if names else "")
+            + "."
+        )
+        if result.emptied_connectors:
+            out += (
+                " Replace each with `cspm-bot connector replace NAME --file F`: its projects "
+                "follow."
+            )
+        return out
+
+    emit(args, result, text)
+    return 0
+
+
 def cmd_serve(rt: Runtime, args: argparse.Namespace) -> int:
     from bot.serve import serve
 
-    return serve(rt, port=args.port, host=args.host, health_port=args.health_port)
+    return serve(
+        rt,
+        port=args.port,
+        host=args.host,
+        health_port=args.health_port,
+        no_worker=getattr(args, "no_worker", False),
+    )
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """`cspm-bot worker`: Celery workers for the queues (needs CSPM_BROKER_URL)."""
+    if not settings.distributed:
+        print(
+            "error: CSPM_BROKER_URL is not set: a worker takes its work from the broker "
+            "(e.g. CSPM_BROKER_URL=redis://127.0.0.1:6379/0). Without a broker, "
+            "`cspm-bot serve` runs the work in its own worker process.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from bot.distributed.worker import parse_queues, run
+
+    try:
+        queues = parse_queues(args.queues)
+    except ValueError as exc:
+        print(f"error: --queues: {exc}.", file=sys.stderr)
+        return EXIT_USAGE
+    if args.concurrency is not None and not 1 <= args.concurrency <= 256:
+        print("error: --concurrency must be between 1 and 256.", file=sys.stderr)
+        return EXIT_USAGE
+    from bot.settings import reveal
+
+    if "slack" in queues and not reveal(settings.slack_bot_token):
+        print(
+            "error: SLACK_BOT_TOKEN is not set: a worker consuming queue slack answers Slack "
+            "with the bot token (xoxb-…). Set it, or consume only --queues scans.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from bot.errors import CspmError
+
+    try:
+        return run(settings, queues, args.concurrency)
+    except CspmError as exc:  # the key does not decrypt the database's connectors…
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def preflight_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Before `serve` opens the database: its settings and a free port (0: go on)."""
+    from bot.serve import preflight
+
+    return preflight(
+        settings, args.host, args.port, args.health_port, getattr(args, "no_worker", False)
+    )
 
 
 def cmd_playground(settings: Settings, args: argparse.Namespace) -> int:
@@ -503,10 +652,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", default=None, help="who to record in the audit log (default: $USER)")
     sub = p.add_subparsers(dest="group", metavar="COMMAND", required=True)
 
-    def cmd(parent: Any, name: str, fn: Callable[..., int], help: str) -> argparse.ArgumentParser:
+    def cmd(
+        parent: Any, name: str, fn: Callable[..., int], help: str, access: str = WRITE
+    ) -> argparse.ArgumentParser:
         sp: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help)
         sp.add_argument("--json", action="store_true", help="machine-readable output")
-        sp.set_defaults(fn=fn)
+        sp.set_defaults(fn=fn, access=access)
         return sp
 
     play = cmd(
@@ -514,16 +665,26 @@ def build_parser() -> argparse.ArgumentParser:
         "playground",
         cmd_serve,
         "try the bot in a browser: a local Slack emulator and sandbox clouds, on loopback",
+        SECRETS,
     )
     play.add_argument("--port", type=int, default=3000, help="the page's port (default 3000)")
     play.set_defaults(standalone=cmd_playground)
     run = cmd(
-        sub, "run", cmd_serve, "serve when SLACK_BOT_TOKEN is set, otherwise start the playground"
+        sub,
+        "run",
+        cmd_serve,
+        "serve when SLACK_BOT_TOKEN is set, otherwise start the playground",
+        SECRETS,
     )
-    run.set_defaults(standalone=cmd_run, host="0.0.0.0", health_port=None)  # noqa: S104
+    run.set_defaults(
+        standalone=cmd_run,
+        preflight=preflight_serve,
+        host="0.0.0.0",  # noqa: S104 - a server binds publicly
+        health_port=None,
+    )
     run.add_argument("--port", type=int, default=3000)
 
-    serve = cmd(sub, "serve", cmd_serve, "run the Slack bot (Socket Mode or HTTP)")
+    serve = cmd(sub, "serve", cmd_serve, "run the Slack bot (Socket Mode or HTTP)", SECRETS)
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server binds publicly
     serve.add_argument(
@@ -533,16 +694,60 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="Socket Mode: serve GET /healthz on port N (HTTP mode serves it beside the events)",
     )
+    serve.set_defaults(preflight=preflight_serve)
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="with CSPM_BROKER_URL: only serve (ack and enqueue); `cspm-bot worker` runs the work",
+    )
+    work = cmd(
+        sub,
+        "worker",
+        cmd_serve,
+        "run Celery workers taking Slack work and scan jobs from CSPM_BROKER_URL",
+    )
+    work.add_argument(
+        "--queues",
+        default="slack,scans",
+        help="comma-separated queues to consume: slack, scans (default: both, one process each)",
+    )
+    work.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads per queue (default: 16 for slack, CSPM_SCAN_CONCURRENCY for scans)",
+    )
+    work.set_defaults(standalone=cmd_worker)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(
         dest="cmd", metavar="ACTION", required=True
     )
-    cmd(db, "upgrade", cmd_db_upgrade, "apply database migrations")
+    cmd(db, "upgrade", cmd_db_upgrade, "apply database migrations", MAINTAIN)
+
+    key = sub.add_parser("key", help="the credentials encryption key").add_subparsers(
+        dest="cmd", metavar="ACTION", required=True
+    )
+    cmd(
+        key,
+        "rotate",
+        cmd_key_rotate,
+        "re-encrypt every connector and the key check value with the first key, so the "
+        "others can be removed",
+    )
+    kr = cmd(
+        key,
+        "reset",
+        cmd_key_reset,
+        "start over with a new key: destroys every connector's saved credentials",
+        RESET,
+    )
+    kr.add_argument("--yes", action="store_true", help="confirm")
 
     con = sub.add_parser("connector", help="cloud connectors").add_subparsers(
         dest="cmd", metavar="ACTION", required=True
     )
-    a = cmd(con, "add", cmd_connector_add, "validate and save a new connector")
+    a = cmd(con, "add", cmd_connector_add, "validate and save a new connector", SECRETS)
     a.add_argument("--provider", required=True, help=providers.choices_text())
     a.add_argument("--name", required=True)
     a.add_argument(
@@ -550,7 +755,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="credentials file; default: stdin. "
         + "; ".join(f"{spec.name}: {spec.credentials_file}" for spec in providers.specs()),
     )
-    cmd(con, "list", cmd_connector_list, "list connectors")
+    cmd(con, "list", cmd_connector_list, "list connectors", READ)
     cmd(con, "validate", cmd_connector_validate, "validate a connector again").add_argument("name")
     d = cmd(con, "delete", cmd_connector_delete, "delete a connector no project uses")
     d.add_argument("name")
@@ -560,6 +765,7 @@ def build_parser() -> argparse.ArgumentParser:
         "replace",
         cmd_connector_replace,
         "replace a connector's credentials (validated first) and repoint its projects",
+        SECRETS,
     )
     r.add_argument("name")
     r.add_argument("--file", help="new credentials file; default: stdin")
@@ -578,7 +784,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pa.add_argument("--checks", help="comma-separated check ids (default: all)")
     pa.add_argument("--alert-channel", help="Slack channel id for failure alerts")
-    pl = cmd(proj, "list", cmd_project_list, "list projects with their last scan status")
+    pa.add_argument(
+        "--owner", help="who its alerts mention: a Slack user id (U…) or user-group id (S…)"
+    )
+    po = cmd(proj, "owner", cmd_project_owner, "set who a project's failure alerts mention")
+    po.add_argument("project")
+    po.add_argument("owner", nargs="?", help="a Slack user id (U…) or user-group id (S…)")
+    po.add_argument("--clear", action="store_true", help="remove the owner")
+    pl = cmd(proj, "list", cmd_project_list, "list projects with their last scan status", READ)
     pl.add_argument("--status", help="completed, partially_completed, failed, stopped, running")
     pl.add_argument("--page", type=int, default=1)
     pl.add_argument("--per-page", type=int, default=50)
@@ -591,19 +804,22 @@ def build_parser() -> argparse.ArgumentParser:
         "target"
     )
     cmd(
-        scan, "status", cmd_scan_status, "a scan's status and jobs (SCAN_ID or PROJECT)"
+        scan, "status", cmd_scan_status, "a scan's status and jobs (SCAN_ID or PROJECT)", READ
     ).add_argument("target")
-    h = cmd(scan, "history", cmd_scan_history, "a project's scans, newest first")
+    h = cmd(scan, "history", cmd_scan_history, "a project's scans, newest first", READ)
     h.add_argument("project")
     h.add_argument("--page", type=int, default=1)
     h.add_argument("--per-page", type=int, default=20)
-    e = cmd(scan, "errors", cmd_scan_errors, "a scan's error log (SCAN_ID or PROJECT)")
+    e = cmd(scan, "errors", cmd_scan_errors, "a scan's error log (SCAN_ID or PROJECT)", READ)
     e.add_argument("target")
     e.add_argument("-v", "--verbose", action="store_true", help="include full details")
-    cmd(scan, "findings", cmd_scan_findings, "failing findings by severity").add_argument("target")
+    cmd(scan, "findings", cmd_scan_findings, "failing findings by severity", READ).add_argument(
+        "target"
+    )
 
-    ch = cmd(sub, "checks", cmd_checks, "list the checks and the permissions they need")
+    ch = cmd(sub, "checks", cmd_serve, "list the checks and the permissions they need", READ)
     ch.add_argument("--provider", choices=providers.names())
+    ch.set_defaults(standalone=cmd_checks)
 
     from bot.scheduling.cli import add_cli  # digest and schedule groups (light imports)
 
@@ -621,6 +837,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from bot.errors import CspmError, NotFoundError
     from bot.logs import configure_logging
+    from bot.secretbox import SecretBoxError
     from bot.settings import load_settings
 
     try:
@@ -634,6 +851,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(standalone(settings, args))
         if code >= 0:
             return code
+    preflight = getattr(args, "preflight", None)
+    if preflight is not None:  # checks that need no database (serve: settings, port)
+        code = int(preflight(settings, args))
+        if code:
+            return code
     args.actor = args.actor or f"cli:{getpass.getuser()}"
     problem = _paging_problem(args)
     if problem:
@@ -643,8 +865,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from bot.runtime import build_runtime
 
-        rt = build_runtime(settings)
+        rt = build_runtime(settings, **_runtime_options(getattr(args, "access", WRITE)))
         return int(args.fn(rt, args))
+    except SecretBoxError as exc:  # the key: missing, malformed or not the database's
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
     except NotFoundError as exc:
         hint = f" Did you mean: {', '.join(exc.suggestions)}?" if exc.suggestions else ""
         print(f"error: {exc.message}{hint}", file=sys.stderr)

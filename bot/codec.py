@@ -234,6 +234,30 @@ class SupportRef:
     channel_id: str | None = None
 
 
+@_register("sub")
+@dataclass(frozen=True)
+class SubscriptionRef:
+    """A channel subscription (Remove in `/cspm subscriptions`)."""
+
+    subscription_id: int
+
+
+@_register("fi")
+@dataclass(frozen=True)
+class FindingRef:
+    """A finding (Mute; the mute modal's metadata)."""
+
+    finding_id: int
+
+
+@_register("mu")
+@dataclass(frozen=True)
+class MuteRef:
+    """A finding mute (Unmute in `/cspm mutes`)."""
+
+    mute_id: int
+
+
 CodecType = (
     ProjectRef
     | ScanRef
@@ -247,6 +271,9 @@ CodecType = (
     | CreateFlowState
     | ReplaceFlowState
     | SupportRef
+    | SubscriptionRef
+    | FindingRef
+    | MuteRef
 )
 """Every type the codec carries."""
 

@@ -66,3 +66,8 @@ class OverloadedError(CspmError):
             "The bot is overloaded right now and could not take this request; nothing was "
             "done. Please try again in a minute."
         )
+
+
+class DatabaseUnavailableError(CspmError):
+    """The database cannot be used right now (read-only, disk full, locked, unreachable):
+    the message names the database and what to do; nothing was changed."""

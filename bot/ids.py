@@ -22,6 +22,7 @@ class ProjectAction(StrEnum):
     FILTER = "project.filter"  # status filter select (option value: FilterRef)
     REFRESH = "project.refresh"  # re-render the list in place (value: PageRef)
     SHOW = "project.show"  # post a new projects list, e.g. from Home or a digest (PageRef)
+    RUN = "project.run"  # run a row's project, then redraw the list in place (value: RowState)
 
 
 class ScanAction(StrEnum):
@@ -141,6 +142,38 @@ class SupportInput(StrEnum):
     DETAILS = "support.field.details"
 
 
+class MuteAction(StrEnum):
+    """Muting findings."""
+
+    MUTE = "mute.open"  # the "Mute a finding…" select of a findings alert (option: FindingRef)
+    UNMUTE = "mute.lift"  # Unmute in `/cspm mutes` (value: MuteRef)
+
+
+class MuteView(StrEnum):
+    """Callback id of the mute modal (private_metadata: FindingRef)."""
+
+    SUBMIT = "mute.submit"
+
+
+class MuteInput(StrEnum):
+    """Block ids (and action ids) of the mute modal inputs."""
+
+    REASON = "mute.field.reason"
+    DAYS = "mute.field.days"
+
+
+class SubscriptionAction(StrEnum):
+    """Buttons of `/cspm subscriptions`."""
+
+    REMOVE = "subscription.remove"  # remove a channel subscription (value: SubscriptionRef)
+
+
+class NoticeView(StrEnum):
+    """Callback ids of the notice modals that are not part of a flow (no private_metadata)."""
+
+    NOT_ALLOWED = "notice.not_allowed"  # a permission refusal: only a Close button
+
+
 class PageAction(StrEnum):
     """Prev / Next on every paged list (value: PageRef, whose `kind` says which list)."""
 
@@ -169,6 +202,11 @@ ALL_ENUMS: tuple[type[StrEnum], ...] = (
     SupportAction,
     SupportView,
     SupportInput,
+    NoticeView,
+    SubscriptionAction,
+    MuteAction,
+    MuteView,
+    MuteInput,
     PageAction,
     HomeAction,
 )

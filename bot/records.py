@@ -115,6 +115,8 @@ class ProjectInfo:
     schedule_cron, schedule_tz: its scan schedule (None: not scheduled).
     last_scan_id, last_status, last_status_message, last_scan_at: its newest scan (None /
     "Never scanned" if it never ran).
+    owner: the Slack user (``U…``) or user group (``S…``) its alerts mention (None: the
+    default mention).
     """
 
     project_id: int
@@ -131,6 +133,7 @@ class ProjectInfo:
     last_status: ScanStatus | None = None
     last_status_message: str = "Never scanned"
     last_scan_at: datetime | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)

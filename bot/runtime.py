@@ -6,20 +6,23 @@ Front ends (CLI, Slack app, scheduler) build one with `build_runtime(settings)` 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import make_url
+from sqlalchemy.pool import StaticPool
 
+from bot.engine.dispatch import JobDispatcher
 from bot.engine.engine import ScanEngine
 from bot.engine.jobs import CloudJobRunner, JobRunner
 from bot.secretbox import SecretBox
 from bot.services.connectors import ConnectorService
+from bot.services.keys import KeyUse, open_box
 from bot.services.projects import ProjectService
 from bot.services.scans import ScanService
-from bot.settings import Settings, reveal
-from storage.db import Database
-from storage.repositories.connectors import ConnectorRepo
+from bot.settings import Settings
+from storage.db import Database, sqlite_path
 
 if TYPE_CHECKING:
     from bot.scheduling.service import SchedulingService
@@ -53,23 +56,28 @@ def build_runtime(
     migrate: bool = True,
     runner: JobRunner | None = None,
     recover: bool = True,
+    key_use: KeyUse = KeyUse.CREATE,
+    create_database: bool = True,
+    dispatcher: Callable[[ScanEngine], JobDispatcher] | None = None,
 ) -> Runtime:
     """Open the database (migrating it), load the key and start the engine.
 
     `recover` finishes scans left behind by a process that died; the serving process of
-    `cspm-bot serve`, which never runs scans itself, leaves that to its worker.
+    `cspm-bot serve`, which never runs scans itself, leaves that to its worker. `key_use`
+    says whether the key is read, and whether it may be generated (`bot.services.keys`).
+    Without `create_database`, a SQLite file that does not exist is not created: the
+    process sees an empty database in memory instead (read-only commands on a fresh machine).
+    `dispatcher` builds the transport of scan work for the engine (default: the embedded
+    `InProcessDispatcher`, thread pools of this process).
     """
-    db = Database(settings.database_url)
+    db = _open_database(settings.database_url, create_database)
     if migrate:
         db.upgrade()
-    with db.read() as session:
-        stored = ConnectorRepo(session).any_ciphertext()
-    box = SecretBox.from_settings(
-        reveal(settings.encryption_key) or None,
-        settings.resolved_key_file,
-        stored=stored,
-        database=make_url(settings.database_url).render_as_string(hide_password=True),
-    )
+    try:
+        box = open_box(settings, db, key_use)
+    except BaseException:
+        db.dispose()
+        raise
     endpoints = settings.cloud_endpoints()
     connectors = ConnectorService(db, box, endpoints)
     engine = ScanEngine(
@@ -78,7 +86,10 @@ def build_runtime(
         connectors.load_credentials,
         concurrency=settings.scan_concurrency,
         heartbeat_seconds=settings.heartbeat_seconds,
+        takeover_grace=timedelta(seconds=settings.takeover_grace_seconds),
     )
+    if dispatcher is not None:
+        engine.use_dispatcher(dispatcher(engine))
     recovered = engine.recover() if recover else []
     if recovered:
         log.warning("recovered %d scan(s) interrupted by a previous crash", len(recovered))
@@ -91,3 +102,12 @@ def build_runtime(
         projects=ProjectService(db),
         scans=ScanService(db, engine),
     )
+
+
+def _open_database(url: str, create: bool) -> Database:
+    path = sqlite_path(url)
+    if create or path is None or path.exists():
+        return Database(url)
+    db = Database("sqlite://", poolclass=StaticPool)
+    db.upgrade()
+    return db

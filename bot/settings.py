@@ -90,6 +90,16 @@ class Settings(BaseSettings):
         default=5.0,
         gt=0,
     )
+    takeover_grace_seconds: float = Field(
+        default=600.0,
+        ge=0,
+    )
+
+    # --- several machines: the Celery broker (unset: everything runs in-process) ---------
+    broker_url: SecretStr | None = Field(default=None)
+    broker_visibility_timeout: float = Field(default=3600.0, ge=5, le=7 * 24 * 3600)
+    """Seconds a job may run before the broker hands it to another worker: above the
+    slowest job (see the README's "Running on several machines")."""
 
     # --- slack ---------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(
@@ -134,9 +144,28 @@ class Settings(BaseSettings):
         default=60.0,
         gt=0,
     )
+    retry_factor: float = Field(
+        default=2.0,
+        ge=1,
+        le=10,
+    )
     support_failure_streak: int = Field(
         default=3,
         ge=1,
+    )
+    support_new_connector_hours: float = Field(
+        default=24.0,
+        ge=0,
+    )
+    scheduler_lease_seconds: float = Field(
+        default=30.0,
+        ge=3,
+        le=3600,
+    )
+    scan_schedule_min_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=1440,
     )
     digest_default_timezone: str = Field(
         default="UTC",
@@ -167,6 +196,11 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     # --- derived -------------------------------------------------------------------------
+    @property
+    def distributed(self) -> bool:
+        """True when a broker is configured: work goes to Celery workers."""
+        return bool(reveal(self.broker_url))
+
     @property
     def is_sqlite(self) -> bool:
         """True when the database is an embedded SQLite file."""

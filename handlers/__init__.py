@@ -18,13 +18,28 @@ from handlers import (
     errorlog,
     history,
     home,
+    mutes,
+    owners,
     projects,
     scans,
+    subscriptions,
     support,
 )
 from handlers.commands import Subcommands
 
-FEATURES = (projects, history, errorlog, scans, connectors, support, home, digest)
+FEATURES = (
+    projects,
+    history,
+    errorlog,
+    scans,
+    connectors,
+    support,
+    home,
+    digest,
+    owners,
+    subscriptions,
+    mutes,
+)
 """Every feature module but `commands` (which owns ``/cspm`` and its router)."""
 
 

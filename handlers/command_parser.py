@@ -38,6 +38,10 @@ class Sub(StrEnum):
     CONNECT = "connect"
     SUPPORT = "support"
     DIGEST = "digest"
+    OWNER = "owner"
+    SUBSCRIBE = "subscribe"
+    SUBSCRIPTIONS = "subscriptions"
+    MUTES = "mutes"
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,15 @@ SPECS: tuple[CommandSpec, ...] = (
                 "log (admins)."),
     CommandSpec(Sub.DIGEST, "[subscribe|unsubscribe|list|now]", "This channel's scheduled "
                 "failure digest (`/cspm digest help`; changes: operators).", ("digests",)),
+    CommandSpec(Sub.OWNER, "<project> <@user|@group|none>", "Who a project's failure alerts "
+                "mention (operators).", ("owners",)),
+    CommandSpec(Sub.SUBSCRIBE, "<findings> [project=…] [provider=…] [severity=…]", "This "
+                "channel gets new failing findings of the matching projects after each scan "
+                "(operators).", ("sub",)),
+    CommandSpec(Sub.SUBSCRIPTIONS, "", "Every channel subscription, with Remove.",
+                ("subs",)),
+    CommandSpec(Sub.MUTES, "", "Muted findings, with Unmute (mute from a findings alert).",
+                ("muted",)),
     CommandSpec(Sub.HELP, "", "This help.", ("?", "usage")),
 )  # fmt: skip
 """Every subcommand, in help order."""
@@ -217,3 +230,32 @@ def parse_digest(text: str) -> DigestCommand:
     quiet = any(w.lower() in QUIET_WORDS for w in rest)
     schedule = tuple(w for w in rest if w.lower() not in QUIET_WORDS)
     return DigestCommand(verb, schedule, quiet)
+
+
+# --------------------------------------------------------------------------------------------
+# /cspm owner <project> <@user|@group|none>
+# --------------------------------------------------------------------------------------------
+
+CLEAR_OWNER_WORDS = frozenset({"none", "clear", "nobody", "-"})
+
+
+@dataclass(frozen=True)
+class OwnerCommand:
+    """An understood ``/cspm owner`` command: the project and the owner text (None: clear)."""
+
+    project: str
+    owner: str | None
+
+
+def parse_owner_command(argument: str) -> OwnerCommand:
+    """``web-prod <!subteam^S0123|@oncall>`` → (``web-prod``, the mention text); the last
+    word is the owner (project names may contain spaces); raises `UsageError`."""
+    words = (argument or "").split()
+    if len(words) < 2:
+        raise UsageError(
+            "`/cspm owner` needs a project and who to mention: "
+            "`/cspm owner <project> @group` (or `none` to clear)."
+        )
+    project = _clean(" ".join(words[:-1]))
+    owner = words[-1]
+    return OwnerCommand(project, None if owner.lower() in CLEAR_OWNER_WORDS else owner)

@@ -7,10 +7,14 @@ it is expanded (views.update, the expanded entries kept in the modal's `ErrorLog
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from slack_bolt import App
 
 from bot import ids
 from bot.codec import EntryRef, ErrorLogState, ScanRef
+from bot.scheduling.clock import system_now
+from bot.scheduling.mutes import MuteService
 from bot.slack.context import SlackContext
 from bot.slack.listeners import Listeners, Request
 from bot.slack.origin import Origin
@@ -26,9 +30,15 @@ def open_error_log(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
     ctx.replier(origin).open_modal(view)
 
 
+def _muted(ctx: SlackContext, scan_id: int) -> dict[tuple[str, str, str], datetime]:
+    """The muted findings of the scan's project (shown apart in the findings view)."""
+    return MuteService(ctx.rt.db, system_now).muted_keys(ctx.rt.scans.get(scan_id).project_id)
+
+
 def open_findings(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
-    """Open the findings modal of a scan."""
-    ctx.replier(origin).open_modal(build_findings_modal(ctx.queries.findings(scan_id)))
+    """Open the findings modal of a scan (muted findings apart)."""
+    summary = ctx.queries.findings(scan_id)
+    ctx.replier(origin).open_modal(build_findings_modal(summary, _muted(ctx, scan_id)))
 
 
 def errors_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
@@ -39,7 +49,8 @@ def errors_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> Non
 def findings_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
     """``/cspm findings <scan|project>``: the failing findings, as a reply."""
     scan_id = ctx.queries.scan_id(cmd.argument)
-    ctx.replier(origin).reply(build_findings(ctx.queries.findings(scan_id)))
+    summary = ctx.queries.findings(scan_id)
+    ctx.replier(origin).reply(build_findings(summary, _muted(ctx, scan_id)))
 
 
 def register(app: App, ctx: SlackContext, commands: Subcommands) -> None:

@@ -1,5 +1,6 @@
 """The projects list (``/cspm projects [status]``): rows expanded in place to show their jobs,
-the status filter, Refresh, Prev/Next on every paged list, and a project's latest findings.
+*Run* on a row (the list redrawn in place with the row Queued/Running and *Stop*), the status
+filter, Refresh, Prev/Next on every paged list, and a project's latest findings.
 """
 
 from __future__ import annotations
@@ -8,25 +9,32 @@ from slack_bolt import App
 
 from bot import ids
 from bot.codec import FilterRef, PageKind, PageRef, ProjectRef, RowState
-from bot.errors import InputError
+from bot.errors import ConflictError, InputError
 from bot.slack.context import SlackContext
+from bot.slack.guards import requires
 from bot.slack.listeners import Listeners, Request
 from bot.slack.origin import Origin
-from bot.views.common import Payload
+from bot.slack.permissions import Role
+from bot.views.common import Payload, md
 from bot.views.connectors import build_connectors
 from bot.views.projects import build_projects
 from handlers.command_parser import ParsedCommand, Sub
 from handlers.commands import Subcommands
 from handlers.errorlog import open_findings
 from handlers.history import history_payload
+from handlers.scans import start_scan
 
 
 def projects_payload(
-    ctx: SlackContext, ref: PageRef, expanded: frozenset[int] = frozenset()
+    ctx: SlackContext,
+    ref: PageRef,
+    expanded: frozenset[int] = frozenset(),
+    note: tuple[int, str] | None = None,
 ) -> Payload:
-    """The projects list at `ref` (page and filter) with `expanded` rows open."""
+    """The projects list at `ref` (page and filter) with `expanded` rows open (and `note`
+    under one row)."""
     page = ctx.queries.projects_page(ref.status_filter, ref.page, expanded)
-    return build_projects(page, ref.status_filter)
+    return build_projects(page, ref.status_filter, note)
 
 
 def page_payload(ctx: SlackContext, ref: PageRef) -> Payload:
@@ -38,6 +46,22 @@ def page_payload(ctx: SlackContext, ref: PageRef) -> Payload:
     if ref.kind is PageKind.CONNECTORS:
         return build_connectors(ctx.queries.connectors_page(ref.page))
     return projects_payload(ctx, ref)
+
+
+def run_row_and_redraw(ctx: SlackContext, origin: Origin, state: RowState) -> None:
+    """*Run* on a projects-list row: start the scan, then redraw the list in place, so the
+    row shows Queued/Running with *Stop* instead of inviting a second click. A click on a
+    stale list while a scan is active starts nothing: the row says which scan runs."""
+    ref = PageRef(PageKind.PROJECTS, state.page, state.status_filter)
+    try:
+        info, where = start_scan(ctx, origin, state.project_id, "manual")
+    except ConflictError as refused:
+        note = f":no_entry: Not started: {md(refused.message, 180)}"
+    else:
+        place = f"<#{where}>" if where else "your direct messages with the bot"
+        note = f"Scan #{info.scan_id} queued by you; progress in {place}."
+    payload = projects_payload(ctx, ref, state.expanded, (state.project_id, note))
+    ctx.replier(origin).replace(payload)
 
 
 def projects_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
@@ -56,6 +80,14 @@ def register(app: App, ctx: SlackContext, commands: Subcommands) -> None:
         state = req.value(RowState)
         ref = PageRef(PageKind.PROJECTS, state.page, state.status_filter)
         ctx.replier(req.origin).replace(projects_payload(ctx, ref, state.toggled()))
+
+    @on.action(
+        ids.ProjectAction.RUN,
+        value=RowState,
+        middleware=[requires(ctx, Role.OPERATOR, "run scans")],
+    )
+    def run_row(req: Request) -> None:
+        run_row_and_redraw(ctx, req.origin, req.value(RowState))
 
     @on.action(ids.ProjectAction.FILTER, value=FilterRef)
     def filter_(req: Request) -> None:

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.private_files import create_private_file
+from storage.failures import explain
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +44,24 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for other databases and in-memory SQLite."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1] if "///" in url else ""
+    path = path.split("?", 1)[0]
+    if not path or ":memory:" in path:
+        return None
+    return Path(path)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; for SQLite, create the file's folder and set the pragmas."""
+    """Create an engine; for SQLite, create the file (0600, in a 0700 folder when the folder
+    is new; SQLite gives its -wal and -shm files the same mode) and set the pragmas."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and ":memory:" not in path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None:
+            create_private_file(path)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 15})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -73,8 +89,9 @@ class Database:
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            self._rollback(session)
+            self._raise_explained(exc)
             raise
         finally:
             session.close()
@@ -85,15 +102,37 @@ class Database:
         session = self._read_sessions()
         try:
             yield session
+        except DBAPIError as exc:
+            self._raise_explained(exc)
+            raise
         finally:
-            session.rollback()
+            self._rollback(session)
             session.close()
 
     def upgrade(self) -> None:
         """Apply every Alembic migration (idempotent)."""
         from storage.migrate import upgrade
 
-        upgrade(self.engine)
+        try:
+            upgrade(self.engine)
+        except DBAPIError as exc:
+            self._raise_explained(exc)
+            raise
+
+    def _raise_explained(self, exc: BaseException) -> None:
+        """Raise a `DatabaseUnavailableError` in place of a driver error a person can act on
+        (read-only, disk full, locked, unreachable); return for anything else."""
+        explained = explain(exc, self.url)
+        if explained is not None:
+            log.debug("database unavailable: %s (%s)", explained.message, type(exc).__name__)
+            raise explained from exc
+
+    @staticmethod
+    def _rollback(session: Session) -> None:
+        try:
+            session.rollback()
+        except DBAPIError as exc:  # a dead connection: the original error is the one to tell
+            log.debug("rollback failed: %s", exc.__class__.__name__)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -121,6 +122,8 @@ class Project(Base):
     schedule_cron: Mapped[str | None] = mapped_column(String(100), nullable=True)
     schedule_tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
     alert_channel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Who alerts mention: a Slack user id (U…/W…) or user-group id (S…); NULL: the default.
+    owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Denormalised pointer to the newest scan, so project lists filter by status and page
@@ -149,9 +152,14 @@ class Scan(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     stop_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     stopped_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)  # host:pid running it
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)  # host:pid, for people
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The process that planned it (or holds it queued in memory): its lease is its liveness.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), nullable=True)
     jobs_total: Mapped[int] = mapped_column(Integer, default=0)
+    # Jobs that reached a final status; the job whose result makes it reach jobs_total
+    # finalises the scan.
+    jobs_done: Mapped[int] = mapped_column(Integer, default=0)
     jobs_ok: Mapped[int] = mapped_column(Integer, default=0)
     jobs_failed: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -187,8 +195,39 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     findings_failed: Mapped[int] = mapped_column(Integer, default=0)
     findings_total: Mapped[int] = mapped_column(Integer, default=0)
+    # The process running it (or holding it queued in its memory); NULL while a durable queue
+    # holds it.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), nullable=True, index=True)
+    # Deliveries of the job to a runner: more than 1 means it was delivered again (a
+    # redelivered job whose result is already written does nothing but count here).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     scan: Mapped[Scan] = relationship(back_populates="jobs")
+
+
+class Owner(Base):
+    """A process that runs scan work, identified so its death can be proven.
+
+    On its own host a process is dead when its pid is gone or now belongs to a process that
+    started at another time (`start_ticks`), or when the host rebooted (`boot_id` changed).
+    Elsewhere only its lease tells: it is extended by the process's heartbeat.
+    """
+
+    __tablename__ = "owners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    # Process start time in clock ticks since boot (/proc/<pid>/stat field 22); 0 if unknown.
+    start_ticks: Mapped[int] = mapped_column(BigInteger)
+    boot_id: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lease_expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("uq_owners_process", "host", "boot_id", "pid", "start_ticks", unique=True),
+    )
 
 
 class ErrorEntry(Base):
@@ -243,3 +282,19 @@ class AuditEvent(Base):
     target_type: Mapped[str] = mapped_column(String(30))
     target_id: Mapped[str] = mapped_column(String(60))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class KeyCheck(Base):
+    """The key check value: proof of which key the connectors' secrets are encrypted with.
+
+    One row at most (id 1): a Fernet token of a known constant made with the key that
+    encrypts, and that key's id (a one-way fingerprint, never the key). A key that cannot
+    decrypt the token is not the key the connectors were saved with.
+    """
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -108,6 +109,9 @@ class DigestDelivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    permalink: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The still-failing projects this digest listed (alerts link to the digest).
+    project_ids: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
@@ -135,6 +139,9 @@ class AlertIncident(Base):
     last_status: Mapped[str] = mapped_column(String(24))
     failures: Mapped[int] = mapped_column(Integer, default=1)
     support_flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Someone (the owner or the default mention) was mentioned for this incident already.
+    paged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    permalink: Mapped[str | None] = mapped_column(String(300), nullable=True)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -173,3 +180,70 @@ apscheduler_jobs = Table(
     Column("job_state", LargeBinary, nullable=False),
 )
 """APScheduler 3's job store table (`bot.scheduling.jobs.SharedJobStore`)."""
+
+
+class ChannelSubscription(Base):
+    """A channel's slice of the alerts: a kind (``findings``), the projects whose names match
+    a pattern (``*`` wildcards), one provider or all, and the lowest severity it wants."""
+
+    __tablename__ = "channel_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12), index=True)
+    project_pattern: Mapped[str] = mapped_column(String(100), default="*", server_default="*")
+    provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    min_severity: Mapped[str] = mapped_column(String(10), default="high", server_default="high")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "channel_id",
+            "kind",
+            "project_pattern",
+            "provider",
+            "min_severity",
+            name="uq_channel_subscriptions_slice",
+        ),
+    )
+
+
+class FindingsAlert(Base):
+    """The findings alert of one scan in one subscribed channel (written before posting, so
+    a scan's findings reach a channel once)."""
+
+    __tablename__ = "findings_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("channel_subscriptions.id", ondelete="CASCADE")
+    )
+    channel_id: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    new_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    resolved_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("scan_id", "subscription_id", name="uq_findings_alerts_once"),
+    )
+
+
+class FindingMute(Base):
+    """A project's finding (check, resource, region) muted until `expires_at`, and why."""
+
+    __tablename__ = "finding_mutes"
+    __table_args__ = (Index("ix_finding_mutes_project_expires", "project_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    check_id: Mapped[str] = mapped_column(String(80))
+    resource: Mapped[str] = mapped_column(String(500))
+    region: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    severity: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(300))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

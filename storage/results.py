@@ -1,36 +1,50 @@
 """The scan result writer: every write the scan engine makes, and the reads it needs.
 
-The engine orchestrates (plans units, runs them, honours Stop); this module turns what it
-learns into rows: a scan marked running, one job per unit, job results with their findings
-and error-log entries (batched: many results per transaction), the running counts progress
-views show, heartbeats, Stop requests made by other processes, crash recovery and the final
-status. The status rules themselves are the engine's; they are handed in as `StatusRules`, so
-storage computes nothing about what a status means.
+The engine orchestrates (plans units, runs jobs, honours Stop, recovers work of dead
+processes); this module turns what it learns into rows. Work carries only ids, so any
+process may write any step, and every write is guarded by the state it expects:
 
-Each method is one transaction of its own.
+- a scan is marked running only while it is queued, and only its owner creates its jobs;
+- a job is claimed by the process that runs it (the claim counts the delivery in
+  `jobs.attempts`); a job already final, or held by a live process, is not run again;
+- a job's result is written once, in one transaction, only while the job is unfinished and
+  held by the writer and the scan is still running; the same transaction adds the job to
+  `scans.jobs_done`, and the job that makes it reach `jobs_total` finalises the scan;
+- every status/finished_at write is conditional on the scan not being final yet.
+
+The status rules themselves are the engine's; they are handed in as `StatusRules`, so
+storage computes nothing about what a status means. Each method is one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.domain import CloudError, ErrorCategory, JobStatus, ScanStatus
 from bot.redaction import redact, redact_one_line
 from storage.db import Database
-from storage.models import Connector, ErrorEntry, Finding, Job, Project, Scan
+from storage.models import Connector, ErrorEntry, Finding, Job, Owner, Project, Scan
 from storage.repositories import ACTIVE_STATUSES, ProjectRepo
 
 PLAN_UNIT = "plan"
-"""The pseudo-unit of the single failed job recorded when a scan cannot even be planned."""
+"""The pseudo-unit of the single job recorded when a scan cannot even be planned."""
+
+UNFINISHED_JOBS = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class JobFacts(NamedTuple):
@@ -44,8 +58,9 @@ class JobFacts(NamedTuple):
 class StatusRules(Protocol):
     """The engine's rules for a scan's status and its one-line message."""
 
-    def running_message(self, jobs: Sequence[JobFacts]) -> str:
-        """The message of a running scan whose jobs are `jobs` so far."""
+    def running_message(self, done: int, total: int, failed: Sequence[JobFacts]) -> str:
+        """The message of a running scan: `done` of `total` jobs ended, `failed` of them
+        failed."""
         ...
 
     def final(
@@ -76,14 +91,6 @@ class JobError:
 
 
 @dataclass(frozen=True)
-class JobStarted:
-    """A job began running."""
-
-    job_id: int
-    at: datetime = field(default_factory=_now)
-
-
-@dataclass(frozen=True)
 class JobFinished:
     """A job ended: its status, one-line message, findings and errors."""
 
@@ -99,7 +106,7 @@ class JobFinished:
 
 @dataclass(frozen=True)
 class ScanPlan:
-    """What running a scan needs, read when it was marked running."""
+    """What planning a scan needs, read when it was marked running."""
 
     scan_id: int
     project_id: int
@@ -110,12 +117,61 @@ class ScanPlan:
 
 
 @dataclass(frozen=True)
-class ActiveScan:
-    """A queued or running scan, for crash recovery."""
+class OwnerRow:
+    """A process that holds scan work, as recorded."""
+
+    owner_id: int
+    host: str
+    pid: int
+    start_ticks: int
+    boot_id: str
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class JobClaim:
+    """The outcome of claiming a job: whether to run it, and what running it needs."""
+
+    run: bool
+    reason: str  # "claimed", "taken over", "final", "scan final", "held", "missing"
+    scan_id: int = 0
+    project_id: int = 0
+    connector_id: int = 0
+    unit: str = ""
+    scope: tuple[str, ...] = ()
+    check_ids: tuple[str, ...] = ()
+    stop_requested: bool = False
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of writing a job's result (or a plan failure)."""
+
+    written: bool  # False: the job or the scan was final already, or taken over
+    project_id: int = 0
+    final: ScanStatus | None = None  # set when this write finalised the scan
+
+
+@dataclass(frozen=True)
+class ActiveWork:
+    """A queued or running scan and who holds it and its unfinished jobs, for recovery."""
 
     scan_id: int
-    owner: str | None
-    last_seen: datetime
+    status: ScanStatus
+    owner_id: int | None
+    jobs_total: int
+    jobs_done: int
+    job_owner_ids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class ScanFlags:
+    """What a process running a scan's jobs watches: the Stop flag and whether it ended."""
+
+    scan_id: int
+    status: ScanStatus
+    stop_requested: bool
 
 
 class ScanNotQueued(Exception):
@@ -142,6 +198,82 @@ def error_row(
     }
 
 
+def _counts(status: JobStatus) -> tuple[int, int]:
+    """(ok, failed) increments of a job ending with `status`."""
+    return (
+        int(status is JobStatus.SUCCEEDED),
+        int(status in (JobStatus.FAILED, JobStatus.INTERRUPTED)),
+    )
+
+
+class OwnerLeases:
+    """The owners table: a process registers once and its heartbeat extends its lease.
+
+    Give it a `Database` of its own (its own connections), so a heartbeat never waits for a
+    connection busy with the scan's writes.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def register(
+        self, host: str, pid: int, start_ticks: int, boot_id: str, lease: timedelta
+    ) -> int:
+        """The id of this process's owner row (created, or found again), lease extended."""
+        now = _now()
+        try:
+            with self.db.unit_of_work() as s:
+                row = Owner(
+                    host=host[:255],
+                    pid=pid,
+                    start_ticks=start_ticks,
+                    boot_id=boot_id[:64],
+                    started_at=now,
+                    heartbeat_at=now,
+                    lease_expires_at=now + lease,
+                )
+                s.add(row)
+                s.flush()
+                return row.id
+        except IntegrityError:
+            with self.db.unit_of_work() as s:
+                found = s.scalar(
+                    select(Owner.id).where(
+                        Owner.host == host[:255],
+                        Owner.boot_id == boot_id[:64],
+                        Owner.pid == pid,
+                        Owner.start_ticks == start_ticks,
+                    )
+                )
+                assert found is not None
+                s.execute(
+                    update(Owner)
+                    .where(Owner.id == found)
+                    .values(heartbeat_at=now, lease_expires_at=now + lease)
+                )
+                return int(found)
+
+    def renew(self, owner_id: int, lease: timedelta) -> None:
+        """Extend a lease by `lease` from now."""
+        now = _now()
+        with self.db.unit_of_work() as s:
+            s.execute(
+                update(Owner)
+                .where(Owner.id == owner_id)
+                .values(heartbeat_at=now, lease_expires_at=now + lease)
+            )
+
+    def flags(self, scan_ids: Sequence[int]) -> list[ScanFlags]:
+        """Status and Stop flag of each scan (one indexed read)."""
+        if not scan_ids:
+            return []
+        with self.db.read() as s:
+            rows = s.execute(
+                select(Scan.id, Scan.status, Scan.stop_requested_at).where(Scan.id.in_(scan_ids))
+            ).all()
+        return [ScanFlags(i, ScanStatus(st), at is not None) for i, st, at in rows]
+
+
 class ResultWriter:
     """Writes a scan's progress and results; see the module docstring."""
 
@@ -149,25 +281,42 @@ class ResultWriter:
         self.db = db
         self.rules = rules
 
-    # --- starting ---------------------------------------------------------------------------
-    def begin(self, scan_id: int, owner: str) -> ScanPlan:
-        """Mark a queued scan running by `owner` and return what running it needs.
+    # --- planning ---------------------------------------------------------------------------
+    def hold_queued(self, scan_id: int, owner_id: int) -> None:
+        """Record that `owner_id` holds a queued scan in its memory (it dies with it)."""
+        with self.db.unit_of_work() as s:
+            s.execute(
+                update(Scan)
+                .where(Scan.id == scan_id, Scan.status == ScanStatus.QUEUED.value)
+                .values(owner_id=owner_id)
+            )
+
+    def begin(self, scan_id: int, owner_id: int, owner_name: str) -> ScanPlan:
+        """Mark a queued scan running by `owner_id` and return what planning it needs.
 
         A scan queued with a connector that was replaced since runs with the connector its
         project uses now. Raises ScanNotQueued when the scan is missing or not queued.
         """
+        now = _now()
         with self.db.unit_of_work() as s:
-            scan = s.get(Scan, scan_id)
-            if scan is None or scan.status != ScanStatus.QUEUED.value:
+            marked = s.execute(
+                update(Scan)
+                .where(Scan.id == scan_id, Scan.status == ScanStatus.QUEUED.value)
+                .values(
+                    status=ScanStatus.RUNNING.value,
+                    started_at=now,
+                    owner_id=owner_id,
+                    owner=owner_name[:120],
+                    heartbeat_at=now,
+                    status_message=self.rules.running_message(0, 0, []),
+                )
+            )
+            if _rowcount(marked) != 1:
                 raise ScanNotQueued(f"scan {scan_id} is not queued")
+            scan = s.get(Scan, scan_id)
+            assert scan is not None
             project = s.get(Project, scan.project_id)
             assert project is not None
-            now = _now()
-            scan.status = ScanStatus.RUNNING.value
-            scan.started_at = now
-            scan.owner = owner
-            scan.heartbeat_at = now
-            scan.status_message = self.rules.running_message([])
             ProjectRepo(s).set_last_status(scan_id, ScanStatus.RUNNING.value)
             queued_with = s.get(Connector, scan.connector_id)
             if queued_with is None or queued_with.is_deleted:
@@ -181,183 +330,374 @@ class ResultWriter:
                 stop_requested=scan.stop_requested_at is not None,
             )
 
-    def create_jobs(self, scan_id: int, units: Sequence[str]) -> list[int]:
-        """One queued job per unit; returns their ids in the order of `units`."""
+    def create_jobs(
+        self, scan_id: int, units: Sequence[str], owner_id: int, holder_id: int | None
+    ) -> list[int] | None:
+        """One queued job per unit, held by `holder_id` (None: a durable queue holds them),
+        and `jobs_total`; returns their ids in the order of `units`, or None when the scan is
+        no longer running under `owner_id` (taken over or stopped and finalised)."""
         with self.db.unit_of_work() as s:
-            jobs = [Job(scan_id=scan_id, unit=u, status=JobStatus.QUEUED.value) for u in units]
+            mine = s.execute(
+                update(Scan)
+                .where(
+                    Scan.id == scan_id,
+                    Scan.status == ScanStatus.RUNNING.value,
+                    Scan.owner_id == owner_id,
+                )
+                .values(jobs_total=len(units))
+            )
+            if _rowcount(mine) != 1:
+                s.rollback()
+                return None
+            jobs = [
+                Job(scan_id=scan_id, unit=u, status=JobStatus.QUEUED.value, owner_id=holder_id)
+                for u in units
+            ]
             s.add_all(jobs)
             s.flush()
-            ids = [j.id for j in jobs]
-            s.execute(update(Scan).where(Scan.id == scan_id).values(jobs_total=len(ids)))
-        return ids
+            return [j.id for j in jobs]
 
-    # --- results ----------------------------------------------------------------------------
-    def write(self, started: Sequence[JobStarted], finished: Sequence[JobFinished]) -> None:
-        """Record a batch of job starts and results in one transaction, then refresh the
-        running counts and message of every scan concerned."""
-        if not started and not finished:
-            return
-        with self.db.unit_of_work() as s:
-            for begun in started:
-                s.execute(
-                    update(Job)
-                    .where(Job.id == begun.job_id, Job.status == JobStatus.QUEUED.value)
-                    .values(status=JobStatus.RUNNING.value, started_at=begun.at)
-                )
-            findings: list[dict[str, object]] = []
-            errors: list[dict[str, object]] = []
-            for item in finished:
-                failing = sum(1 for f in item.findings if not f.passed)
-                findings += [
-                    {
-                        "scan_id": item.scan_id,
-                        "job_id": item.job_id,
-                        "check_id": f.check_id,
-                        "resource": f.resource[:500],
-                        "region": f.region[:64],
-                        "severity": f.severity,
-                        "passed": f.passed,
-                        "detail": f.detail[:1000],
-                    }
-                    for f in item.findings
-                ]
-                errors += [
-                    error_row(item.scan_id, item.job_id, item.unit, e.error, e.check_id)
-                    for e in item.errors
-                ]
-                s.execute(
-                    update(Job)
-                    .where(Job.id == item.job_id)
-                    .values(
-                        status=item.status.value,
-                        message=item.message[:300],
-                        finished_at=item.at,
-                        findings_failed=failing,
-                        findings_total=len(item.findings),
-                    )
-                )
-            if findings:
-                s.execute(insert(Finding), findings)
-            if errors:
-                s.execute(insert(ErrorEntry), errors)
-            for scan_id in sorted({item.scan_id for item in finished}):
-                rows = s.execute(select(Job.unit, Job.status).where(Job.scan_id == scan_id)).all()
-                facts = [JobFacts(unit, JobStatus(st)) for unit, st in rows]
-                s.execute(
-                    update(Scan)
-                    .where(Scan.id == scan_id, Scan.status == ScanStatus.RUNNING.value)
-                    .values(
-                        jobs_ok=sum(1 for f in facts if f.status is JobStatus.SUCCEEDED),
-                        jobs_failed=sum(1 for f in facts if f.status is JobStatus.FAILED),
-                        status_message=self.rules.running_message(facts),
-                    )
-                )
+    def record_plan_failure(self, scan_id: int, owner_id: int, error: CloudError) -> Written:
+        """The single failed job (and its error entry) of a scan that could not be planned,
+        and the scan's final status; nothing when the scan is not running under `owner_id`."""
+        return self._end_unplanned(scan_id, owner_id, JobStatus.FAILED, error)
 
-    def record_plan_failure(self, scan_id: int, error: CloudError) -> None:
-        """The single failed job (and its error entry) of a scan that could not be planned."""
+    def end_unplanned(self, scan_id: int, owner_id: int) -> Written:
+        """Finalise a scan that ended before it had jobs (stopped while planning)."""
+        return self._end_unplanned(scan_id, owner_id, None, None)
+
+    def _end_unplanned(
+        self, scan_id: int, owner_id: int, status: JobStatus | None, error: CloudError | None
+    ) -> Written:
         with self.db.unit_of_work() as s:
-            now = _now()
-            job = Job(
-                scan_id=scan_id,
-                unit=PLAN_UNIT,
-                status=JobStatus.FAILED.value,
-                message=f"{error.category.label}: {error.message}"[:300],
-                started_at=now,
-                finished_at=now,
+            scan = s.scalar(
+                select(Scan)
+                .where(
+                    Scan.id == scan_id,
+                    Scan.status == ScanStatus.RUNNING.value,
+                    Scan.owner_id == owner_id,
+                )
+                .with_for_update()
             )
-            s.add(job)
-            s.flush()
-            s.execute(insert(ErrorEntry), [error_row(scan_id, job.id, PLAN_UNIT, error, None)])
+            if scan is None:
+                return Written(False)
+            if status is not None and error is not None:
+                self._add_plan_job(s, scan_id, status, error)
+            return Written(True, scan.project_id, self._finalize(s, scan))
 
-    # --- liveness and Stop ------------------------------------------------------------------
-    def heartbeat(self, scan_ids: Sequence[int]) -> list[int]:
-        """Mark scans alive; returns those of them whose Stop was requested (anywhere)."""
-        if not scan_ids:
-            return []
+    @staticmethod
+    def _add_plan_job(s: Session, scan_id: int, status: JobStatus, error: CloudError) -> None:
+        now = _now()
+        job = Job(
+            scan_id=scan_id,
+            unit=PLAN_UNIT,
+            status=status.value,
+            message=f"{error.category.label}: {error.message}"[:300],
+            started_at=now,
+            finished_at=now,
+        )
+        s.add(job)
+        s.flush()
+        s.execute(insert(ErrorEntry), [error_row(scan_id, job.id, PLAN_UNIT, error, None)])
+
+    # --- jobs -------------------------------------------------------------------------------
+    def claim_job(
+        self, job_id: int, owner_id: int, may_take_over: Callable[[OwnerRow], bool]
+    ) -> JobClaim:
+        """Count a delivery of a job and claim it for `owner_id` if it is to run here: it is
+        queued (held by nobody or by `owner_id`), or its holder is one `may_take_over`
+        accepts. A job already final, of a final scan, or held by another live process is
+        not run (the delivery is still counted)."""
+        now = _now()
         with self.db.unit_of_work() as s:
-            s.execute(update(Scan).where(Scan.id.in_(scan_ids)).values(heartbeat_at=_now()))
-            return list(
-                s.scalars(
-                    select(Scan.id).where(
-                        Scan.id.in_(scan_ids), Scan.stop_requested_at.is_not(None)
-                    )
-                ).all()
+            s.execute(update(Job).where(Job.id == job_id).values(attempts=Job.attempts + 1))
+            job = s.get(Job, job_id)
+            if job is None:
+                return JobClaim(False, "missing")
+            scan = s.get(Scan, job.scan_id)
+            assert scan is not None
+            if JobStatus(job.status).is_finished:
+                return JobClaim(False, "final", scan.id, attempts=job.attempts)
+            if not ScanStatus(scan.status).is_active:
+                return JobClaim(False, "scan final", scan.id, attempts=job.attempts)
+            holder = job.owner_id
+            reason = "claimed"
+            if holder is not None and holder != owner_id:
+                row = s.get(Owner, holder)
+                if row is not None and not may_take_over(_owner_row(row)):
+                    return JobClaim(False, "held", scan.id, attempts=job.attempts)
+                reason = "taken over"
+            elif job.status == JobStatus.RUNNING.value and holder == owner_id:
+                # Running, held by `owner_id` itself, which is alive (it is asking): it runs
+                # on another thread of that process; a job never runs twice at once.
+                return JobClaim(False, "held", scan.id, attempts=job.attempts)
+            claimed = s.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.status.in_(UNFINISHED_JOBS),
+                    (Job.owner_id == holder) if holder is not None else Job.owner_id.is_(None),
+                )
+                .values(status=JobStatus.RUNNING.value, owner_id=owner_id, started_at=now)
             )
+            if _rowcount(claimed) != 1:
+                return JobClaim(False, "held", scan.id, attempts=job.attempts)
+            project = s.get(Project, scan.project_id)
+            assert project is not None
+            return JobClaim(
+                run=True,
+                reason=reason,
+                scan_id=scan.id,
+                project_id=scan.project_id,
+                connector_id=scan.connector_id,
+                unit=job.unit,
+                scope=tuple(project.scope),
+                check_ids=tuple(project.check_ids),
+                stop_requested=scan.stop_requested_at is not None,
+                attempts=job.attempts,
+            )
+
+    def finish_job(self, item: JobFinished, owner_id: int) -> Written:
+        """Write a job's result in one transaction, if the job is still unfinished and held
+        by `owner_id` and its scan still running: the job row, its findings and error
+        entries, the scan's counts; the job that brings `jobs_done` to `jobs_total`
+        finalises the scan. Otherwise nothing is written."""
+        ok, failed = _counts(item.status)
+        with self.db.unit_of_work() as s:
+            counted = s.execute(
+                update(Scan)
+                .where(Scan.id == item.scan_id, Scan.status == ScanStatus.RUNNING.value)
+                .values(
+                    jobs_done=Scan.jobs_done + 1,
+                    jobs_ok=Scan.jobs_ok + ok,
+                    jobs_failed=Scan.jobs_failed + failed,
+                )
+            )
+            if _rowcount(counted) != 1:
+                s.rollback()
+                return Written(False)
+            failing = sum(1 for f in item.findings if not f.passed)
+            ended = s.execute(
+                update(Job)
+                .where(
+                    Job.id == item.job_id,
+                    Job.status.in_(UNFINISHED_JOBS),
+                    Job.owner_id == owner_id,
+                )
+                .values(
+                    status=item.status.value,
+                    message=item.message[:300],
+                    finished_at=item.at,
+                    findings_failed=failing,
+                    findings_total=len(item.findings),
+                )
+            )
+            if _rowcount(ended) != 1:
+                s.rollback()
+                return Written(False)
+            if item.findings:
+                s.execute(
+                    insert(Finding),
+                    [
+                        {
+                            "scan_id": item.scan_id,
+                            "job_id": item.job_id,
+                            "check_id": f.check_id,
+                            "resource": f.resource[:500],
+                            "region": f.region[:64],
+                            "severity": f.severity,
+                            "passed": f.passed,
+                            "detail": f.detail[:1000],
+                        }
+                        for f in item.findings
+                    ],
+                )
+            if item.errors:
+                s.execute(
+                    insert(ErrorEntry),
+                    [
+                        error_row(item.scan_id, item.job_id, item.unit, e.error, e.check_id)
+                        for e in item.errors
+                    ],
+                )
+            scan = s.get(Scan, item.scan_id)
+            assert scan is not None
+            s.refresh(scan)
+            if scan.jobs_done >= scan.jobs_total:
+                return Written(True, scan.project_id, self._finalize(s, scan))
+            failed_jobs = self._failed_facts(s, scan.id) if scan.jobs_failed else []
+            scan.status_message = self.rules.running_message(
+                scan.jobs_done, scan.jobs_total, failed_jobs
+            )
+            return Written(True, scan.project_id)
+
+    # --- Stop, state ------------------------------------------------------------------------
+    def scan_status(self, scan_id: int) -> ScanStatus | None:
+        """A scan's status (None when it does not exist): one primary-key read."""
+        with self.db.read() as s:
+            status = s.scalar(select(Scan.status).where(Scan.id == scan_id))
+            return None if status is None else ScanStatus(status)
 
     def scan_state(self, scan_id: int) -> tuple[int, ScanStatus] | None:
         """(project id, status) of a scan, or None when it does not exist."""
         with self.db.read() as s:
-            scan = s.get(Scan, scan_id)
-            return None if scan is None else (scan.project_id, ScanStatus(scan.status))
+            row = s.execute(select(Scan.project_id, Scan.status).where(Scan.id == scan_id)).first()
+            return None if row is None else (row[0], ScanStatus(row[1]))
 
-    # --- crash recovery and the end -----------------------------------------------------------
-    def active_scans(self) -> list[ActiveScan]:
-        """Every queued or running scan with its owner and when it was last seen alive."""
+    # --- crash recovery -----------------------------------------------------------------------
+    def active_work(self) -> tuple[list[ActiveWork], dict[int, OwnerRow]]:
+        """Every queued or running scan with who holds it and its unfinished jobs, and the
+        owner rows they name."""
         with self.db.read() as s:
-            return [
-                ActiveScan(scan.id, scan.owner, scan.heartbeat_at or scan.created_at)
-                for scan in s.scalars(select(Scan).where(Scan.status.in_(ACTIVE_STATUSES)))
-            ]
-
-    def mark_interrupted(self, scan_id: int, error: CloudError) -> ScanStatus:
-        """Mark a dead scan's unfinished jobs interrupted with `error` (a scan without jobs
-        gets one), then give the scan its true status."""
-        with self.db.unit_of_work() as s:
-            unfinished = s.scalars(
-                select(Job).where(
-                    Job.scan_id == scan_id,
-                    Job.status.in_((JobStatus.QUEUED.value, JobStatus.RUNNING.value)),
+            scans = s.execute(
+                select(Scan.id, Scan.status, Scan.owner_id, Scan.jobs_total, Scan.jobs_done).where(
+                    Scan.status.in_(ACTIVE_STATUSES)
                 )
             ).all()
-            for job in unfinished:
-                job.status = JobStatus.INTERRUPTED.value
-                job.message = error.message
-                job.finished_at = _now()
-                s.add(ErrorEntry(**error_row(scan_id, job.id, job.unit, error, None)))
-            if not unfinished and not s.scalar(select(Job.id).where(Job.scan_id == scan_id)):
-                job = Job(
-                    scan_id=scan_id,
-                    unit=PLAN_UNIT,
-                    status=JobStatus.INTERRUPTED.value,
-                    message=error.message,
-                    finished_at=_now(),
+            if not scans:
+                return [], {}
+            holders: dict[int, set[int]] = {}
+            for scan_id, holder in s.execute(
+                select(Job.scan_id, Job.owner_id)
+                .where(
+                    Job.scan_id.in_([row[0] for row in scans]),
+                    Job.status.in_(UNFINISHED_JOBS),
+                    Job.owner_id.is_not(None),
                 )
-                s.add(job)
-                s.flush()
-                s.add(ErrorEntry(**error_row(scan_id, job.id, PLAN_UNIT, error, None)))
-        return self.finalize(scan_id)
-
-    def finalize(self, scan_id: int) -> ScanStatus:
-        """Compute and store a finished scan's status, message and job counts from its jobs."""
-        with self.db.unit_of_work() as s:
-            scan = s.get(Scan, scan_id)
-            assert scan is not None
-            jobs = s.scalars(select(Job).where(Job.scan_id == scan_id).order_by(Job.id)).all()
-            first_category = dict(
-                s.execute(
-                    select(ErrorEntry.job_id, ErrorEntry.category)
-                    .where(ErrorEntry.scan_id == scan_id)
-                    .order_by(ErrorEntry.id.desc())
-                ).all()
-            )
-            facts = [
-                JobFacts(
-                    j.unit,
-                    JobStatus(j.status),
-                    ErrorCategory(first_category[j.id]) if j.id in first_category else None,
+                .distinct()
+            ).all():
+                if holder is not None:
+                    holders.setdefault(scan_id, set()).add(holder)
+            work = [
+                ActiveWork(
+                    scan_id,
+                    ScanStatus(status),
+                    owner,
+                    total,
+                    done,
+                    frozenset(holders.get(scan_id, ())),
                 )
-                for j in jobs
+                for scan_id, status, owner, total, done in scans
             ]
-            status, message = self.rules.final(
-                scan.stop_requested_at is not None, facts, scan.stopped_by
+            ids = {w.owner_id for w in work if w.owner_id is not None}
+            ids |= {h for w in work for h in w.job_owner_ids}
+            owners = {
+                o.id: _owner_row(o) for o in s.scalars(select(Owner).where(Owner.id.in_(ids)))
+            }
+            return work, owners
+
+    def interrupt(self, scan_id: int, dead: set[int], error: CloudError) -> Written:
+        """Take over what dead owners held of a scan: their unfinished jobs end interrupted
+        with `error`; a scan that a dead owner held before it had jobs gets one interrupted
+        job. The scan is finalised when that ends its last job. Conditional throughout:
+        nothing is written for a scan already final or work no longer held by `dead`."""
+        now = _now()
+        with self.db.unit_of_work() as s:
+            scan = s.scalar(
+                select(Scan)
+                .where(Scan.id == scan_id, Scan.status.in_(ACTIVE_STATUSES))
+                .with_for_update()
             )
-            scan.status = status.value
-            ProjectRepo(s).set_last_status(scan_id, status.value)
-            scan.status_message = message
-            scan.finished_at = _now()
-            scan.jobs_total = len(jobs)
-            scan.jobs_ok = sum(1 for f in facts if f.status is JobStatus.SUCCEEDED)
-            scan.jobs_failed = sum(
-                1 for f in facts if f.status in (JobStatus.FAILED, JobStatus.INTERRUPTED)
+            if scan is None or not dead:
+                return Written(False)
+            jobs = s.scalars(
+                select(Job)
+                .where(
+                    Job.scan_id == scan_id,
+                    Job.status.in_(UNFINISHED_JOBS),
+                    Job.owner_id.in_(dead),
+                )
+                .with_for_update()
+            ).all()
+            for job in jobs:
+                job.status = JobStatus.INTERRUPTED.value
+                job.message = error.message[:300]
+                job.finished_at = now
+                s.add(ErrorEntry(**error_row(scan_id, job.id, job.unit, error, None)))
+            scan.jobs_done += len(jobs)
+            scan.jobs_failed += len(jobs)
+            unplanned = scan.jobs_total == 0 and scan.owner_id in dead
+            if unplanned:
+                self._add_plan_job(s, scan_id, JobStatus.INTERRUPTED, error)
+            if unplanned or (jobs and scan.jobs_done >= scan.jobs_total):
+                return Written(True, scan.project_id, self._finalize(s, scan))
+            return Written(bool(jobs), scan.project_id)
+
+    def interrupt_job(self, item: JobFinished, owner_id: int) -> Written:
+        """Record a job of this owner as interrupted (the process is shutting down)."""
+        return self.finish_job(item, owner_id)
+
+    # --- the end ------------------------------------------------------------------------------
+    def _failed_facts(self, s: Session, scan_id: int) -> list[JobFacts]:
+        rows = s.execute(
+            select(Job.id, Job.unit, Job.status).where(
+                Job.scan_id == scan_id,
+                Job.status.in_((JobStatus.FAILED.value, JobStatus.INTERRUPTED.value)),
             )
-            return status
+        ).all()
+        categories = self._first_categories(s, scan_id)
+        return [JobFacts(unit, JobStatus(st), categories.get(job_id)) for job_id, unit, st in rows]
+
+    @staticmethod
+    def _first_categories(s: Session, scan_id: int) -> dict[int, ErrorCategory]:
+        rows = s.execute(
+            select(ErrorEntry.job_id, ErrorEntry.category)
+            .where(ErrorEntry.scan_id == scan_id)
+            .order_by(ErrorEntry.id.desc())
+        ).all()
+        return {job_id: ErrorCategory(cat) for job_id, cat in rows if job_id is not None}
+
+    def _finalize(self, s: Session, scan: Scan) -> ScanStatus | None:
+        """Compute and store a scan's final status from its jobs, if it is not final yet
+        (inside the caller's transaction); None when someone else finalised it."""
+        jobs = s.scalars(select(Job).where(Job.scan_id == scan.id).order_by(Job.id)).all()
+        categories = self._first_categories(s, scan.id)
+        facts = [JobFacts(j.unit, JobStatus(j.status), categories.get(j.id)) for j in jobs]
+        status, message = self.rules.final(
+            scan.stop_requested_at is not None, facts, scan.stopped_by
+        )
+        ok = sum(1 for f in facts if f.status is JobStatus.SUCCEEDED)
+        failed = sum(1 for f in facts if f.status in (JobStatus.FAILED, JobStatus.INTERRUPTED))
+        done = sum(1 for f in facts if f.status.is_finished)
+        ended = s.execute(
+            update(Scan)
+            .where(Scan.id == scan.id, Scan.status.in_(ACTIVE_STATUSES))
+            .values(
+                status=status.value,
+                status_message=message,
+                finished_at=_now(),
+                jobs_total=len(jobs),
+                jobs_done=done,
+                jobs_ok=ok,
+                jobs_failed=failed,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(ended) != 1:
+            return None
+        ProjectRepo(s).set_last_status(scan.id, status.value)
+        return status
+
+    def job_counts(self, scan_id: int) -> tuple[int, int]:
+        """(jobs done, jobs total) of a scan."""
+        with self.db.read() as s:
+            row = s.execute(
+                select(Scan.jobs_done, Scan.jobs_total).where(Scan.id == scan_id)
+            ).first()
+            return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def unfinished_jobs(self, scan_id: int) -> int:
+        """How many of a scan's jobs are queued or running."""
+        with self.db.read() as s:
+            return int(
+                s.scalar(
+                    select(func.count(Job.id)).where(
+                        Job.scan_id == scan_id, Job.status.in_(UNFINISHED_JOBS)
+                    )
+                )
+                or 0
+            )
+
+
+def _owner_row(o: Owner) -> OwnerRow:
+    return OwnerRow(o.id, o.host, o.pid, o.start_ticks, o.boot_id, o.lease_expires_at)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.secretbox import SecretBox, SecretBoxError
+from bot.secretbox import SecretBoxError, create_key_file, load_box
 from bot.settings import SettingsError, load_settings
 
 
@@ -55,26 +55,39 @@ def test_key_file_is_generated_0600_and_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     key_file = tmp_path / "data" / "secret.key"
+    assert load_box(None, key_file) is None  # reading never creates it
     with caplog.at_level(logging.WARNING):
-        box = SecretBox.from_settings(None, key_file)
+        box = create_key_file(key_file)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert str(key_file.resolve()) in caplog.text
     token = box.encrypt({"secret_access_key": "s3cr3t-value"})
     assert b"s3cr3t-value" not in token
     # the same file is reused on the next start
-    again = SecretBox.from_settings(None, key_file)
-    assert again.decrypt(token) == {"secret_access_key": "s3cr3t-value"}
+    again = load_box(None, key_file)
+    assert again is not None and again.decrypt(token) == {"secret_access_key": "s3cr3t-value"}
 
 
-def test_key_rotation_and_wrong_key() -> None:
+def _box(keys: str) -> object:
+    box = load_box(keys, Path("unused"))
+    assert box is not None
+    return box
+
+
+def test_key_rotation_and_wrong_key(tmp_path: Path) -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    token = SecretBox.from_settings(old, Path("unused")).encrypt({"a": "b"})
-    rotated = SecretBox.from_settings(f"{new},{old}", Path("unused"))
-    assert rotated.decrypt(token) == {"a": "b"}
-    with pytest.raises(SecretBoxError, match="cannot be decrypted"):
-        SecretBox.from_settings(new, Path("unused")).decrypt(token)
-    with pytest.raises(SecretBoxError, match="not a valid Fernet key"):
-        SecretBox.from_settings("too-short", Path("unused"))
+    token = _box(old).encrypt({"a": "b"})  # type: ignore[attr-defined]
+    assert _box(f"{new},{old}").decrypt(token) == {"a": "b"}  # type: ignore[attr-defined]
+    with pytest.raises(SecretBoxError, match="cannot be decrypted with CSPM_ENCRYPTION_KEY"):
+        _box(new).decrypt(token)  # type: ignore[attr-defined]
+    with pytest.raises(SecretBoxError, match=r"^CSPM_ENCRYPTION_KEY is malformed: key 2 "):
+        _box(f"{new},too-short")
+    key_file = tmp_path / "two.key"
+    key_file.write_text(f"{new}\n{old}\n")
+    from_file = load_box(None, key_file)
+    assert from_file is not None and from_file.decrypt(token) == {"a": "b"}
+    key_file.write_text(f"{new}\nnot-a-key\n")
+    with pytest.raises(SecretBoxError, match=f"^The key file {key_file} is malformed: line 2 "):
+        load_box(None, key_file)
 
 
 def test_secrets_never_appear_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,31 +1,37 @@
-"""The scan engine: runs a scan's jobs, records results, honours Stop, recovers after crashes.
+"""The scan engine: plans scans, runs their jobs, honours Stop, recovers work of dead processes.
 
-Flow of one scan (`run_scan`): mark it Running, prepare (open the cloud session and plan the
-units), create one job per unit, run the jobs on the executor, write their results, then set
-the final status and status message (rules: bot.engine.status). Every row is written by the
-result writer (`storage.results.ResultWriter`); job results reach it through one thread
-(`_Recorder`) that batches them into few transactions, which keeps SQLite's single writer from
-becoming the bottleneck, and that also heartbeats the running scans and notices Stop requests
-made by other processes (the CLI's `scan stop`, another bot replica).
+Work carries only ids, so each step can run in any process that has a `Runtime`:
 
-Scans are started by `ScanService.start` (bot.services.scans), which queues the scan and hands
-it to `submit`.
+- `plan_scan(scan_id)`: marks the queued scan Running (only if it is still queued), loads the
+  connector, opens a cloud session, plans the units, creates one job row per unit with
+  `jobs_total`, then hands each job to the dispatcher (`bot.engine.dispatch`).
+- `run_job(scan_id, job_id)`: claims the job (a job already final, or held by a live process,
+  is not run again; the delivery is counted), loads the connector, opens its own cloud
+  session, runs the unit's checks and writes the result itself, in one transaction that
+  also counts it in `scans.jobs_done`. The job that brings `jobs_done` to `jobs_total`
+  finalises the scan (rules: bot.engine.status), once.
+
+Every row is written by the result writer (`storage.results.ResultWriter`), conditionally: a
+process that finds its scan or job taken over writes nothing more.
+
+Ownership is provable (bot.engine.ownership): each process that plans or runs work has an
+owner row (host, pid, process start time, boot id) and a lease that a dedicated heartbeat
+thread extends, on a database connection of its own. `recover()` takes over only work whose
+holder is shown dead on this host, or whose lease expired on another host more than a grace
+period ago. A stop watcher thread polls the Stop flag of the scans whose jobs run here
+(every `stop_poll_seconds`, at most 0.5 s) and cancels their tokens, which the adapters check
+before every cloud call: a Stop made anywhere reaches running jobs at their next call.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import queue
-import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from bot.domain import (
     CancelToken,
@@ -38,8 +44,9 @@ from bot.domain import (
     ScanCancelled,
     ScanStatus,
 )
-from bot.engine.executor import JobExecutor, thread_pool
-from bot.engine.jobs import ErrorRecord, JobRunner, UnitOutcome
+from bot.engine.dispatch import InProcessDispatcher, JobDispatcher
+from bot.engine.jobs import ErrorRecord, JobRunner, ScanTarget, UnitOutcome, UnitSession
+from bot.engine.ownership import OwnerFacts, ProcessIdentity, describe, is_dead, this_process
 from bot.engine.status import ScanStatusRules
 from bot.errors import NotFoundError
 from bot.redaction import redact
@@ -47,16 +54,24 @@ from storage.db import Database
 from storage.results import (
     PLAN_UNIT,
     FindingResult,
+    JobClaim,
     JobError,
     JobFinished,
-    JobStarted,
+    OwnerLeases,
+    OwnerRow,
     ResultWriter,
     ScanNotQueued,
+    Written,
 )
 
 log = logging.getLogger(__name__)
 
 __all__ = ["PLAN_UNIT", "ScanEngine", "ScanEvent", "process_owner"]
+
+T = TypeVar("T")
+
+DEFAULT_TAKEOVER_GRACE = timedelta(minutes=10)
+STOP_POLL_SECONDS = 0.25
 
 
 def _now() -> datetime:
@@ -64,8 +79,8 @@ def _now() -> datetime:
 
 
 def process_owner() -> str:
-    """Identifies this process in `scans.owner`: host and pid."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Identifies this process for people: host and pid."""
+    return describe(this_process())
 
 
 @dataclass(frozen=True)
@@ -79,95 +94,16 @@ class ScanEvent:
 
 
 ScanListener = Callable[[ScanEvent], None]
+CredentialLoader = Callable[[int], tuple[Provider, Credentials]]
 
 
 @dataclass
-class _Flush:
-    done: threading.Event = field(default_factory=threading.Event)
+class _LocalScan:
+    """A scan with planning or jobs running in this process."""
 
-
-class _Recorder:
-    """One writer thread: batches job results into few transactions (so SQLite's single
-    writer is no bottleneck), heartbeats running scans and polls Stop requests. The rows are
-    written by the result writer (`storage.results`)."""
-
-    BATCH = 200
-
-    def __init__(self, engine: ScanEngine) -> None:
-        self.engine = engine
-        self.queue: queue.Queue[Any] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="cspm-recorder", daemon=True)
-        self._stopping = threading.Event()
-        self._thread.start()
-
-    def put(self, item: JobStarted | JobFinished) -> None:
-        self.queue.put(item)
-
-    def flush(self) -> None:
-        """Block until everything queued so far is written (by the caller itself once the
-        writer thread has stopped, so nothing is lost and nobody waits forever)."""
-        marker = _Flush()
-        self.queue.put(marker)
-        while not marker.done.wait(0.2):
-            if not self._thread.is_alive():
-                self._drain_inline()
-
-    def _drain_inline(self) -> None:
-        batch: list[Any] = []
-        while True:
-            try:
-                item = self.queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                batch.append(item)
-        self._write(batch)
-        for item in batch:
-            if isinstance(item, _Flush):
-                item.done.set()
-
-    def close(self) -> None:
-        self._stopping.set()
-        self.queue.put(None)
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        interval = self.engine.heartbeat_seconds
-        last_beat = 0.0
-        while True:
-            try:
-                first = self.queue.get(timeout=interval)
-            except queue.Empty:
-                first = None
-            batch = [first] if first is not None else []
-            while len(batch) < self.BATCH:
-                try:
-                    item = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    batch.append(item)
-            try:
-                self._write(batch)
-            except Exception:
-                log.exception("failed to record job results")
-            for item in batch:
-                if isinstance(item, _Flush):
-                    item.done.set()
-            if time.monotonic() - last_beat >= interval:
-                last_beat = time.monotonic()
-                try:
-                    self.engine._heartbeat()
-                except Exception:
-                    log.exception("heartbeat failed")
-            if self._stopping.is_set() and self.queue.empty():
-                return
-
-    def _write(self, batch: list[Any]) -> None:
-        self.engine.writer.write(
-            [i for i in batch if isinstance(i, JobStarted)],
-            [i for i in batch if isinstance(i, JobFinished)],
-        )
+    token: CancelToken = field(default_factory=CancelToken)
+    users: int = 0
+    taken_over: bool = False  # someone else finalised it: write nothing more
 
 
 def _finished(
@@ -195,11 +131,16 @@ def _finished(
     )
 
 
-CredentialLoader = Callable[[int], tuple[Provider, Credentials]]
+def _judge(outcome: UnitOutcome) -> tuple[JobStatus, str]:
+    if outcome.failed:
+        first = outcome.errors[0].error
+        return JobStatus.FAILED, f"{first.category.label}: {first.message}"
+    failing = sum(1 for f in outcome.findings if not f.result.passed)
+    return JobStatus.SUCCEEDED, f"{len(outcome.findings)} resources checked, {failing} failing"
 
 
 class ScanEngine:
-    """Runs scans. One per process; thread-safe."""
+    """Plans scans and runs jobs given by id. One per process; thread-safe."""
 
     def __init__(
         self,
@@ -208,197 +149,248 @@ class ScanEngine:
         load_credentials: CredentialLoader,
         concurrency: int = 8,
         heartbeat_seconds: float = 5.0,
-        executor: JobExecutor | None = None,
+        takeover_grace: timedelta = DEFAULT_TAKEOVER_GRACE,
+        stop_poll_seconds: float = STOP_POLL_SECONDS,
+        dispatcher: JobDispatcher | None = None,
     ) -> None:
         self.db = db
         self.writer = ResultWriter(db, ScanStatusRules())
         self.runner = runner
         self.load_credentials = load_credentials
         self.heartbeat_seconds = heartbeat_seconds
-        self.owner = process_owner()
-        self._jobs = executor or thread_pool(concurrency)
-        self._scans = ThreadPoolExecutor(max_workers=32, thread_name_prefix="cspm-scan")
-        self._tokens: dict[int, CancelToken] = {}
-        self._running: dict[int, Future[ScanStatus]] = {}
+        self.lease = timedelta(seconds=heartbeat_seconds * 3)
+        self.takeover_grace = takeover_grace
+        self.stop_poll_seconds = min(stop_poll_seconds, 0.5)
+        self.identity: ProcessIdentity = this_process()
+        self.owner = describe(self.identity)
+        self.dispatcher: JobDispatcher = dispatcher or InProcessDispatcher(self, concurrency)
+        self._owner_id: int | None = None
+        self._monitor_db: Database | None = None
+        self._leases: OwnerLeases | None = None
+        self._local: dict[int, _LocalScan] = {}
         self._lock = threading.Lock()
         self._listeners: list[ScanListener] = []
         self._closing = False  # set by shutdown(wait_for_scans=False): cancels mean interrupted
-        self._recorder = _Recorder(self)
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
 
     # --- public API ------------------------------------------------------------------------
     def add_listener(self, listener: ScanListener) -> None:
         """Call `listener` on every scan event (from engine threads; keep it quick)."""
         self._listeners.append(listener)
 
-    def submit(self, scan_id: int) -> Future[ScanStatus]:
-        """Run a queued scan in the background (`ScanService.start` calls this)."""
-        future = self._scans.submit(self.run_scan, scan_id)
-        with self._lock:
-            self._running[scan_id] = future
-        future.add_done_callback(lambda _: self._forget(scan_id, future))
-        return future
+    def use_dispatcher(self, dispatcher: JobDispatcher) -> None:
+        """Send planned jobs through `dispatcher` (set before any scan starts)."""
+        self.dispatcher = dispatcher
 
-    def _forget(self, scan_id: int, future: Future[ScanStatus]) -> None:
-        with self._lock:
-            if self._running.get(scan_id) is future:
-                del self._running[scan_id]
+    @property
+    def owner_id(self) -> int:
+        """This process's owner row (registered, and its heartbeat started, on first use)."""
+        return self._ensure_owner()
 
-    def wait(self, scan_id: int, timeout: float | None = None) -> ScanStatus | None:
-        """The final status of a scan submitted here, once it ends within `timeout` seconds;
-        None if it is still running then, or is not (any more) running in this process."""
-        with self._lock:
-            future = self._running.get(scan_id)
-        if future is None:
-            return None
-        try:
-            return future.result(timeout)
-        except FutureTimeout:
-            return None
+    def hold_queued(self, scan_id: int) -> None:
+        """Record this process as the holder of a queued scan it keeps in memory."""
+        self.writer.hold_queued(scan_id, self._ensure_owner())
 
     def cancel(self, scan_id: int) -> bool:
-        """Stop a scan running in this process now; returns False if it is not here."""
+        """Stop a scan's work running in this process now; False if none runs here."""
         with self._lock:
-            token = self._tokens.get(scan_id)
-        if token is None:
+            local = self._local.get(scan_id)
+        if local is None:
             return False
-        token.cancel()
+        local.token.cancel()
         return True
 
-    def shutdown(self, wait_for_scans: bool = True) -> None:
-        """Stop the pools and the writer.
+    def running_here(self) -> list[int]:
+        """Ids of the scans with planning or jobs running in this process."""
+        with self._lock:
+            return list(self._local)
 
-        `wait_for_scans=False` interrupts running scans: their jobs stop at the next cloud
-        call and are recorded as interrupted, so each scan still gets its true status (as
-        after a crash, but without waiting for the next start to recover it).
+    def shutdown(self, wait_for_scans: bool = True) -> None:
+        """Stop the dispatcher and the engine's threads.
+
+        `wait_for_scans=False` interrupts running work: jobs stop at the next cloud call and
+        are recorded as interrupted, so each scan still gets its true status (as after a
+        crash, but without waiting for a recovery).
         """
         if not wait_for_scans:
             self._closing = True
             with self._lock:
-                tokens = list(self._tokens.values())
+                tokens = [local.token for local in self._local.values()]
             for token in tokens:
                 token.cancel()
-        self._scans.shutdown(wait=True)
-        self._jobs.shutdown(wait=True)
-        self._recorder.close()
+        self.dispatcher.shutdown(wait=True)
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._monitor_db is not None and self._monitor_db is not self.db:
+            self._monitor_db.dispose()
 
-    def run_scan(self, scan_id: int) -> ScanStatus:
-        """Run a queued scan to its end and return its final status."""
-        token = CancelToken()
-        with self._lock:
-            self._tokens[scan_id] = token
+    # --- planning ----------------------------------------------------------------------------
+    def plan_scan(self, scan_id: int) -> None:
+        """Mark a queued scan Running, plan its units, create its jobs and dispatch them.
+
+        A scan that is no longer queued (planned elsewhere, stopped, recovered) is left alone.
+        """
+        owner = self._ensure_owner()
+        if self._closing:
+            self._interrupt_own(scan_id, owner)
+            return
         try:
-            return self._run(scan_id, token)
+            plan = self.writer.begin(scan_id, owner, self.owner)
+        except ScanNotQueued:
+            log.info("scan %s is not queued any more; not planning it", scan_id)
+            return
+        local = self._enter(scan_id)
+        try:
+            if plan.stop_requested:
+                local.token.cancel()
+            self._emit(scan_id, plan.project_id, "started", ScanStatus.RUNNING)
+            self._plan(scan_id, owner, plan.connector_id, plan.scope, plan.check_ids, local)
         except Exception:
-            log.exception("scan %s crashed; recording it as failed", scan_id)
-            return self._fail_unexpectedly(scan_id)
+            log.exception("planning scan %s crashed; recording it as failed", scan_id)
+            self._plan_failed(scan_id, owner, INTERNAL)
         finally:
-            with self._lock:
-                self._tokens.pop(scan_id, None)
+            self._leave(scan_id)
 
-    # --- one scan -------------------------------------------------------------------------
-    def _run(self, scan_id: int, token: CancelToken) -> ScanStatus:
-        try:
-            plan = self.writer.begin(scan_id, self.owner)
-        except ScanNotQueued as exc:
-            raise RuntimeError(str(exc)) from None
-        project_id, connector_id = plan.project_id, plan.connector_id
-        scope, check_ids = list(plan.scope), list(plan.check_ids)
-        if plan.stop_requested:
-            token.cancel()
-        self._emit(scan_id, project_id, "started", ScanStatus.RUNNING)
-
+    def _plan(
+        self,
+        scan_id: int,
+        owner: int,
+        connector_id: int,
+        scope: tuple[str, ...],
+        check_ids: tuple[str, ...],
+        local: _LocalScan,
+    ) -> None:
         try:
             provider, creds = self.load_credentials(connector_id)
         except NotFoundError:
             log.warning("scan %s: its connector %s was deleted", scan_id, connector_id)
-            self._record_plan_failure(scan_id, CONNECTOR_DELETED)
-            return self._finish(scan_id, project_id)
+            self._plan_failed(scan_id, owner, DELETED)
+            return
+        target = ScanTarget(scan_id, provider, creds, scope, check_ids)
         try:
-            token.checkpoint()
-            prepared = self.runner.prepare(provider, creds, scope, check_ids, token)
+            local.token.checkpoint()
+            units = self.runner.plan(target, local.token)
         except ScanCancelled:
+            if local.taken_over:
+                return
             if self._closing:
-                status = self.writer.mark_interrupted(scan_id, INTERRUPTED_ERROR)
-                self._emit(scan_id, project_id, "finished", status)
-                return status
-            return self._finish(scan_id, project_id)
+                self._interrupt_own(scan_id, owner)
+            else:
+                self._after(scan_id, self._write(self.writer.end_unplanned, scan_id, owner))
+            return
         except CloudCallError as exc:
-            self._record_plan_failure(scan_id, exc.error)
-            return self._finish(scan_id, project_id)
+            self._plan_failed(scan_id, owner, exc.error)
+            return
+        if not units:
+            self._plan_failed(scan_id, owner, NO_UNITS)
+            return
+        holder = owner if getattr(self.dispatcher, "holds_queued_work", False) else None
+        job_ids = self._write(self.writer.create_jobs, scan_id, units, owner, holder)
+        if job_ids is None:
+            log.warning("scan %s was taken over while it was being planned", scan_id)
+            return
+        for job_id in job_ids:
+            self.dispatcher.dispatch_job(scan_id, job_id)
 
-        if not prepared.units:
-            self._record_plan_failure(
+    def _plan_failed(self, scan_id: int, owner: int, error: CloudError) -> None:
+        self._after(scan_id, self._write(self.writer.record_plan_failure, scan_id, owner, error))
+
+    def _interrupt_own(self, scan_id: int, owner: int) -> None:
+        """This process is shutting down: a scan it holds unplanned ends interrupted."""
+        self._after(
+            scan_id, self._write(self.writer.interrupt, scan_id, {owner}, INTERRUPTED_ERROR)
+        )
+
+    # --- one job -----------------------------------------------------------------------------
+    def run_job(self, scan_id: int, job_id: int) -> None:
+        """Run one job of a scan and write its result (see the module docstring).
+
+        Safe to call again for the same job: a job already final, or running in a live
+        process, is not run again (the delivery is counted in `jobs.attempts`).
+        """
+        owner = self._ensure_owner()
+        claim = self._write(self.writer.claim_job, job_id, owner, self._may_take_over)
+        if not claim.run:
+            log.info(
+                "job %s of scan %s not run: %s (delivery %d)",
+                job_id,
                 scan_id,
-                CloudError(
-                    ErrorCategory.PERMISSION_DENIED,
-                    "NoScanUnits",
-                    "The connector reaches no region, subscription or project to scan.",
-                    "Give the connector read access to at least one subscription or project, "
-                    "or set the project's scope.",
-                ),
+                claim.reason,
+                claim.attempts,
             )
-            return self._finish(scan_id, project_id)
-
-        job_ids = self._create_jobs(scan_id, prepared.units)
-        futures = [
-            self._jobs.submit(self._run_job, scan_id, project_id, job_id, unit, prepared, token)
-            for job_id, unit in zip(job_ids, prepared.units, strict=True)
-        ]
-        wait(futures)
-        close = getattr(prepared, "close", None)
-        if callable(close):
-            close()
-        self._recorder.flush()
-        return self._finish(scan_id, project_id)
-
-    def _create_jobs(self, scan_id: int, units: list[str]) -> list[int]:
-        return self.writer.create_jobs(scan_id, units)
-
-    def _run_job(
-        self,
-        scan_id: int,
-        project_id: int,
-        job_id: int,
-        unit: str,
-        prepared: Any,
-        token: CancelToken,
-    ) -> None:
-        if token.cancelled:
-            self._recorder.put(self._cancelled(scan_id, job_id, unit, "Stopped"))
             return
-        self._recorder.put(JobStarted(job_id))
+        if claim.reason == "taken over":
+            log.warning("job %s of scan %s taken over from a dead process", job_id, scan_id)
+        local = self._enter(scan_id)
         try:
-            outcome: UnitOutcome = prepared.run_unit(unit, token)
+            if claim.stop_requested:
+                local.token.cancel()
+            item = self._run_claimed(scan_id, job_id, claim.unit, claim, local)
+            if item is None:
+                return
+            written = self._write(self.writer.finish_job, item, owner)
+            if not written.written:
+                local.taken_over = True
+                log.warning("job %s of scan %s: result not written, taken over", job_id, scan_id)
+                return
+            self._emit(scan_id, written.project_id, "job_finished", ScanStatus.RUNNING)
+            self._after(scan_id, written)
+        finally:
+            self._leave(scan_id)
+
+    def _run_claimed(
+        self, scan_id: int, job_id: int, unit: str, claim: JobClaim, local: _LocalScan
+    ) -> JobFinished | None:
+        """Run a claimed job; its result, or None when nothing is to be written."""
+        if local.token.cancelled or self._closing:
+            return self._cancelled(scan_id, job_id, unit, "Stopped", local)
+        session: UnitSession | None = None
+        try:
+            try:
+                provider, creds = self.load_credentials(claim.connector_id)
+            except NotFoundError:
+                outcome = UnitOutcome(errors=[ErrorRecord(DELETED)])
+            else:
+                target = ScanTarget(scan_id, provider, creds, claim.scope, claim.check_ids)
+                session = self.runner.open(target, local.token)
+                outcome = session.run_unit(unit, local.token)
         except ScanCancelled:
-            self._recorder.put(self._cancelled(scan_id, job_id, unit, "Stopped while running"))
-            return
+            return self._cancelled(scan_id, job_id, unit, "Stopped while running", local)
+        except CloudCallError as exc:
+            outcome = UnitOutcome(errors=[ErrorRecord(exc.error)])
         except Exception as exc:  # a bug in a check must not take the scan down
             log.exception("job %s (%s) crashed", job_id, unit)
-            outcome = UnitOutcome()
-            outcome.errors.append(
-                ErrorRecord(
-                    CloudError(
-                        ErrorCategory.UNKNOWN,
-                        type(exc).__name__,
-                        "Unexpected processing error in the scanner.",
-                        "Contact support with the error details.",
-                        redact(str(exc)),
+            outcome = UnitOutcome(
+                errors=[
+                    ErrorRecord(
+                        CloudError(
+                            ErrorCategory.UNKNOWN,
+                            type(exc).__name__,
+                            "Unexpected processing error in the scanner.",
+                            "Contact support with the error details.",
+                            redact(str(exc)),
+                        )
                     )
-                )
+                ]
             )
-        if outcome.failed:
-            first = outcome.errors[0].error
-            message = f"{first.category.label}: {first.message}"
-            status = JobStatus.FAILED
-        else:
-            failing = sum(1 for f in outcome.findings if not f.result.passed)
-            message = f"{len(outcome.findings)} resources checked, {failing} failing"
-            status = JobStatus.SUCCEEDED
-        self._recorder.put(_finished(scan_id, job_id, unit, status, message, outcome))
-        self._emit(scan_id, project_id, "job_finished", ScanStatus.RUNNING)
+        finally:
+            if session is not None:
+                try:
+                    session.close()
+                except Exception:
+                    log.warning("closing the cloud session of job %s failed", job_id)
+        status, message = _judge(outcome)
+        return _finished(scan_id, job_id, unit, status, message, outcome)
 
-    def _cancelled(self, scan_id: int, job_id: int, unit: str, message: str) -> JobFinished:
-        """A job ended by Stop, or by the bot shutting down (then it is interrupted)."""
+    def _cancelled(
+        self, scan_id: int, job_id: int, unit: str, message: str, local: _LocalScan
+    ) -> JobFinished | None:
+        """A job ended by Stop, by the bot shutting down (then it is interrupted), or because
+        someone else finalised its scan (then nothing is written)."""
+        if local.taken_over:
+            return None
         if self._closing:
             outcome = UnitOutcome(errors=[ErrorRecord(INTERRUPTED_ERROR)])
             return _finished(
@@ -406,35 +398,24 @@ class ScanEngine:
             )
         return JobFinished(job_id, scan_id, unit, JobStatus.CANCELLED, message)
 
-    def _record_plan_failure(self, scan_id: int, error: CloudError) -> None:
-        self.writer.record_plan_failure(scan_id, error)
+    # --- writes, events ------------------------------------------------------------------
+    def _write(self, fn: Callable[..., T], *args: object) -> T:
+        """Call a result-writer method, retrying while the database is unavailable (each
+        write is one conditional transaction, so trying again never writes twice)."""
+        delays = (0.5, 1.0, 2.0, 4.0, 8.0)
+        for delay in delays:
+            try:
+                return fn(*args)
+            except Exception as exc:
+                if not _is_transient(exc):
+                    raise
+                log.warning("database busy or unavailable (%s); trying again", type(exc).__name__)
+                time.sleep(delay)
+        return fn(*args)
 
-    def _finish(self, scan_id: int, project_id: int) -> ScanStatus:
-        status = self.writer.finalize(scan_id)
-        self._emit(scan_id, project_id, "finished", status)
-        return status
-
-    def _fail_unexpectedly(self, scan_id: int) -> ScanStatus:
-        try:
-            state = self.writer.scan_state(scan_id)
-            if state is None:
-                return ScanStatus.FAILED
-            project_id, current = state
-            if not current.is_active:
-                return current
-            self._record_plan_failure(
-                scan_id,
-                CloudError(
-                    ErrorCategory.UNKNOWN,
-                    "InternalError",
-                    "The scanner hit an unexpected error.",
-                    "Contact support with the error details.",
-                ),
-            )
-            return self._finish(scan_id, project_id)
-        except Exception:
-            log.exception("could not record the failure of scan %s", scan_id)
-            return ScanStatus.FAILED
+    def _after(self, scan_id: int, written: Written) -> None:
+        if written.final is not None:
+            self._emit(scan_id, written.project_id, "finished", written.final)
 
     def _emit(self, scan_id: int, project_id: int, kind: str, status: ScanStatus) -> None:
         for listener in list(self._listeners):
@@ -443,56 +424,161 @@ class ScanEngine:
             except Exception:
                 log.exception("scan listener failed")
 
-    def _heartbeat(self) -> None:
-        """Mark our running scans alive and pick up Stop requests made elsewhere."""
+    # --- local work, ownership, Stop --------------------------------------------------------
+    def _enter(self, scan_id: int) -> _LocalScan:
         with self._lock:
-            ids = list(self._tokens)
-        for scan_id in self.writer.heartbeat(ids):
-            self.cancel(scan_id)
+            local = self._local.setdefault(scan_id, _LocalScan())
+            local.users += 1
+            if self._closing:
+                local.token.cancel()
+            return local
+
+    def _leave(self, scan_id: int) -> None:
+        with self._lock:
+            local = self._local.get(scan_id)
+            if local is not None:
+                local.users -= 1
+                if local.users <= 0:
+                    del self._local[scan_id]
+
+    def _ensure_owner(self) -> int:
+        with self._lock:
+            if self._owner_id is not None:
+                return self._owner_id
+            if ":memory:" in self.db.url or self.db.url in ("sqlite://", "sqlite:///"):
+                self._monitor_db = self.db
+            else:
+                self._monitor_db = Database(self.db.url)
+            self._leases = OwnerLeases(self._monitor_db)
+            me = self.identity
+            self._owner_id = self._leases.register(
+                me.host, me.pid, me.start_ticks, me.boot_id, self.lease
+            )
+            for target, name in (
+                (self._heartbeat_loop, "cspm-heartbeat"),
+                (self._stop_watch_loop, "cspm-stop-watch"),
+            ):
+                thread = threading.Thread(target=target, name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+            return self._owner_id
+
+    def _heartbeat_loop(self) -> None:
+        """Extend this process's lease every heartbeat, on connections of its own."""
+        assert self._leases is not None and self._owner_id is not None
+        period = self.heartbeat_seconds
+        while not self._stopped.wait(period):
+            began = time.monotonic()
+            try:
+                self._leases.renew(self._owner_id, self.lease)
+            except Exception as exc:
+                log.warning("heartbeat failed: %s", type(exc).__name__)
+            took = time.monotonic() - began
+            if took > period:
+                log.warning(
+                    "heartbeat took %.1f s, longer than its %.1f s period (busy database?)",
+                    took,
+                    period,
+                )
+
+    def _stop_watch_loop(self) -> None:
+        """Cancel the local work of scans stopped (or finalised) from anywhere."""
+        assert self._leases is not None
+        while not self._stopped.wait(self.stop_poll_seconds):
+            ids = self.running_here()
+            if not ids:
+                continue
+            try:
+                flags = self._leases.flags(ids)
+            except Exception as exc:
+                log.warning("could not read Stop requests: %s", type(exc).__name__)
+                continue
+            for flag in flags:
+                ended = not flag.status.is_active
+                if not (flag.stop_requested or ended):
+                    continue
+                with self._lock:
+                    local = self._local.get(flag.scan_id)
+                if local is None:
+                    continue
+                if ended and not local.taken_over:
+                    local.taken_over = True
+                    log.info("scan %s is final; its work here stops", flag.scan_id)
+                local.token.cancel()
+
+    def _may_take_over(self, row: OwnerRow) -> bool:
+        return row.owner_id != self._owner_id and is_dead(
+            _facts(row), self.identity, _now(), self.takeover_grace
+        )
 
     # --- crash recovery -----------------------------------------------------------------
-    def recover(self, stale_after: timedelta | None = None) -> list[int]:
-        """Finish scans left Queued/Running by a dead process; returns their ids.
+    def recover(self) -> list[int]:
+        """Take over work held by dead processes; returns the ids of the scans it finalised.
 
-        A scan is orphaned when its owner is a process of this host that no longer exists,
-        or when its heartbeat is older than `stale_after` (default: 3 heartbeats).
+        Work is taken over only when its holder is shown dead on this host (pid gone, pid
+        reused by a process started at another time, or the host rebooted), or runs on another
+        host and its lease expired more than `takeover_grace` ago. A live holder whose
+        heartbeat is late keeps its work.
         """
-        stale_after = stale_after or timedelta(seconds=self.heartbeat_seconds * 3)
-        cutoff = _now() - stale_after
-        host = socket.gethostname()
-        orphans: list[int] = []
-        for scan in self.writer.active_scans():
-            with self._lock:
-                if scan.scan_id in self._tokens:
-                    continue
-            owner_host, _, pid = (scan.owner or "").rpartition(":")
-            dead_here = owner_host == host and pid.isdigit() and not _pid_alive(int(pid))
-            if dead_here or scan.last_seen < cutoff:
-                orphans.append(scan.scan_id)
-        for scan_id in orphans:
-            self.writer.mark_interrupted(scan_id, INTERRUPTED_ERROR)
-            log.warning("scan %s was interrupted by a crash; recorded its true status", scan_id)
-        return orphans
+        work, owners = self.writer.active_work()
+        now = _now()
+        dead = {
+            owner_id
+            for owner_id, row in owners.items()
+            if owner_id != self._owner_id
+            and is_dead(_facts(row), self.identity, now, self.takeover_grace)
+        }
+        recovered: list[int] = []
+        for item in work:
+            held = ({item.owner_id} | set(item.job_owner_ids)) & dead
+            if not held:
+                continue
+            written = self._write(self.writer.interrupt, item.scan_id, held, INTERRUPTED_ERROR)
+            if written.final is not None:
+                recovered.append(item.scan_id)
+                log.warning(
+                    "scan %s: its process died; recorded its true status (%s)",
+                    item.scan_id,
+                    written.final.label,
+                )
+        return recovered
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _facts(row: OwnerRow) -> OwnerFacts:
+    return OwnerFacts(
+        row.owner_id,
+        ProcessIdentity(row.host, row.pid, row.start_ticks, row.boot_id),
+        row.lease_expires_at,
+    )
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """A database that is locked or unreachable for a while (SQLAlchemy's OperationalError)."""
+    return type(exc).__name__ == "OperationalError"
 
 
 # Its category leads to the same next step as rejected credentials: replace the connector.
-CONNECTOR_DELETED = CloudError(
+DELETED = CloudError(
     ErrorCategory.INVALID_CREDENTIALS,
     "ConnectorDeleted",
     "The project's connector was deleted, so the scan had no credentials to use.",
     "Replace the connector with working credentials, then re-run the scan.",
+)
+CONNECTOR_DELETED = DELETED
+
+NO_UNITS = CloudError(
+    ErrorCategory.PERMISSION_DENIED,
+    "NoScanUnits",
+    "The connector reaches no region, subscription or project to scan.",
+    "Give the connector read access to at least one subscription or project, "
+    "or set the project's scope.",
+)
+
+INTERNAL = CloudError(
+    ErrorCategory.UNKNOWN,
+    "InternalError",
+    "The scanner hit an unexpected error.",
+    "Contact support with the error details.",
 )
 
 INTERRUPTED_ERROR = CloudError(

@@ -2,6 +2,8 @@
 
 `JobRunner` is the seam between orchestration (bot.engine.engine) and the clouds: the
 default `CloudJobRunner` uses the provider adapter and its checks; benchmarks plug in others.
+A job opens its own session from ids and values (`ScanTarget`): nothing live is shared
+between the planning of a scan and its jobs, which may run in other processes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Protocol
 from bot.domain import (
     CancelToken,
     CheckResult,
+    CloudCallError,
     CloudEndpoints,
     CloudError,
     Credentials,
@@ -54,28 +57,40 @@ class UnitOutcome:
         return bool(self.errors)
 
 
-class PreparedScan(Protocol):
-    """A scan ready to run: its units and how to run one."""
+@dataclass(frozen=True)
+class ScanTarget:
+    """What a runner needs to plan a scan or to run one of its units: ids and values only,
+    so a job can be run by any process."""
 
-    units: list[str]
+    scan_id: int
+    provider: Provider
+    creds: Credentials
+    scope: tuple[str, ...] = ()
+    check_ids: tuple[str, ...] = ()
+
+
+class UnitSession(Protocol):
+    """An open cloud session of one job: runs the checks of a unit."""
 
     def run_unit(self, unit: str, cancel: CancelToken) -> UnitOutcome:
         """Run every check of a unit. Raises ScanCancelled when stopped."""
         ...
 
+    def close(self) -> None:
+        """Release the session's connections."""
+        ...
+
 
 class JobRunner(Protocol):
-    """Prepares scans (opens the session and plans units)."""
+    """The seam between orchestration and the clouds: plans a scan's units, and opens the
+    session a job runs its unit in (each job opens its own)."""
 
-    def prepare(
-        self,
-        provider: Provider,
-        creds: Credentials,
-        scope: Sequence[str],
-        check_ids: Sequence[str],
-        cancel: CancelToken,
-    ) -> PreparedScan:
-        """Open a session and plan units; raises CloudCallError (classified) on failure."""
+    def plan(self, target: ScanTarget, cancel: CancelToken) -> list[str]:
+        """Open a session, plan the units, close it; raises CloudCallError (classified)."""
+        ...
+
+    def open(self, target: ScanTarget, cancel: CancelToken) -> UnitSession:
+        """Open a session for one job; raises CloudCallError (classified) on failure."""
         ...
 
 
@@ -85,32 +100,29 @@ class CloudJobRunner:
     def __init__(self, endpoints: CloudEndpoints) -> None:
         self.endpoints = endpoints
 
-    def prepare(
-        self,
-        provider: Provider,
-        creds: Credentials,
-        scope: Sequence[str],
-        check_ids: Sequence[str],
-        cancel: CancelToken,
-    ) -> PreparedScan:
-        """Open the session and plan the units."""
-        adapter = get_adapter(provider)
-        secrets = creds.secret_values()
+    def plan(self, target: ScanTarget, cancel: CancelToken) -> list[str]:
+        """Open a session and plan the units."""
+        session = self.open(target, cancel)
         try:
-            session = adapter.open_session(creds, self.endpoints, cancel)
-            units = adapter.plan_units(session, scope)
+            return session.plan(target.scope)
+        finally:
+            session.close()
+
+    def open(self, target: ScanTarget, cancel: CancelToken) -> _CloudScan:
+        """Open a session (for AWS no network call happens before the first check)."""
+        adapter = get_adapter(target.provider)
+        secrets = target.creds.secret_values()
+        try:
+            session = adapter.open_session(target.creds, self.endpoints, cancel)
         except ScanCancelled:
             raise
         except Exception as exc:  # every cloud failure is classified, none escapes raw
-            from bot.domain import CloudCallError
-
             raise CloudCallError(adapter.classify(exc, secrets)) from None
         return _CloudScan(
-            provider=provider,
+            provider=target.provider,
             adapter=adapter,
             session=session,
-            units=units,
-            checks=checks_for(provider, check_ids),
+            checks=checks_for(target.provider, target.check_ids),
             secrets=secrets,
         )
 
@@ -120,9 +132,17 @@ class _CloudScan:
     provider: Provider
     adapter: Any
     session: Any
-    units: list[str]
     checks: list[Check]
     secrets: list[str]
+
+    def plan(self, scope: Sequence[str]) -> list[str]:
+        """The scan's units."""
+        try:
+            return list(self.adapter.plan_units(self.session, scope))
+        except ScanCancelled:
+            raise
+        except Exception as exc:
+            raise CloudCallError(self.adapter.classify(exc, self.secrets)) from None
 
     def close(self) -> None:
         """Release the session's connections."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from bot.domain import ErrorCategory, JobStatus, ScanStatus
 from storage.results import JobFacts
 
 MESSAGE_LIMIT = 300
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,10 @@ def is_failed(status: JobStatus) -> bool:
 
 
 def final_status(stop_requested: bool, jobs: Sequence[JobOutcome]) -> ScanStatus:
-    """Stopped wins; then Completed (all ok), Failed (all failed) or Partially Completed."""
-    if stop_requested:
+    """Stopped when a Stop actually stopped something (a job was cancelled, or the scan
+    ended before it had jobs); otherwise what the jobs say: Completed (all ok), Failed (all
+    failed) or Partially Completed. A Stop that came after every job had ended stops nothing."""
+    if stop_requested and (not jobs or any(j.status is JobStatus.CANCELLED for j in jobs)):
         return ScanStatus.STOPPED
     ok = sum(1 for j in jobs if j.status is JobStatus.SUCCEEDED)
     failed = sum(1 for j in jobs if is_failed(j.status))
@@ -58,6 +62,19 @@ def _causes(jobs: Sequence[JobOutcome]) -> str:
     return text
 
 
+def actor_name(actor: str | None) -> str | None:
+    """Who did something, as people read it: a Slack user (recorded ``slack:U123`` or
+    ``U123``) as a mention ``<@U123>``, a CLI user (``cli:alice``) by name."""
+    if not actor:
+        return None
+    if actor.startswith("cli:"):
+        return actor.removeprefix("cli:") or actor
+    user = actor.removeprefix("slack:")
+    if _SLACK_USER.match(user):
+        return f"<@{user}>"
+    return actor
+
+
 def status_message(
     status: ScanStatus, jobs: Sequence[JobOutcome], stopped_by: str | None = None
 ) -> str:
@@ -74,7 +91,8 @@ def status_message(
     elif status is ScanStatus.COMPLETED:
         message = f"All {total} jobs succeeded" if total != 1 else "The job succeeded"
     elif status is ScanStatus.STOPPED:
-        who = f" by {stopped_by}" if stopped_by else ""
+        name = actor_name(stopped_by)
+        who = f" by {name}" if name else ""
         message = f"Stopped{who} after {done} of {total} jobs finished"
     else:
         message = f"{len(failed_jobs)} of {total} jobs failed: {_causes(jobs)}"
@@ -88,9 +106,15 @@ def status_message(
 class ScanStatusRules:
     """These rules in the shape the result writer takes (`storage.results.StatusRules`)."""
 
-    def running_message(self, jobs: Sequence[JobFacts]) -> str:
-        """The message of a running scan whose jobs are `jobs` so far."""
-        return status_message(ScanStatus.RUNNING, _outcomes(jobs))
+    def running_message(self, done: int, total: int, failed: Sequence[JobFacts]) -> str:
+        """The message of a running scan: `done` of `total` jobs ended, `failed` of them
+        failed."""
+        if not total:
+            return "Planning jobs"
+        message = f"{done} of {total} jobs finished"
+        if failed:
+            message += f", {len(failed)} failed: {_causes(_outcomes(failed))}"
+        return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
 
     def final(
         self, stop_requested: bool, jobs: Sequence[JobFacts], stopped_by: str | None

@@ -390,6 +390,13 @@ class SlackStandIn(LoopbackServer):
         msg.update({k: body[k] for k in ("text", "blocks") if k in body})
         return {"ok": True, "channel": key[0], "ts": key[1], "text": msg.get("text", "")}
 
+    def _m_chat_getPermalink(self, body: dict[str, Any]) -> dict[str, Any]:
+        key = (str(body.get("channel", "")), str(body.get("message_ts", "")))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        link = f"https://standin.slack.com/archives/{key[0]}/p{key[1].replace('.', '')}"
+        return {"ok": True, "channel": key[0], "permalink": link}
+
     def _m_chat_postEphemeral(self, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body["channel"])
         if channel in self.not_in_channel:

@@ -40,7 +40,7 @@ def cmd_digest_send(rt: Runtime, args: argparse.Namespace) -> int:
         "channel": channel,
         "period_start": data.period_start,
         "period_end": data.period_end,
-        "failing_projects": len(data.projects),
+        "failing_projects": len(data.still_failing),
         "failed_scans": data.current.failed,
         "partially_completed_scans": data.current.partial,
         "credential_problems": len(data.credentials),
@@ -149,8 +149,8 @@ def cmd_schedule_list(rt: Runtime, args: argparse.Namespace) -> int:
         if retries:
             parts.append(
                 table(
-                    [[str(pid), _when(when)] for pid, when in sorted(retries.items())],
-                    ["RETRY PROJECT ID", "AT"],
+                    [[r.project, _when(r.at)] for r in retries],
+                    ["RETRY OF PROJECT", "AT"],
                 )
             )
         return "\n\n".join(parts)
@@ -205,12 +205,16 @@ def add_cli(subparsers: Any) -> None:
     send.add_argument(
         "--dry-run", action="store_true", help="print the Block Kit payload instead of sending"
     )
-    cmd(digest, "list", cmd_digest_list, "digest subscriptions and recent deliveries")
+    cmd(digest, "list", cmd_digest_list, "digest subscriptions and recent deliveries").set_defaults(
+        access="read"  # bot.cli.READ: no key, no data folder created
+    )
 
     schedule = subparsers.add_parser("schedule", help="scan schedules").add_subparsers(
         dest="cmd", metavar="ACTION", required=True
     )
-    cmd(schedule, "list", cmd_schedule_list, "scan schedules, digests and retries, next runs")
+    cmd(
+        schedule, "list", cmd_schedule_list, "scan schedules, digests and retries, next runs"
+    ).set_defaults(access="read")  # bot.cli.READ
     st = cmd(schedule, "set", cmd_schedule_set, "scan a project on a cron schedule")
     st.add_argument("project")
     st.add_argument("cron", help='5-field crontab expression, e.g. "0 6 * * 1-5"')

@@ -1,7 +1,8 @@
 """Scheduling settings, read from `bot.settings.Settings` with defaults.
 
-The names below are the attribute names the lead adds to `Settings` (environment variables in
-brackets). Until they exist, `from_settings` falls back to the defaults via ``getattr``.
+The names below are `Settings` attributes (environment variables in brackets, each in the
+README's configuration table); `from_settings` keeps the default of any attribute a settings
+object lacks (test doubles). The last three have no environment variable.
 
 - alert_mention (CSPM_ALERT_MENTION): a user group to mention in alerts, ``S0123ABCD`` or
   ``<!subteam^S0123ABCD>``; unset: no mention.
@@ -18,7 +19,10 @@ brackets). Until they exist, `from_settings` falls back to the defaults via ``ge
   schedule may have.
 - digest_default_timezone (CSPM_DIGEST_TIMEZONE, "UTC"): time zone of a subscription that names
   none.
-- slack_channel_interval_seconds (CSPM_SLACK_CHANNEL_INTERVAL, 1.0): pacing per channel.
+- slack_channel_interval_seconds (1.0): pacing of messages per channel; slack_max_attempts
+  (6): tries per message; followup_sweep_minutes (60): how far back scans that ended
+  elsewhere are followed up; scan_misfire_grace_seconds (3600): a scheduled scan later than
+  this is skipped.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from bot.scheduling.clock import Now, Sleep, system_now, system_sleep
 log = logging.getLogger(__name__)
 
 POST = "chat.postMessage"
+HELD = "held: an earlier message to this channel is not delivered yet"
 UPDATE = "chat.update"
 
 # Errors that no retry will fix: give up on the message at once.
@@ -228,16 +229,37 @@ class Deliverer:
         """chat.update of an earlier message."""
         return self.send(Outgoing(channel, dict(payload), ts=ts))
 
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """The link to a posted message (chat.getPermalink); None when Slack gives none."""
+        try:
+            response = self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        except (SlackApiError, OSError) as exc:
+            log.info("no permalink for %s/%s: %s", channel, ts, exc)
+            return None
+        link = response.get("permalink") if hasattr(response, "get") else None
+        return str(link) if link else None
+
     def send_all(self, items: Sequence[Outgoing]) -> list[Delivered]:
-        """Send many messages: channels in parallel, each channel in order and paced."""
+        """Send many messages: channels in parallel, each channel in order and paced.
+
+        A message that could not be sent (and may be sent later) holds back the rest of its
+        channel's messages, returned not sent with the error `HELD`: sending them would put
+        them before it."""
         by_channel: dict[str, list[int]] = defaultdict(list)
         for index, item in enumerate(items):
             by_channel[item.channel].append(index)
         results: list[Delivered | None] = [None] * len(items)
 
         def run(indexes: list[int]) -> None:
+            blocked: Delivered | None = None
             for index in indexes:
-                results[index] = self.send(items[index])
+                item = items[index]
+                if blocked is not None:  # keep the channel's order: send nothing past a gap
+                    results[index] = Delivered(item.key, item.channel, False, error=HELD)
+                    continue
+                results[index] = result = self.send(item)
+                if not result.ok and not result.permanent:
+                    blocked = result
 
         workers = max(1, min(self.workers, len(by_channel)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cspm-send") as pool:

@@ -19,11 +19,13 @@ from bot.views.digest_models import (
     CredentialProblem,
     DigestData,
     DigestProject,
+    DigestTrends,
     PeriodCounts,
     SupportCase,
     SupportReason,
 )
 from storage.repositories import ConnectorRepo
+from storage.repositories.alerts import IncidentRepo
 from storage.repositories.digests import FAILING, FINISHED, DigestQueries
 
 if TYPE_CHECKING:
@@ -55,13 +57,34 @@ def streak_of(statuses: Iterable[str]) -> int:
     return count
 
 
-def _period(counter: Counter[str]) -> PeriodCounts:
+TREND_DAYS = 14
+"""Days of history in each headline figure's trend line."""
+
+
+def _period(counter: Counter[str], failing_projects: int) -> PeriodCounts:
     return PeriodCounts(
         scans=sum(v for k, v in counter.items() if not k.startswith("_")),
         failed=counter.get(ScanStatus.FAILED.value, 0),
         partial=counter.get(ScanStatus.PARTIALLY_COMPLETED.value, 0),
-        failing_projects=counter.get("_projects", 0),
+        failing_projects=failing_projects,
     )
+
+
+def _trends(
+    queries: DigestQueries, start: datetime, end: datetime
+) -> tuple[DigestTrends, int, int]:
+    """The daily trends up to `end`, and the projects failing at `end` and at `start`."""
+    days = [end - timedelta(days=TREND_DAYS - i) for i in range(TREND_DAYS + 1)]
+    points = sorted({*days, start})
+    failing = dict(zip(points, queries.failing_at(points), strict=True))
+    per_day = queries.day_counts(days)
+    trends = DigestTrends(
+        failing_projects=tuple(failing[d] for d in days[1:]),
+        failed=tuple(c[1] for c in per_day),
+        partial=tuple(c[2] for c in per_day),
+        scans=tuple(c[0] for c in per_day),
+    )
+    return trends, failing[end], failing[start]
 
 
 def compute_digest(
@@ -79,7 +102,9 @@ def compute_digest(
     queries = DigestQueries(s)
     prev_start = start - (end - start)
     counts = queries.counts(prev_start, start, end)
-    current, previous = _period(counts[True]), _period(counts[False])
+    trends, failing_now, failing_before = _trends(queries, start, end)
+    current = _period(counts[True], failing_now)
+    previous = _period(counts[False], failing_before)
 
     projects = queries.failing_projects(start, end)
     by_category: dict[int, Counter[ErrorCategory]] = defaultdict(Counter)
@@ -92,10 +117,12 @@ def compute_digest(
         cause_projects[cat].append((project_id, int(n)))
 
     streaks = queries.streaks(start, end)
+    alert_links = IncidentRepo(s).open_links([p[0] for p in projects])
 
     rows: list[DigestProject] = []
     names: dict[int, str] = {}
-    for pid, name, connector_id, n, latest_id, status, message, last_id, last_status in projects:
+    for row in projects:
+        pid, name, connector_id, n, latest_id, status, message, last_id, last_status, last_at = row
         names[pid] = name
         categories = sorted(
             by_category.get(pid, {}), key=lambda c: (-by_category[pid][c], _CATEGORY_ORDER[c])
@@ -114,9 +141,12 @@ def compute_digest(
                 latest_scan_id=latest_id,
                 latest_status=ScanStatus(status),
                 status_message=message or "",
-                streak=max(1, streaks.get(pid, 0)),
+                streak=max(1, streaks.get(pid, (0, None))[0]),
                 categories=tuple(categories),
                 recovered=recovered,
+                failing_since=streaks.get(pid, (0, None))[1],
+                recovered_at=last_at if recovered else None,
+                alert_link=alert_links.get(pid),
             )
         )
     rows.sort(key=lambda p: (p.recovered, -p.streak, -p.failures, p.name))
@@ -149,6 +179,7 @@ def compute_digest(
         support=tuple(support),
         schedule_label=schedule_label,
         on_demand=on_demand,
+        trends=trends,
     )
 
 

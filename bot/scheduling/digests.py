@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -225,6 +225,7 @@ class DigestService:
                     period_end=period_end,
                     status=DeliveryStatus.SKIPPED if skip else DeliveryStatus.PENDING,
                     payload={} if skip else build_digest(data),
+                    project_ids=[p.project_id for p in data.still_failing],
                     attempts=0,
                     created_at=self.now(),
                 )
@@ -244,7 +245,13 @@ class DigestService:
             return DeliveryRepo(s).claim(delivery_id, self.holder, now)
 
     def _finish(
-        self, delivery_id: int, ok: bool, ts: str | None, error: str | None, give_up: bool
+        self,
+        delivery_id: int,
+        ok: bool,
+        ts: str | None,
+        error: str | None,
+        give_up: bool,
+        permalink: str | None = None,
     ) -> None:
         with self.db.unit_of_work() as s:
             row = DeliveryRepo(s).get(delivery_id)
@@ -252,6 +259,7 @@ class DigestService:
                 return
             if ok:
                 row.status, row.ts, row.sent_at, row.last_error = "sent", ts, self.now(), None
+                row.permalink = permalink
             else:
                 row.last_error = (error or "unknown error")[:500]
                 row.status = DeliveryStatus.FAILED if give_up else DeliveryStatus.PENDING
@@ -265,15 +273,22 @@ class DigestService:
             return DeliveryRepo(s).reclaim_stale(cutoff)
 
     def pending_ids(self, limit: int = 200) -> list[int]:
-        """Outbox rows due to be sent, oldest first (failed tries wait `resend_backoff`)."""
+        """Outbox rows due to be sent, oldest first (failed tries wait `resend_backoff`).
+
+        A channel's rows go out in order: behind a row still waiting out its backoff, the
+        channel's later rows wait too."""
         now = self.now()
         with self.db.read() as s:
             rows = DeliveryRepo(s).pending(limit)
-        return [
-            i
-            for i, attempts, last in rows
-            if not attempts or last is None or last + resend_backoff(attempts) <= now
-        ]
+        due, waiting = [], set()
+        for i, attempts, last, channel in rows:
+            if channel in waiting:
+                continue
+            if not attempts or last is None or last + resend_backoff(attempts) <= now:
+                due.append(i)
+            else:
+                waiting.add(channel)
+        return due
 
     def send_pending(self, limit: int = 200) -> int:
         """Send every pending outbox row (claimed first, so no two processes send one row);
@@ -291,7 +306,10 @@ class DigestService:
         for result in deliverer.send_all(items):
             delivery_id = int(result.key)
             give_up = result.permanent or attempts[delivery_id] >= MAX_SEND_ATTEMPTS
-            self._finish(delivery_id, result.ok, result.ts, result.error, give_up)
+            link = (
+                deliverer.permalink(result.channel, result.ts) if result.ok and result.ts else None
+            )
+            self._finish(delivery_id, result.ok, result.ts, result.error, give_up, link)
             if result.ok:
                 sent += 1
             else:
@@ -306,10 +324,9 @@ class DigestService:
         self.send_pending()
         if recorded is None:
             return "already recorded"
-        return (
-            f"recorded {recorded.status} ({recorded.period_start:%Y-%m-%d %H:%M} → "
-            f"{recorded.period_end:%Y-%m-%d %H:%M} UTC)"
-        )
+        # the scheduled time comes in the subscription's time zone: say it in UTC
+        start, end = recorded.period_start.astimezone(UTC), recorded.period_end.astimezone(UTC)
+        return f"recorded {recorded.status} ({start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC)"
 
     def catch_up(self) -> list[tuple[int, datetime]]:
         """Record the latest occurrence of every subscription whose marker is behind it."""

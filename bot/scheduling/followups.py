@@ -6,7 +6,14 @@ at once; the scheduler's sweep picks up scans that ended elsewhere (the CLI, a p
 died) within `followup_sweep_minutes`.
 
 One alert per incident: the first Failed / Partially Completed scan of a project opens an
-incident and posts one message to the project's alert channel. The project's next statuses
+incident and posts one message to the project's alert channel.
+
+Paging: the alert mentions the project's owner (`projects.owner`, else `CSPM_ALERT_MENTION`)
+only when a person is needed: the failure is not temporary, or the automatic retries are used
+up (or switched off). While an automatic retry is pending the message says when it runs and
+mentions nobody. Each incident pages once (`alert_incidents.paged`), again only when it
+escalates to a support case. The repeated-failures streak counts the scans a person or a
+schedule started; automatic retries neither count nor break it. The project's next statuses
 update that message (chat.update) and reply in its thread: still failing → a thread reply;
 Completed → the message shows "recovered" and the incident closes. The incident row is written
 before the message is posted; one whose message could not be posted yet (ts NULL) is posted
@@ -24,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain import ErrorCategory
+from bot.owners import owner_mention
 from bot.scheduling.config import SchedulingConfig
 from bot.scheduling.delivery import Deliverer
 from bot.scheduling.digest_query import FAILING, FINISHED, streak_of
@@ -40,10 +48,13 @@ from storage.db import Database
 from storage.models import Connector, Project, Scan
 from storage.repositories import ScanRepo
 from storage.repositories.alerts import FollowupRepo, IncidentRepo
+from storage.repositories.digests import DeliveryRepo
 
 log = logging.getLogger(__name__)
 
 MAX_POST_ATTEMPTS = 12
+RETRY_TRIGGER = "retry"
+"""The trigger of the scans the scheduler starts as automatic retries."""
 
 
 def repost_backoff(attempts: int) -> timedelta:
@@ -68,6 +79,7 @@ class Decision:
     channel_id: str | None = None
     ts: str | None = None
     escalated: bool = False
+    paged: bool = False
     retry: RetryNotice | None = None
     retry_after_scan_id: int | None = None
     support: tuple[SupportCase, ...] = ()
@@ -76,6 +88,8 @@ class Decision:
     def summary(self) -> str:
         """One line for logs and the followup row."""
         parts = [self.action.value]
+        if self.paged:
+            parts.append("paged")
         if self.retry:
             parts.append(f"retry {self.retry.attempt}/{self.retry.max_attempts}")
         if self.support:
@@ -112,6 +126,10 @@ class FollowupService:
                 config.alert_mention,
             )
 
+    def _mention_for(self, project: Project) -> str | None:
+        """Who the project's alerts ping: its owner, else the configured default."""
+        return owner_mention(project.owner) or self.mention
+
     # --- deciding ---------------------------------------------------------------------------
     def _history(self, s: Session, scan: Scan, depth: int) -> list[tuple[str, str]]:
         return ScanRepo(s).finished_history(scan.project_id, scan.id, FINISHED, depth)
@@ -141,7 +159,7 @@ class FollowupService:
                     f"{self.config.support_new_connector_hours:g} h ago and is still rejected",
                 )
             )
-        if streak >= self.config.support_failure_streak:
+        if scan.trigger != RETRY_TRIGGER and streak >= self.config.support_failure_streak:
             cases.append(case(SupportReason.REPEATED_FAILURES, f"failed {streak} times in a row"))
         if ErrorCategory.UNKNOWN in categories:
             cases.append(
@@ -165,7 +183,7 @@ class FollowupService:
             return None, False
         done = 0
         for _status, trigger in history:
-            if trigger != "retry":
+            if trigger != RETRY_TRIGGER:
                 break
             done += 1
         cap = self.config.retry_max_attempts
@@ -185,9 +203,11 @@ class FollowupService:
             return None
         scan, project = facts.scan, facts.project
         categories = facts.categories
-        depth = max(self.config.retry_max_attempts, self.config.support_failure_streak) + 2
+        # enough history for the streak with every retry in between, and for the retries
+        per_run = max(0, self.config.retry_max_attempts) + 1
+        depth = per_run * (self.config.support_failure_streak + 1) + 2
         history = self._history(s, scan, depth)
-        streak = streak_of(st for st, _ in history)
+        streak = streak_of(st for st, trigger in history if trigger != RETRY_TRIGGER)
         support = (
             self._support(scan, project, facts.connector, categories, streak)
             if facts.failing
@@ -197,7 +217,12 @@ class FollowupService:
         moved = transition(s, facts, bool(support), self.now())
         incident = moved.incident
         alert = None
+        page = False
         if incident is not None:
+            # a person is needed unless an automatic retry may still fix it
+            needs_person = facts.failing and retry is None
+            page = needs_person and (not incident.paged or moved.escalated)
+            incident.paged = incident.paged or page
             alert = alert_data(
                 facts,
                 incident,
@@ -205,7 +230,8 @@ class FollowupService:
                 support=support,
                 retry=retry,
                 retries_exhausted=exhausted,
-                mention=self.mention,
+                mention=self._mention_for(project) if page else None,
+                digest_link=DeliveryRepo(s).latest_link_listing(project.id),
             )
         return Decision(
             scan_id=scan.id,
@@ -216,6 +242,7 @@ class FollowupService:
             channel_id=incident.channel_id if incident is not None else None,
             ts=incident.ts if incident is not None else None,
             escalated=moved.escalated,
+            paged=page,
             retry=retry,
             retry_after_scan_id=scan.id if retry else None,
             support=support,
@@ -251,14 +278,14 @@ class FollowupService:
             return
         if ts is None:  # recovered before its first message could be posted: nothing to fix
             return
-        deliverer.update(channel, ts, build_alert(_without_mention(alert)))  # pinged at open
-        reply = alert if decision.escalated else _without_mention(alert)
-        deliverer.post(channel, build_alert_reply(reply), thread_ts=ts)
+        deliverer.update(channel, ts, build_alert(_without_mention(alert)))  # no ping on edit
+        deliverer.post(channel, build_alert_reply(alert), thread_ts=ts)  # pings when paging
 
     def _post_incident(
         self, deliverer: Deliverer, incident_id: int | None, channel: str, alert: AlertData
     ) -> None:
         result = deliverer.post(channel, build_alert(alert))
+        link = deliverer.permalink(channel, result.ts) if result.ok and result.ts else None
         if incident_id is None:
             return
         with self.db.unit_of_work() as s:
@@ -267,6 +294,7 @@ class FollowupService:
                 return
             if result.ok:
                 incident.ts = result.ts
+                incident.permalink = link
                 incident.last_post_error = None
             else:
                 log.warning("alert for %s not posted: %s", alert.project.name, result.error)
@@ -317,7 +345,13 @@ class FollowupService:
             facts = ScanFacts.load(s, scan_id)
             if incident is None or facts is None:
                 return None
-            return alert_data(facts, incident, Action.POST, mention=self.mention)
+            return alert_data(
+                facts,
+                incident,
+                Action.POST,
+                mention=self._mention_for(facts.project) if incident.paged else None,
+                digest_link=DeliveryRepo(s).latest_link_listing(facts.project.id),
+            )
 
     def incidents(self, project_id: int | None = None) -> list[dict[str, object]]:
         """Incident rows (newest first), for operators and tests."""
@@ -331,6 +365,8 @@ class FollowupService:
                     "is_open": i.is_open,
                     "failures": i.failures,
                     "support_flagged": i.support_flagged,
+                    "paged": i.paged,
+                    "permalink": i.permalink,
                     "last_scan_id": i.last_scan_id,
                     "last_status": i.last_status,
                 }

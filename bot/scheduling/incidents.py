@@ -98,6 +98,15 @@ class ScanFacts:
         return tuple(sorted(counted, key=lambda c: (-counted[c], ERROR_PRIORITY[c])))
 
     @property
+    def missing_permissions(self) -> tuple[str, ...]:
+        """Every missing permission any entry of the scan names, once each, in entry order."""
+        seen: dict[str, None] = {}
+        for entry in sorted(self.entries, key=lambda e: e.id):
+            for permission in entry.missing_permissions or ():
+                seen.setdefault(str(permission), None)
+        return tuple(seen)
+
+    @property
     def top_error(self) -> ErrorEntryView | None:
         """The entry the alert leads with."""
         top = min(
@@ -152,6 +161,7 @@ def transition(s: Session, facts: ScanFacts, flag_support: bool, now: datetime) 
             last_status=scan.status,
             failures=1,
             support_flagged=flag_support,
+            paged=False,
             opened_at=now,
             updated_at=now,
         )
@@ -186,6 +196,7 @@ def alert_data(
     retry: RetryNotice | None = None,
     retries_exhausted: bool = False,
     mention: str | None = None,
+    digest_link: str | None = None,
 ) -> AlertData:
     """The builder's data for an incident after `action` (POST/UPDATE/RECOVER)."""
     scan, project, connector = facts.scan, facts.project, facts.connector
@@ -220,4 +231,7 @@ def alert_data(
         retry=retry,
         retries_exhausted=retries_exhausted,
         mention=mention,
+        account_id=connector.account_id or None,
+        missing_permissions=facts.missing_permissions,
+        digest_link=digest_link,
     )

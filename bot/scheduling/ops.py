@@ -42,6 +42,15 @@ class SubscriptionView:
     next_run: datetime | None
 
 
+@dataclass(frozen=True)
+class PendingRetry:
+    """An automatic retry waiting to run: the project (id and name) and when."""
+
+    project_id: int
+    project: str
+    at: datetime | None
+
+
 class SchedulingOps:
     """Schedule and subscription changes: the table first, then the job."""
 
@@ -103,14 +112,18 @@ class SchedulingOps:
             SubscriptionView(s, runs.get(job_id(JobKind.DIGEST, s.id))) for s in self.digests.all()
         ]
 
-    def retries(self) -> dict[int, datetime | None]:
-        """Pending automatic retries: project id → when."""
-        out: dict[int, datetime | None] = {}
+    def retries(self) -> list[PendingRetry]:
+        """Pending automatic retries by project name (soonest first); a retry whose project
+        was deleted meanwhile is left out."""
+        out: list[PendingRetry] = []
         for jid, when in self.jobs.next_run_times().items():
             kind, _, target = jid.partition(":")
-            if kind == JobKind.RETRY.value and target.isdigit():
-                out[int(target)] = when
-        return out
+            if kind != JobKind.RETRY.value or not target.isdigit():
+                continue
+            project = self.rt.projects.get_or_none(int(target))
+            if project is not None:
+                out.append(PendingRetry(project.project_id, project.name, when))
+        return sorted(out, key=lambda r: (r.at is None, r.at or datetime.min, r.project))
 
 
 @contextmanager

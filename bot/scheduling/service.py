@@ -32,6 +32,7 @@ from bot.scheduling.clock import system_now
 from bot.scheduling.config import SchedulingConfig
 from bot.scheduling.delivery import Deliverer, ensure_rate_limit_handler
 from bot.scheduling.digests import DigestService
+from bot.scheduling.findings_alerts import FindingsAlerts
 from bot.scheduling.followups import FollowupService
 from bot.scheduling.jobs import JOBSTORE, JobKind, build_scheduler, job_id, parse_job_id
 from bot.scheduling.leases import Lease, claim_fire, record_fire_outcome
@@ -84,6 +85,7 @@ class SchedulingService:
             lambda: self.deliverer,
             self.jobs.schedule_retry,
         )
+        self.findings_alerts = FindingsAlerts(rt.db, now, lambda: self.deliverer)
         self._leader = False
         self._tick_lock = threading.RLock()
         self._queue: queue.Queue[int | None] = queue.Queue()
@@ -181,7 +183,7 @@ class SchedulingService:
         for name, step in (
             ("send pending digests", self.digests.send_pending),
             ("post pending alerts", self.followups.repost_unposted),
-            ("follow up scans", self.followups.sweep),
+            ("follow up scans", self._sweep),
         ):
             try:
                 step()
@@ -264,9 +266,21 @@ class SchedulingService:
 
     def _follow_up(self, scan_id: int) -> None:
         try:
-            self.followups.process(scan_id)
+            decision = self.followups.process(scan_id)
         except Exception:
             log.exception("follow-up of scan %s failed; the sweep will try again", scan_id)
+            return
+        if decision is None:  # not finished, or followed up elsewhere (which sends findings)
+            return
+        try:
+            self.findings_alerts.process(scan_id)
+        except Exception:
+            log.exception("findings alerts of scan %s failed", scan_id)
+
+    def _sweep(self) -> None:
+        """Follow up (alerts, retries, findings alerts) scans that ended elsewhere."""
+        for scan_id in self.followups.unfollowed_scans():
+            self._follow_up(scan_id)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until every queued scan event is followed up (inline without threads)."""

@@ -138,8 +138,13 @@ class ConnectorService:
         """Decrypt a live connector's credentials (for the scan engine only)."""
         with self.db.read() as s:
             c = ConnectorRepo(s).get(connector_id)
-            if c is None or c.secret_ciphertext is None:
+            if c is None or c.is_deleted:
                 raise NotFoundError("The project's connector was deleted; replace it first.")
+            if c.secret_ciphertext is None:
+                raise NotFoundError(
+                    f"Connector {c.name!r} has no saved credentials (the encryption key was "
+                    "reset); replace it first."
+                )
             spec = providers.get(c.provider)
             return spec.name, spec.credentials_from_secret(self.box.decrypt(c.secret_ciphertext))
 

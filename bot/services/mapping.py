@@ -61,6 +61,7 @@ def project_info(p: Project, scan: Scan | None) -> ProjectInfo:
         last_status=ScanStatus(scan.status) if scan else None,
         last_status_message=scan.status_message if scan else "Never scanned",
         last_scan_at=(scan.finished_at or scan.started_at or scan.created_at) if scan else None,
+        owner=p.owner,
     )
 
 

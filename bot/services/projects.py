@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot import providers
 from bot.domain import DB_ID_MAX, ErrorCategory, JobStatus, ScanStatus, parse_id
 from bot.errors import InputError, NotFoundError
+from bot.owners import parse_owner
 from bot.providers import checks_for
 from bot.records import JobRow, Page, ProjectInfo, ProjectRow
 from bot.services.mapping import project_info
@@ -49,11 +50,14 @@ class ProjectService:
         scope: Sequence[str] = (),
         check_ids: Sequence[str] = (),
         alert_channel: str | None = None,
+        owner: str | None = None,
     ) -> ProjectInfo:
-        """Create a project on a live connector, checking its scope and check ids."""
+        """Create a project on a live connector, checking its scope and check ids; `owner`
+        (a user or user group, see `bot.owners.parse_owner`) is who its alerts mention."""
         name = check_name(name)
+        owner_id = parse_owner(owner) if owner is not None else None
         try:
-            return self._add(name, connector, actor, scope, check_ids, alert_channel)
+            return self._add(name, connector, actor, scope, check_ids, alert_channel, owner_id)
         except IntegrityError:  # a concurrent add won the race for the name
             raise InputError(
                 f"A project named {name!r} already exists.", {"name": "This name is taken."}
@@ -67,6 +71,7 @@ class ProjectService:
         scope: Sequence[str],
         check_ids: Sequence[str],
         alert_channel: str | None,
+        owner: str | None = None,
     ) -> ProjectInfo:
         with self.db.unit_of_work() as s:
             repo = ConnectorRepo(s)
@@ -99,11 +104,25 @@ class ProjectService:
                     scope=scope,
                     check_ids=list(check_ids),
                     alert_channel=alert_channel,
+                    owner=owner,
                     created_by=actor,
                 )
             )
             AuditRepo(s).record(actor, "project.create", "project", p.id, {"name": name})
             return project_info(p, None)
+
+    def set_owner(self, ref: str | int, owner: str | None, actor: str) -> ProjectInfo:
+        """Set (or with None clear) who a project's alerts mention; audited."""
+        owner_id = parse_owner(owner) if owner is not None else None
+        with self.db.unit_of_work() as s:
+            p = find_project(s, ref)
+            before = p.owner
+            p.owner = owner_id
+            AuditRepo(s).record(
+                actor, "project.owner", "project", p.id, {"from": before, "to": owner_id}
+            )
+            scan = ScanRepo(s).get(p.last_scan_id) if p.last_scan_id else None
+            return project_info(p, scan)
 
     def get(self, ref: str | int) -> ProjectInfo:
         """One project with its newest scan."""

@@ -2,13 +2,16 @@
 
 `ScanService.start` is the only way any front end (CLI, Slack, scheduler) starts a scan: it
 queues the scan, lets the caller act on the queued scan (Slack posts its progress message
-there, so no event is missed), then hands it to the engine.
+there, so no event is missed), then hands its id to the dispatcher (`bot.engine.dispatch`),
+which has `ScanEngine.plan_scan` run in this process or on a worker. Waiting and stopping go
+through the database, so they work wherever the scan runs.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain import DB_ID_MAX, JobStatus, Provider, ScanStatus, Severity, looks_like_id, parse_id
+from bot.engine.dispatch import JobDispatcher
 from bot.engine.engine import ScanEngine
 from bot.errors import ConflictError, NotFoundError
 from bot.providers import check_by_id
@@ -66,9 +70,17 @@ def _page_count(total: int, per_page: int) -> int:
 class ScanService:
     """Scan operations shared by the CLI, Slack and the scheduler."""
 
-    def __init__(self, db: Database, engine: ScanEngine) -> None:
+    def __init__(
+        self, db: Database, engine: ScanEngine, dispatcher: JobDispatcher | None = None
+    ) -> None:
         self.db = db
         self.engine = engine
+        self._dispatcher = dispatcher
+
+    @property
+    def dispatcher(self) -> JobDispatcher:
+        """Where started scans go (the engine's, unless one was given)."""
+        return self._dispatcher or self.engine.dispatcher
 
     # --- starting and stopping ----------------------------------------------------------
     def start(
@@ -79,10 +91,10 @@ class ScanService:
         *,
         before_run: BeforeRun | None = None,
     ) -> ScanRow:
-        """Queue a scan of a project and run it in the background; refused (ConflictError)
-        while another scan of the project is active.
+        """Queue a scan of a project and dispatch it; refused (ConflictError) while another
+        scan of the project is active.
 
-        `before_run` is called with the queued scan before the engine gets it; if it fails,
+        `before_run` is called with the queued scan before it is dispatched; if it fails,
         the failure is logged and the scan runs anyway.
         """
         row = self._queue(project_ref, trigger, actor)
@@ -92,7 +104,7 @@ class ScanService:
         except Exception:
             log.exception("before starting scan %s; running it anyway", row.scan_id)
         finally:
-            self.engine.submit(row.scan_id)
+            self.dispatcher.dispatch_plan(row.scan_id)
         return row
 
     def _queue(self, project_ref: str | int, trigger: str, actor: str) -> ScanRow:
@@ -136,13 +148,22 @@ class ScanService:
             )
 
     def wait(self, scan_id: int, timeout: float | None = None) -> ScanStatus | None:
-        """Wait up to `timeout` seconds for a scan this process runs to end; returns its final
-        status, or None while it is still active (or runs elsewhere)."""
-        status = self.engine.wait(scan_id, timeout)
-        if status is not None:
-            return status
-        current = self.get(scan_id).status
-        return None if current.is_active else current
+        """Wait up to `timeout` seconds (None: for ever) for a scan to end, wherever it runs;
+        returns its final status, or None while it is still active. Polls the scan's status
+        (one primary-key read) every 50 ms at first, then every 200 ms."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.05
+        while True:
+            status = self.engine.writer.scan_status(int(scan_id))
+            if status is None:
+                raise NotFoundError(f"No scan #{scan_id}.")
+            if not status.is_active:
+                return status
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            left = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
+            time.sleep(left)
+            pause = min(0.2, pause * 1.5)
 
     def stop(self, ref: str | int, actor: str, by_scan_id: bool = False) -> ScanRow:
         """Ask the active scan of a project (or a scan by id) to stop."""
@@ -166,7 +187,7 @@ class ScanService:
             repo.request_stop(scan.id, actor, datetime.now(UTC))
             AuditRepo(s).record(actor, "scan.stop", "scan", scan.id)
             scan_id = scan.id
-        self.engine.cancel(scan_id)  # immediate here; other processes see it on heartbeat
+        self.engine.cancel(scan_id)  # at once here; elsewhere within the stop watcher's poll
         return self.get(scan_id)
 
     # --- reading ------------------------------------------------------------------------

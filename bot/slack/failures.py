@@ -20,11 +20,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot import ids
 from bot.codec import CreateFlowState, ReplaceFlowState, decode_any
-from bot.errors import CspmError, InputError, NotFoundError, UsageError
+from bot.errors import CspmError, InputError, NotFoundError, PermissionDeniedError, UsageError
 from bot.slack.origin import Origin, Replier
 from bot.views.common import CommandHelp, error_message, usage_message
 from bot.views.connectors import build_field_errors
-from bot.views.notices import build_error_modal
+from bot.views.notices import build_error_modal, build_refusal_modal
 
 log = logging.getLogger("bot.slack")
 
@@ -41,6 +41,7 @@ class Failure:
     reference: str | None = None
     fields: dict[str, str] | None = None
     usage: bool = False
+    refused: bool = False  # a permission refusal, not a failure
 
 
 def describe(error: BaseException) -> Failure:
@@ -51,6 +52,8 @@ def describe(error: BaseException) -> Failure:
         return Failure(error.message, tuple(error.suggestions), usage=bool(error.suggestions))
     if isinstance(error, InputError):
         return Failure(error.message, fields=dict(error.fields) or None)
+    if isinstance(error, PermissionDeniedError):
+        return Failure(error.message, refused=True)
     if isinstance(error, CspmError):
         return Failure(error.message)
     reference = uuid.uuid4().hex[:8]
@@ -83,6 +86,17 @@ def notice_callback_id(origin: Origin) -> str:
     return str(ids.ConnectorView.RESULT)
 
 
+def _modal_for(failure: Failure, origin: Origin, text: str | None = None) -> dict[str, Any]:
+    """The modal telling `failure`: "Not allowed" for a refusal, else the error modal."""
+    if failure.refused:
+        return build_refusal_modal(failure.text)
+    return build_error_modal(
+        failure.text if text is None else text,
+        failure.reference,
+        callback_id=notice_callback_id(origin),
+    )
+
+
 def submission_ack(failure: Failure, origin: Origin) -> dict[str, Any]:
     """The ack body of a view submission that failed before it was acknowledged."""
     if failure.fields and origin.callback_id in _FORM_VIEWS:
@@ -98,6 +112,11 @@ def submission_ack(failure: Failure, origin: Origin) -> dict[str, Any]:
             provider,
             create=origin.callback_id == str(ids.ConnectorView.CREATE_SUBMIT),
         )
+    if failure.fields and origin.callback_id == str(ids.MuteView.SUBMIT):
+        return {
+            "response_action": "errors",
+            "errors": {block: text[:150] for block, text in failure.fields.items()},
+        }
     if failure.fields and origin.callback_id == _SUPPORT_VIEW:
         return {
             "response_action": "errors",
@@ -106,8 +125,7 @@ def submission_ack(failure: Failure, origin: Origin) -> dict[str, Any]:
     text = failure.text
     if failure.suggestions:
         text += " Did you mean: " + ", ".join(failure.suggestions) + "?"
-    view = build_error_modal(text, failure.reference, callback_id=notice_callback_id(origin))
-    return {"response_action": "update", "view": view}
+    return {"response_action": "update", "view": _modal_for(failure, origin, text)}
 
 
 def submission_ack_json(error: BaseException, origin: Origin) -> str:
@@ -132,18 +150,14 @@ def report(
     origin = replier.origin
     try:
         if acked_view and origin.view_id:
-            text = failure.text
-            view = build_error_modal(
-                text, failure.reference, callback_id=notice_callback_id(origin)
-            )
-            replier.update_modal(view, check=False)
+            replier.update_modal(_modal_for(failure, origin), check=False)
         elif origin.in_modal and not origin.response_url:
-            view = build_error_modal(
+            view = _modal_for(
+                failure,
+                origin,
                 failure.text
                 + (" Did you mean: " + ", ".join(failure.suggestions) + "?"
                    if failure.suggestions else ""),
-                failure.reference,
-                callback_id=notice_callback_id(origin),
             )  # fmt: skip
             try:
                 replier.open_modal(view)

@@ -149,7 +149,7 @@ class WorkerProcess:
         parent, child = self._spawner.Pipe(duplex=True)
         proc = self._spawner.Process(
             target=worker_main,
-            args=(self.settings, child, self.app_factory),
+            args=(self.settings, child, self.app_factory, os.getpid()),
             name="cspm-bot-worker",
         )
         proc.start()
@@ -267,9 +267,15 @@ def lower_priority(priority: str) -> None:
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
-def worker_main(settings: Settings, conn: Connection, app_factory: AppFactory) -> None:
+def worker_main(
+    settings: Settings, conn: Connection, app_factory: AppFactory, parent_pid: int | None = None
+) -> None:
     """The worker process: build the bot with `app_factory`, then run every work item it is
-    handed."""
+    handed. It stops (SIGTERM) when `parent_pid`, the serving process, exits, even killed."""
+    if parent_pid is not None:  # first: if it is already gone, SIGTERM ends us quietly
+        from bot.lifetime import die_with_parent
+
+        die_with_parent(parent_pid)
     # Ctrl-C reaches the whole process group: the serving process decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -280,10 +286,11 @@ def worker_main(settings: Settings, conn: Connection, app_factory: AppFactory) -
     try:
         from bot.runtime import build_runtime
         from bot.scheduling import start_scheduling
+        from bot.services.keys import KeyUse
         from bot.slack.app import context_of
         from bot.slack.client import make_web_client
 
-        rt = build_runtime(settings, migrate=False)
+        rt = build_runtime(settings, migrate=False, key_use=KeyUse.LOAD)
         client = make_web_client(settings)
         app = app_factory(rt, client, request_verification_enabled=False)
         scheduling = start_scheduling(rt, client)

@@ -23,6 +23,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_md,
     trigger_label,
 )
 from bot.views.digest_models import AlertData, AlertState
@@ -38,6 +39,28 @@ def _mention(data: AlertData) -> str:
     return f"{data.mention} " if data.mention else ""
 
 
+MAX_PERMISSIONS_CHARS = 900
+
+
+def _permissions(data: AlertData) -> str:
+    names = list(data.missing_permissions)
+    if not names and data.top_error is not None and data.top_error.missing_permission:
+        names = [data.top_error.missing_permission]
+    if not names:
+        return ""
+    label = "Missing permission" if len(names) == 1 else f"Missing permissions ({len(names)})"
+    parts: list[str] = []
+    used = 0
+    for i, name in enumerate(names):
+        part = f"`{md(name, 120)}`"
+        if used + len(part) + 2 > MAX_PERMISSIONS_CHARS:
+            parts.append(f"…and {len(names) - i} more")
+            break
+        parts.append(part)
+        used += len(part) + 2
+    return f"\n{label}: {', '.join(parts)}"
+
+
 def _cause(data: AlertData) -> Block | None:
     error = data.top_error
     if error is None:
@@ -46,23 +69,47 @@ def _cause(data: AlertData) -> Block | None:
         f"{category_emoji(error.category)} *{category_title(error.category)}* "
         f"(`{md(error.code, 80)}`): {md(error.message, 600)}"
     )
-    if error.missing_permission:
-        text += f"\nMissing permission: `{md(error.missing_permission, 120)}`"
-    if error.remediation:
+    text += _permissions(data)
+    if data.retry is not None:  # the retry is the next step: nothing for a person to do yet
+        text += f"\n*Next step:* none yet — {_retry_when(data)}."
+    elif error.remediation:
         text += f"\n*Next step:* {md(error.remediation, 500)}"
     return section(text)
 
 
+def _retry_when(data: AlertData) -> str:
+    r = data.retry
+    if r is None:
+        return ""
+    return (
+        f"automatic retry {r.attempt} of {r.max_attempts} runs "
+        f"{slack_date(r.at, '{date_short_pretty} at {time}')}"
+    )
+
+
 def _retry_line(data: AlertData) -> str | None:
     if data.retry is not None:
-        r = data.retry
+        when = _retry_when(data)
         return (
-            f":repeat: Automatic retry {r.attempt} of {r.max_attempts} "
-            f"{slack_date(r.at, '{date_short_pretty} at {time}')}"
+            f":repeat: {when[:1].upper()}{when[1:]}; nobody is paged unless the failure "
+            "outlasts the retries."
         )
     if data.retries_exhausted:
-        return ":no_entry_sign: Automatic retries used up: the failure persists."
+        return (
+            ":no_entry_sign: Automatic retries used up: the failure persists. "
+            "Re-run the scan once the cause is fixed."
+        )
     return None
+
+
+def _where_line(data: AlertData) -> str:
+    provider = data.project.provider.upper()
+    line = f"Connector `{md(data.project.connector_name, 80)}` ({provider})"
+    if data.account_id:
+        line += f" · account `{md(data.account_id, 120)}`"
+    if data.digest_link:
+        line += f" · <{data.digest_link}|listed in the digest>"
+    return line
 
 
 def _support_lines(data: AlertData) -> list[str]:
@@ -148,7 +195,7 @@ def build_alert(data: AlertData) -> Payload:
         f"#{data.scan.scan_id} {data.scan.status.label.lower()}"
     )
     if data.scan.status_message:
-        headline += f"\n{md(data.scan.status_message, 300)}"
+        headline += f"\n{status_md(data.scan.status_message, 300)}"
     blocks: list[Block] = [section(headline)]
     cause = _cause(data)
     if cause is not None:
@@ -156,7 +203,7 @@ def build_alert(data: AlertData) -> Payload:
     support = _support_lines(data)
     if support:
         blocks.append(section("\n".join(support)))
-    notes = [_incident_line(data)]
+    notes = [_incident_line(data), _where_line(data)]
     retry = _retry_line(data)
     if retry:
         notes.append(retry)
@@ -184,13 +231,18 @@ def build_alert_reply(data: AlertData) -> Payload:
         f"({trigger_label(scan.trigger)})"
     )
     if scan.status_message:
-        text += f" — {md(scan.status_message, 300)}"
+        text += f" — {status_md(scan.status_message, 300)}"
     blocks: list[Block] = [section(text)]
     notes = _support_lines(data)
     retry = _retry_line(data)
     if retry:
         notes.append(retry)
+    if data.missing_permissions:
+        notes.append(_permissions(data).strip())
     if notes:
         blocks.append(context(*notes))
-    fallback = f"{data.project.name}: still failing (scan #{scan.scan_id} {scan.status.label})"
+    fallback = (
+        f"{_mention(data)}{data.project.name}: still failing "
+        f"(scan #{scan.scan_id} {scan.status.label})"
+    )
     return message(fallback, blocks)

@@ -78,6 +78,16 @@ def md(text: str, limit: int = SECTION_TEXT_MAX, *, single_line: bool = True) ->
     return cut_mrkdwn(escape(raw), limit)
 
 
+_STOPPED_BY_MENTION = re.compile(r"^Stopped by &lt;@([UW][A-Z0-9]{2,20})&gt; ")
+
+
+def status_md(text: str, limit: int) -> str:
+    """A scan's status message made safe for mrkdwn like `md`, except that the Slack user
+    mention naming who stopped a scan ("Stopped by <@U123> after …", as the status rules
+    write it) stays a mention; any other mention-like text is escaped."""
+    return _STOPPED_BY_MENTION.sub(r"Stopped by <@\1> ", md(text, limit), count=1)
+
+
 def code_block(text: str, limit: int) -> str:
     """A mrkdwn code block of `text` whose whole length (fences included) is ≤ `limit`."""
     body = str(text).replace("```", "'''").strip() or "(empty)"

@@ -1,21 +1,27 @@
 """The scheduled failure digest (and the replies of `/cspm digest`).
 
-A digest covers the period since the previous one: the counts and their change against the
-period before, the failing scans grouped by cause, connectors whose credentials are rejected
-(with Fix credentials), projects that need support (with Contact support), and the failing
-projects with buttons into their history and error log. An empty period gives a short
+A digest covers the period since the previous one: the headline figures (projects failing
+now, failed, partially completed and finished scans) with their change against the period
+before, told as better or worse for each figure, and a 14-day sparkline each; the failing
+scans grouped by cause, connectors whose credentials are rejected (with Fix credentials),
+projects that need support (with Contact support), the projects still failing (since when,
+for how long, a link to their alert thread, buttons into their history and error log) and,
+apart, those that recovered during the period. An empty period gives a short
 all-clear. Pure: data in, a message payload (``text`` + ``blocks``) out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
 
 from bot import ids
 from bot.codec import ConnectorRef, ProjectRef, ScanRef, SupportRef, encode
 from bot.domain import ErrorCategory
 from bot.views.common import (
     MESSAGE_MAX_BLOCKS,
+    TEXT_BUDGET,
     Block,
     Payload,
     actions,
@@ -32,12 +38,13 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_md,
 )
 from bot.views.digest_models import (
     CredentialProblem,
     DigestData,
     DigestProject,
-    PeriodCounts,
+    DigestTrends,
     SupportCase,
     SupportReason,
 )
@@ -45,6 +52,7 @@ from bot.views.digest_models import (
 MAX_CREDENTIALS = 5
 MAX_SUPPORT = 5
 MAX_PROJECTS = 10
+RECOVERED_TEXT_MAX = 2500
 CAUSE_NAMES = 6
 _SUPPORT_LABEL = {
     SupportReason.NEW_CONNECTOR_AUTH: "new connector still fails authentication",
@@ -53,21 +61,52 @@ _SUPPORT_LABEL = {
 }
 
 
-def _delta(current: int, previous: int | None) -> str:
-    """ "▲ 4", "▼ 1" or "no change" against the previous period ("" when unknown)."""
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[int]) -> str:
+    """A Unicode sparkline of `values`, scaled from zero to their maximum ("▁▁▃█")."""
+    if not values:
+        return ""
+    top = max(values)
+    if top <= 0:
+        return SPARK_CHARS[0] * len(values)
+    steps = len(SPARK_CHARS) - 1
+    return "".join(SPARK_CHARS[round(max(0, v) / top * steps)] for v in values)
+
+
+class Better(Enum):
+    """Which way a headline figure should move."""
+
+    DOWN = "down"  # fewer is better (failures)
+    NEITHER = "neither"  # more or fewer is neither good nor bad news (scans finished)
+
+
+def _delta(current: int, previous: int | None, better: Better) -> str:
+    """The change against the previous period, with what it means for this figure:
+    ":small_red_triangle: 4 more than before (worse)", ":small_red_triangle_down: 1 fewer
+    (better)", "▲ 40 more than before" for a neutral figure, "no change" ("" when unknown)."""
     if previous is None:
         return ""
     diff = current - previous
+    if diff == 0:
+        return "no change"
+    if better is Better.NEITHER:
+        arrow = "▲" if diff > 0 else "▼"
+        return f"{arrow} {abs(diff)} {'more' if diff > 0 else 'fewer'} than before"
     if diff > 0:
-        return f"▲ {diff} vs previous"
-    if diff < 0:
-        return f"▼ {-diff} vs previous"
-    return "no change"
+        return f":small_red_triangle: {diff} more than before (worse)"
+    return f":small_red_triangle_down: {-diff} fewer than before (better)"
 
 
-def _count_field(title: str, current: int, previous: int | None) -> str:
-    change = _delta(current, previous)
-    return f"*{title}*\n{current}" + (f"  _{change}_" if change else "")
+def _count_field(
+    title: str, current: int, previous: int | None, better: Better, trend: Sequence[int]
+) -> str:
+    change = _delta(current, previous, better)
+    text = f"*{title}*\n{current}" + (f"  _{change}_" if change else "")
+    if trend:
+        text += f"\n`{sparkline(trend)}` _{len(trend)} days_"
+    return text
 
 
 def _period_line(data: DigestData) -> str:
@@ -79,21 +118,63 @@ def _period_line(data: DigestData) -> str:
     return " · ".join(parts)
 
 
-def _counts_block(current: PeriodCounts, previous: PeriodCounts | None) -> Block:
+def _counts_block(data: DigestData) -> Block:
+    current, previous = data.current, data.previous
+    trends = data.trends or DigestTrends()
     return fields_section(
         [
-            _count_field("Failed scans", current.failed, previous.failed if previous else None),
             _count_field(
-                "Partially completed", current.partial, previous.partial if previous else None
-            ),
-            _count_field(
-                "Failing projects",
+                "Failing now",
                 current.failing_projects,
                 previous.failing_projects if previous else None,
+                Better.DOWN,
+                trends.failing_projects,
             ),
-            _count_field("Scans finished", current.scans, previous.scans if previous else None),
+            _count_field(
+                "Failed scans",
+                current.failed,
+                previous.failed if previous else None,
+                Better.DOWN,
+                trends.failed,
+            ),
+            _count_field(
+                "Partially completed",
+                current.partial,
+                previous.partial if previous else None,
+                Better.DOWN,
+                trends.partial,
+            ),
+            _count_field(
+                "Scans finished",
+                current.scans,
+                previous.scans if previous else None,
+                Better.NEITHER,
+                trends.scans,
+            ),
         ]
     )
+
+
+def text_size(value: object) -> int:
+    """Characters of text in blocks (every ``text`` string, nested), as Slack counts them."""
+    if isinstance(value, list):
+        return sum(text_size(v) for v in value)
+    if isinstance(value, dict):
+        own = len(value["text"]) if isinstance(value.get("text"), str) else 0
+        return own + sum(text_size(v) for k, v in value.items() if not isinstance(v, str))
+    return 0
+
+
+def for_how_long(since: datetime, until: datetime) -> str:
+    """A rough duration: "3 d 4 h", "5 h 12 min", "7 min"."""
+    minutes = max(0, int((until - since).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {mins} min"
+    return f"{mins} min"
 
 
 def _names(names: Sequence[str], limit: int = CAUSE_NAMES) -> str:
@@ -153,24 +234,30 @@ def _support_block(case: SupportCase) -> Block:
     )
 
 
-def _project_blocks(project: DigestProject) -> list[Block]:
+def _project_blocks(project: DigestProject, period_end: datetime) -> list[Block]:
+    """A still-failing project: since when and for how long, its buttons."""
     failures = f"{project.failures} failing scan{'s' if project.failures != 1 else ''}"
     details = [failures]
     if project.streak > 1:
         details.append(f"{project.streak} in a row")
     details.append(f"latest #{project.latest_scan_id}")
-    if project.recovered:
-        details.append(":white_check_mark: recovered since")
     text = f"{status_badge(project.latest_status)} *{md(project.name, 80)}* — " + " · ".join(
         details
     )
+    if project.failing_since is not None:
+        text += (
+            f"\nFailing since {slack_date(project.failing_since)} "
+            f"({for_how_long(project.failing_since, period_end)})"
+        )
+    if project.alert_link:
+        text += f" · <{project.alert_link}|alert thread>"
     if project.status_message:
-        text += f"\n{md(project.status_message, 300)}"
+        text += f"\n{status_md(project.status_message, 300)}"
     buttons = [
         button("History", ids.ProjectAction.HISTORY, encode(ProjectRef(project.project_id))),
         button("Errors", ids.ErrorLogAction.OPEN, encode(ScanRef(project.latest_scan_id))),
     ]
-    if ErrorCategory.INVALID_CREDENTIALS in project.categories and not project.recovered:
+    if ErrorCategory.INVALID_CREDENTIALS in project.categories:
         buttons.append(
             button(
                 "Fix credentials",
@@ -179,6 +266,21 @@ def _project_blocks(project: DigestProject) -> list[Block]:
             )
         )
     return [section(text), actions(*buttons)]
+
+
+def _recovered_block(projects: Sequence[DigestProject]) -> Block:
+    """The projects that recovered during the period, one line each."""
+    lines = []
+    for p in projects:
+        line = f":white_check_mark: *{md(p.name, 80)}* — recovered"
+        if p.recovered_at is not None:
+            line += f" {slack_date(p.recovered_at)}"
+        if p.failing_since is not None and p.recovered_at is not None:
+            line += f" after {for_how_long(p.failing_since, p.recovered_at)}"
+        line += f" · {p.failures} failing scan{'s' if p.failures != 1 else ''} in the period"
+        lines.append(line)
+    body = join_limited(lines, RECOVERED_TEXT_MAX, "…and {n} more recovered projects")
+    return section("*Recovered during the period*\n" + body)
 
 
 def _more(shown: int, total: int, noun: str, hint: str = "") -> list[Block]:
@@ -212,7 +314,7 @@ def build_digest(data: DigestData) -> Payload:
     blocks: list[Block] = [
         header(title),
         context(_period_line(data)),
-        _counts_block(data.current, data.previous),
+        _counts_block(data),
     ]
     causes = _causes_block(data)
     if causes is not None:
@@ -227,17 +329,26 @@ def build_digest(data: DigestData) -> Payload:
         blocks += [divider(), section("*Needs support*")]
         blocks += [_support_block(c) for c in data.support[:MAX_SUPPORT]]
         blocks += _more(MAX_SUPPORT, len(data.support), "support cases")
-    if data.projects:
-        blocks += [divider(), section("*Failing projects*")]
-        room = (MESSAGE_MAX_BLOCKS - len(blocks) - 1) // 2
-        shown = max(0, min(MAX_PROJECTS, room, len(data.projects)))
-        for project in data.projects[:shown]:
-            blocks += _project_blocks(project)
-        blocks += _more(shown, len(data.projects), "failing projects", ": `/cspm projects failed`")
-    failing = data.current.failing_projects or len(data.projects)
+    still, recovered = data.still_failing, data.recovered
+    reserve = RECOVERED_TEXT_MAX + 200 if recovered else 200
+    if still:
+        blocks += [divider(), section("*Still failing*")]
+        room = (MESSAGE_MAX_BLOCKS - len(blocks) - 1 - (2 if recovered else 0)) // 2
+        shown = 0
+        for project in still[: max(0, min(MAX_PROJECTS, room))]:
+            rows = _project_blocks(project, data.period_end)
+            if text_size(blocks + rows) > TEXT_BUDGET - reserve:
+                break
+            blocks += rows
+            shown += 1
+        blocks += _more(shown, len(still), "failing projects", ": `/cspm projects failed`")
+    elif data.projects:
+        blocks += [divider(), section(":white_check_mark: *Still failing*: none")]
+    if recovered:
+        blocks += [divider(), _recovered_block(recovered)]
     fallback = (
-        f"CSPM digest: {failing} failing project(s), {data.current.failed} failed and "
-        f"{data.current.partial} partially completed scan(s)"
+        f"CSPM digest: {len(still)} project(s) still failing, {len(recovered)} recovered; "
+        f"{data.current.failed} failed and {data.current.partial} partially completed scan(s)"
     )
     return message(fallback, blocks)
 

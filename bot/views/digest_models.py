@@ -43,10 +43,11 @@ class SupportCase:
 
 @dataclass(frozen=True)
 class PeriodCounts:
-    """Scans that finished in a period.
+    """Scans that finished in a period, and the projects failing at its end.
 
     scans: all finished scans; failed / partial: those Failed / Partially Completed;
-    failing_projects: distinct projects with at least one of those.
+    failing_projects: projects whose newest scan at the end of the period had failed
+    (recovered ones are not counted).
     """
 
     scans: int = 0
@@ -74,9 +75,12 @@ class DigestProject:
 
     failures: its Failed + Partially Completed scans in the period.
     latest_scan_id / latest_status / status_message: its newest failing scan in the period.
-    streak: failures in a row up to the end of the period (retries included).
+    streak: failures in a row up to the end of the period (scans a person or a schedule
+    started; automatic retries are not counted).
     categories: error categories seen in the period, most frequent first.
     recovered: its newest scan overall completed after the failures.
+    failing_since: the end of the first failing scan of its current run of failures.
+    recovered_at: when the scan that recovered it finished.
     """
 
     project_id: int
@@ -89,6 +93,9 @@ class DigestProject:
     streak: int = 1
     categories: Sequence[ErrorCategory] = ()
     recovered: bool = False
+    failing_since: datetime | None = None
+    recovered_at: datetime | None = None
+    alert_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,12 +117,27 @@ class CredentialProblem:
 
 
 @dataclass(frozen=True)
+class DigestTrends:
+    """One value per day for the last days up to the end of the period, oldest first.
+
+    failing_projects: projects failing at the end of each day; failed / partial / scans:
+    scans that finished that day (Failed, Partially Completed, all).
+    """
+
+    failing_projects: Sequence[int] = ()
+    failed: Sequence[int] = ()
+    partial: Sequence[int] = ()
+    scans: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
 class DigestData:
     """One failure digest: the period since the last digest and what failed in it.
 
     period_start / period_end: the window; previous: the same counts for the window of equal
     length before it (None when unknown); schedule_label: e.g. "Daily at 09:00 (UTC)";
-    on_demand: asked for with `/cspm digest now` rather than sent on schedule.
+    on_demand: asked for with `/cspm digest now` rather than sent on schedule;
+    trends: the daily values of the headline figures (None: not computed).
     """
 
     period_start: datetime
@@ -128,6 +150,17 @@ class DigestData:
     support: Sequence[SupportCase] = ()
     schedule_label: str = ""
     on_demand: bool = False
+    trends: DigestTrends | None = None
+
+    @property
+    def still_failing(self) -> tuple[DigestProject, ...]:
+        """The projects failing at the end of the period."""
+        return tuple(p for p in self.projects if not p.recovered)
+
+    @property
+    def recovered(self) -> tuple[DigestProject, ...]:
+        """The projects that failed in the period and have recovered since."""
+        return tuple(p for p in self.projects if p.recovered)
 
     @property
     def is_empty(self) -> bool:
@@ -160,8 +193,11 @@ class AlertData:
     categories: error categories of that scan; failures: failing scans in the incident;
     opened_at / first_scan_id: when and with which scan the incident started.
     connector_id: the project's connector (Fix credentials); support: open support cases.
-    retry: the scheduled automatic retry, if any; retries_exhausted: the cap was reached.
-    mention: a Slack user-group mention such as ``<!subteam^S123>`` to ping (already checked).
+    retry: the scheduled automatic retry, if any (nobody is mentioned while one is pending);
+    retries_exhausted: the cap was reached.
+    mention: who to ping, ``<@U…>`` or ``<!subteam^S…>`` (already checked); None: nobody.
+    account_id: the cloud account the connector reaches; missing_permissions: every
+    permission the scan's errors name; digest_link: the latest digest that listed the project.
     """
 
     project: ProjectInfo
@@ -177,3 +213,6 @@ class AlertData:
     retry: RetryNotice | None = None
     retries_exhausted: bool = False
     mention: str | None = None
+    account_id: str | None = None
+    missing_permissions: Sequence[str] = ()
+    digest_link: str | None = None

@@ -45,6 +45,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_md,
     text_length,
 )
 
@@ -169,7 +170,7 @@ def build_error_log(data: ErrorLogData, state: ErrorLogState) -> Payload:
             f"{status_badge(scan.status)} · {slack_date(when)}"
         ),
         context(
-            (md(scan.status_message, 300) + " · " if scan.status_message.strip() else "")
+            (status_md(scan.status_message, 300) + " · " if scan.status_message.strip() else "")
             + f"jobs: {scan.jobs_ok} ok, {scan.jobs_failed} failed of {scan.jobs_total}"
         ),
         divider(),

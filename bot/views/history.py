@@ -38,6 +38,7 @@ from bot.views.common import (
     section,
     slack_date,
     status_badge,
+    status_md,
     stop_button,
     trigger_label,
     user_ref,
@@ -96,7 +97,7 @@ def scan_summary(scan: ScanRow) -> str:
 
 def _row(scan: ScanRow) -> list[Block]:
     blocks = [section(scan_summary(scan), accessory=_accessory(scan))]
-    note = md(scan.status_message, STATUS_MESSAGE_MAX) if scan.status_message.strip() else ""
+    note = status_md(scan.status_message, STATUS_MESSAGE_MAX) if scan.status_message.strip() else ""
     blocks.append(context(f"Scan #{scan.scan_id}" + (f" · {note}" if note else "")))
     return blocks
 

@@ -23,6 +23,7 @@ from bot.views.common import (
     slack_date,
     status_badge,
     status_emoji,
+    status_md,
 )
 
 FAILING_MAX = 10
@@ -50,7 +51,7 @@ def _failing_row(row: ProjectRow) -> list[Block]:
     accessory = None
     if row.last_scan_id is not None and row.status is not None and row.status.has_errors:
         accessory = button("Error log", ids.ErrorLogAction.OPEN, encode(ScanRef(row.last_scan_id)))
-    note = f" — {md(row.status_message, 150)}" if row.status_message.strip() else ""
+    note = f" — {status_md(row.status_message, 150)}" if row.status_message.strip() else ""
     emoji = status_emoji(row.status)
     return [
         section(f"{emoji} *{md(row.name, 80)}*{note}", accessory=accessory),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot import ids
 from bot.views.common import (
     Payload,
     context,
@@ -42,6 +43,16 @@ def build_error_modal(text: str, reference: str | None = None, *, callback_id: s
             )
         )
     return modal("Something went wrong", blocks, callback_id=callback_id, close="Close")
+
+
+def build_refusal_modal(text: str) -> Payload:
+    """A modal that says the user may not do what they tried (a role refusal): titled as a
+    refusal, not as a failure, with its own callback id."""
+    blocks = [
+        section(f":no_entry: {md(text, NOTICE_MAX, single_line=False)}"),
+        context("Nothing was changed. Ask a CSPM admin if you need this role."),
+    ]
+    return modal("Not allowed", blocks, callback_id=ids.NoticeView.NOT_ALLOWED, close="Close")
 
 
 def build_scan_started(scan_id: int, project_name: str, where: str | None) -> Payload:

@@ -21,6 +21,7 @@ from bot.views.common import (
     actions,
     button,
     context,
+    cut_mrkdwn,
     divider,
     header,
     job_badge,
@@ -34,6 +35,7 @@ from bot.views.common import (
     static_select,
     status_badge,
     status_emoji,
+    status_md,
     stop_button,
 )
 
@@ -43,10 +45,13 @@ CONNECTOR_MAX = 60
 STATUS_MESSAGE_MAX = 200
 JOBS_TEXT_MAX = 500
 JOB_MESSAGE_MAX = 120
+NOTE_MAX = 200
+"""Characters of the note under the row a click just acted on."""
 
-_FIXED_BLOCKS = 6  # header, filter actions, summary context, divider, paging context + actions
+# header, filter actions, summary context, divider, paging context + actions, one row's note
+_FIXED_BLOCKS = 7
 _ROW_MAX_BLOCKS = 4  # section, context, jobs (when expanded), actions
-_FIXED_TEXT = 400  # header, filter options, summary, paging
+_FIXED_TEXT = 400 + NOTE_MAX  # header, filter options, summary, paging, one row's note
 _ROW_TEXT_MAX = (
     NAME_MAX + CONNECTOR_MAX + 110  # the row's section: emoji, provider, date token
     + STATUS_MESSAGE_MAX + 20  # the context line
@@ -94,7 +99,7 @@ def jobs_text(jobs: list[JobRow] | tuple[JobRow, ...], limit: int = JOBS_TEXT_MA
     return head + "\n" + join_limited(lines, limit - len(head) - 1, "…and {n} more jobs")
 
 
-def _row(row: ProjectRow, state: RowState) -> list[Block]:
+def _row(row: ProjectRow, state: RowState, note: str | None = None) -> list[Block]:
     status = row.status
     emoji = status_emoji(status)
     meta = [row.provider.upper(), md(row.connector_name or "no connector", CONNECTOR_MAX)]
@@ -107,8 +112,13 @@ def _row(row: ProjectRow, state: RowState) -> list[Block]:
     if status is None:
         blocks.append(context("No scan yet: press *Run* to start the first one."))
     else:
-        note = md(row.status_message, STATUS_MESSAGE_MAX) if row.status_message.strip() else ""
-        blocks.append(context(f"*{status.label}*" + (f": {note}" if note else "")))
+        said = (
+            status_md(row.status_message, STATUS_MESSAGE_MAX) if row.status_message.strip() else ""
+        )
+        blocks.append(context(f"*{status.label}*" + (f": {said}" if said else "")))
+
+    if note:
+        blocks.append(context(cut_mrkdwn(note, NOTE_MAX)))
 
     if row.jobs is not None:
         blocks.append(section(jobs_text(list(row.jobs))))
@@ -123,13 +133,21 @@ def _row(row: ProjectRow, state: RowState) -> list[Block]:
     if status is not None and status.is_active and row.last_scan_id is not None:
         buttons.append(stop_button(encode(ScanRef(row.last_scan_id))))
     else:
-        buttons.append(button("Run", ids.ScanAction.RUN, encode(ProjectRef(row.project_id))))
+        value = encode(RowState(row.project_id, state.page, state.status_filter, state.expanded))
+        buttons.append(button("Run", ids.ProjectAction.RUN, value))
     blocks.append(actions(*buttons))
     return blocks
 
 
-def build_projects(page: Page[ProjectRow], status_filter: ScanStatus | None = None) -> Payload:
+def build_projects(
+    page: Page[ProjectRow],
+    status_filter: ScanStatus | None = None,
+    note: tuple[int, str] | None = None,
+) -> Payload:
     """The projects list message for one page (`PAGE_SIZE` rows at most).
+
+    `note`: (project id, mrkdwn already escaped) shown under that row's status: what the
+    user's click on the row just did, e.g. "Scan #12 queued by you; progress in <#C…>".
 
     Rows whose `jobs` is not None are shown expanded. The status filter select, the Jobs
     buttons and the paging buttons carry the filter and page so a handler can re-render the
@@ -166,7 +184,8 @@ def build_projects(page: Page[ProjectRow], status_filter: ScanStatus | None = No
                 )
             )
     for row in page.items[:PAGE_SIZE]:
-        blocks.extend(_row(row, state))
+        text = note[1] if note is not None and note[0] == row.project_id else None
+        blocks.extend(_row(row, state, text))
     blocks.extend(
         paging_blocks(page, PageKind.PROJECTS, noun="projects", status_filter=status_filter)
     )

@@ -23,6 +23,7 @@ from bot.views.common import (
     slack_date,
     status_badge,
     status_emoji,
+    status_md,
     stop_button,
     user_ref,
 )
@@ -53,7 +54,7 @@ def build_scan_progress(scan: ScanRow) -> Payload:
         )
     ]
     counts = f"{p.jobs_done} of {p.jobs_total} jobs done · {p.jobs_failed} failed"
-    note = md(p.status_message, 300) if p.status_message.strip() else ""
+    note = status_md(p.status_message, 300) if p.status_message.strip() else ""
     if p.status.is_active:
         blocks.append(context(f"`{progress_bar(p.jobs_done, p.jobs_total)}` {counts}"))
         if note:

@@ -36,6 +36,19 @@ class IncidentRepo:
         self.s.flush()
         return incident
 
+    def open_links(self, project_ids: Sequence[int]) -> dict[int, str]:
+        """The alert-thread permalink of each of `project_ids` with an open, posted incident."""
+        if not project_ids:
+            return {}
+        rows = self.s.execute(
+            select(AlertIncident.project_id, AlertIncident.permalink).where(
+                AlertIncident.project_id.in_(list(project_ids)),
+                AlertIncident.is_open.is_(True),
+                AlertIncident.permalink.is_not(None),
+            )
+        ).all()
+        return {int(pid): str(link) for pid, link in rows}
+
     def unposted(self, max_attempts: int) -> Sequence[AlertIncident]:
         """Open incidents whose message was never posted, with tries left."""
         return self.s.scalars(

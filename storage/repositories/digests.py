@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import case, distinct, func, literal, select, update
@@ -29,6 +30,17 @@ FINISHED = (
     ScanStatus.STOPPED.value,
 )
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RETRY_TRIGGER = "retry"
+"""The trigger of automatic retries (not counted in failure streaks)."""
+
+
+def _aware(value: Any) -> datetime | None:
+    """A datetime from an aggregate (SQLite returns naive UTC or text for MIN/MAX)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _in_period(start: datetime, end: datetime) -> tuple[Any, ...]:
@@ -68,7 +80,8 @@ class DigestQueries:
 
     def failing_projects(self, start: datetime, end: datetime) -> list[Any]:
         """Per project failing in the period: (id, name, connector id, failing scans, latest
-        failing scan id, its status, its message, newest scan id, newest scan status)."""
+        failing scan id, its status, its message, newest scan id, newest scan status, newest
+        scan's end)."""
         agg = (
             select(
                 Scan.project_id.label("project_id"),
@@ -92,6 +105,7 @@ class DigestQueries:
                     latest.status_message,
                     last.id,
                     last.status,
+                    last.finished_at,
                 )
                 .join(agg, agg.c.project_id == Project.id)
                 .join(latest, latest.id == agg.c.latest_id)
@@ -112,39 +126,141 @@ class DigestQueries:
             ).all()
         )
 
-    def streaks(self, start: datetime, end: datetime) -> dict[int, int]:
-        """Failures in a row up to `end` of every project failing in the period: its failing
-        scans since its last Completed one (Stopped scans neither count nor break a streak).
+    def streaks(self, start: datetime, end: datetime) -> dict[int, tuple[int, Any]]:
+        """Per project failing in the period: (failures in a row, failing since) of the run of
+        failures that ends with its newest failing scan of the period.
 
-        Two correlated lookups per failing project, both on `ix_scans_project_created`, so the
-        cost follows the failing projects' history, not the whole table.
+        The streak counts the run's failing scans a person or a schedule started (automatic
+        retries and Stopped scans neither count nor break it); failing since is the end of the
+        run's first failing scan (retries included). Correlated lookups per failing project on
+        `ix_scans_project_created`, so the cost follows the failing projects' history, not the
+        whole table.
         """
-        failing = select(Scan.project_id).where(*_in_period(start, end)).distinct().subquery("f")
-        ok, bad = aliased(Scan, name="ok"), aliased(Scan, name="bad")
+        failing = (
+            select(Scan.project_id, func.max(Scan.created_at).label("last_fail"))
+            .where(*_in_period(start, end))
+            .group_by(Scan.project_id)
+            .subquery("f")
+        )
+        ok, bad, first = aliased(Scan, name="ok"), aliased(Scan, name="bad"), aliased(Scan)
         last_ok = (
             select(func.max(ok.created_at))
             .where(
                 ok.project_id == failing.c.project_id,
                 ok.status == ScanStatus.COMPLETED.value,
-                ok.finished_at < end,
+                ok.created_at < failing.c.last_fail,
             )
             .correlate_except(ok)
             .scalar_subquery()
         )
+        since_ok = func.coalesce(last_ok, literal(EPOCH, UtcDateTime()))
+        run = (
+            failing.c.project_id == bad.project_id,
+            bad.status.in_(FAILING),
+            bad.created_at > since_ok,
+            bad.created_at <= failing.c.last_fail,
+        )
         streak = (
             select(func.count())
             .select_from(bad)
-            .where(
-                bad.project_id == failing.c.project_id,
-                bad.status.in_(FAILING),
-                bad.finished_at < end,
-                bad.created_at > func.coalesce(last_ok, literal(EPOCH, UtcDateTime())),
-            )
+            .where(*run, bad.trigger != RETRY_TRIGGER)
             .correlate_except(bad)
             .scalar_subquery()
         )
-        rows = self.s.execute(select(failing.c.project_id, streak)).all()
-        return {pid: int(n) for pid, n in rows}
+        since = (
+            select(func.min(first.finished_at))
+            .where(
+                first.project_id == failing.c.project_id,
+                first.status.in_(FAILING),
+                first.created_at > since_ok,
+                first.created_at <= failing.c.last_fail,
+            )
+            .correlate_except(first)
+            .scalar_subquery()
+        )
+        rows = self.s.execute(select(failing.c.project_id, streak, since)).all()
+        return {pid: (int(n), _aware(at)) for pid, n, at in rows}
+
+    def day_counts(self, points: Sequence[datetime]) -> list[tuple[int, int, int]]:
+        """(finished, failed, partially completed) scans in each window between consecutive
+        `points` (sorted): one query whatever the number of windows."""
+        columns = []
+        for lo, hi in pairwise(points):
+            inside = (Scan.finished_at >= lo) & (Scan.finished_at < hi)
+            columns += [
+                func.sum(case((inside, 1), else_=0)),
+                func.sum(case((inside & (Scan.status == ScanStatus.FAILED.value), 1), else_=0)),
+                func.sum(
+                    case(
+                        (inside & (Scan.status == ScanStatus.PARTIALLY_COMPLETED.value), 1),
+                        else_=0,
+                    )
+                ),
+            ]
+        if not columns:
+            return []
+        row = self.s.execute(
+            select(*columns).where(
+                Scan.status.in_(FINISHED),
+                Scan.finished_at >= points[0],
+                Scan.finished_at < points[-1],
+            )
+        ).one()
+        values = [int(v or 0) for v in row]
+        return [tuple(values[i : i + 3]) for i in range(0, len(values), 3)]  # type: ignore[misc]
+
+    def failing_at(self, points: Sequence[datetime]) -> list[int]:
+        """How many projects were failing at each of `points` (sorted): those whose newest
+        Completed / Partially Completed / Failed scan finished before it was not Completed.
+
+        Two grouped queries: each project's newest such scan before the first point, and its
+        newest in each window between points.
+        """
+        if not points:
+            return []
+        decisive = (*FAILING, ScanStatus.COMPLETED.value)
+        newest = (
+            select(Scan.project_id, func.max(Scan.id).label("scan_id"))
+            .where(Scan.status.in_(decisive), Scan.finished_at < points[0])
+            .group_by(Scan.project_id)
+            .subquery()
+        )
+        state = {
+            pid: status in FAILING
+            for pid, status in self.s.execute(
+                select(newest.c.project_id, Scan.status).join(Scan, Scan.id == newest.c.scan_id)
+            ).all()
+        }
+        counts = [sum(state.values())]
+        if len(points) < 2:
+            return counts
+        whens = [
+            ((Scan.finished_at >= lo) & (Scan.finished_at < hi), i)
+            for i, (lo, hi) in enumerate(pairwise(points))
+        ]
+        window = case(*whens, else_=-1).label("window")
+        per_window = (
+            select(Scan.project_id, window, func.max(Scan.id).label("scan_id"))
+            .where(
+                Scan.status.in_(decisive),
+                Scan.finished_at >= points[0],
+                Scan.finished_at < points[-1],
+            )
+            .group_by(Scan.project_id, window)
+            .subquery()
+        )
+        changes: dict[int, list[tuple[int, bool]]] = {}
+        for pid, index, status in self.s.execute(
+            select(per_window.c.project_id, per_window.c.window, Scan.status).join(
+                Scan, Scan.id == per_window.c.scan_id
+            )
+        ).all():
+            changes.setdefault(int(index), []).append((pid, status in FAILING))
+        for index in range(len(points) - 1):
+            for pid, is_failing in changes.get(index, ()):
+                state[pid] = is_failing
+            counts.append(sum(state.values()))
+        return counts
 
     def credential_failures(self, start: datetime, end: datetime) -> dict[int, tuple[int, Any]]:
         """Per connector whose scans were rejected in the period: (failing scans, first
@@ -249,15 +365,22 @@ class DeliveryRepo:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def pending(self, limit: int) -> list[tuple[int, int, datetime | None]]:
-        """(id, attempts, last claimed at) of pending deliveries, oldest first."""
+    def pending(self, limit: int) -> list[tuple[int, int, datetime | None, str]]:
+        """(id, attempts, last claimed at, channel) of pending deliveries, oldest first."""
         rows = self.s.execute(
-            select(DigestDelivery.id, DigestDelivery.attempts, DigestDelivery.claimed_at)
+            select(
+                DigestDelivery.id,
+                DigestDelivery.attempts,
+                DigestDelivery.claimed_at,
+                DigestDelivery.channel_id,
+            )
             .where(DigestDelivery.status == "pending")
             .order_by(DigestDelivery.id)
             .limit(limit)
         ).all()
-        return [(int(i), int(attempts or 0), last) for i, attempts, last in rows]
+        return [
+            (int(i), int(attempts or 0), last, str(channel)) for i, attempts, last, channel in rows
+        ]
 
     def recent(self, subscription_id: int | None = None, limit: int = 200) -> list[DigestDelivery]:
         """The newest deliveries first (of one subscription, if given)."""
@@ -265,3 +388,17 @@ class DeliveryRepo:
         if subscription_id is not None:
             query = query.where(DigestDelivery.subscription_id == subscription_id)
         return list(self.s.scalars(query))
+
+    def latest_link_listing(self, project_id: int, lookback: int = 20) -> str | None:
+        """The permalink of the newest sent digest (among the last `lookback` with a link)
+        that listed `project_id` as still failing; None when none did."""
+        rows = self.s.execute(
+            select(DigestDelivery.permalink, DigestDelivery.project_ids)
+            .where(DigestDelivery.status == "sent", DigestDelivery.permalink.is_not(None))
+            .order_by(DigestDelivery.id.desc())
+            .limit(lookback)
+        ).all()
+        for link, listed in rows:
+            if project_id in (listed or ()):
+                return str(link)
+        return None

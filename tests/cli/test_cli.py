@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import signal
@@ -105,20 +106,30 @@ def test_failed_with_invalid_credentials(
 def test_stopped_from_another_process(
     env: dict[str, str], onboarded: dict[str, str], aws_proxy: Any
 ) -> None:
-    aws_proxy.delay(1.0, region="eu-west-1")
+    released = aws_proxy.hold(region="eu-west-1")  # its job stays in a cloud call until then
     runner = subprocess.Popen(
         [CLI, "scan", "run", "web"],
-        env=env,
+        env=dict(env, CSPM_CLOUD_TIMEOUT="90"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
-    stop = cli(env, "scan", "stop", "web")
+    try:
+        deadline = time.monotonic() + 60
+        while aws_proxy.count(region="eu-west-1") == 0:  # the scan is under way
+            assert runner.poll() is None, runner.communicate()
+            assert time.monotonic() < deadline, "the scan made no eu-west-1 call within 60 s"
+            time.sleep(0.05)
+        stop = cli(env, "scan", "stop", "web")
+    finally:
+        released.set()
     assert stop.returncode == 0, stop.stderr
     out, err = runner.communicate(timeout=60)
     assert runner.returncode == 5, err
-    assert "Stopped by cli:" in out
+    assert f"Stopped by {getpass.getuser()} after" in out  # the user's name, not "cli:…"
+    status = json.loads(cli(env, "scan", "status", "web", "--json").stdout)
+    jobs = {j["unit"]: j["status"] for j in status["jobs"]}
+    assert jobs["eu-west-1"] == "cancelled"  # the running job stopped at its next cloud call
 
 
 def test_bad_input_gives_clear_messages(env: dict[str, str], aws: Any) -> None:
@@ -184,3 +195,18 @@ def test_crash_mid_scan_is_recovered_on_next_start(
     assert JobStatus.SUCCEEDED in jobs.values()
     assert "interrupted" in scan.status_message
     assert any(e.code == "Interrupted" for e in rt.scans.errors(scan.scan_id))
+
+
+def test_project_owner_is_set_at_creation_and_changed(
+    env: dict[str, str], onboarded: dict[str, str]
+) -> None:
+    out = cli(env, "project", "add", "api", "--connector", "prod", "--owner", "S0WEBTEAM")
+    assert out.returncode == 0, out.stderr
+    assert "owner S0WEBTEAM" in out.stdout
+    out = cli(env, "project", "owner", "web", "U0ANA")
+    assert out.returncode == 0 and "now mention U0ANA" in out.stdout
+    out = cli(env, "project", "owner", "web", "--clear", "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["owner"] is None
+    bad = cli(env, "project", "owner", "web", "@ana")
+    assert bad.returncode == 2 and "is not a Slack user or user group" in bad.stderr
+    assert "Traceback" not in bad.stderr

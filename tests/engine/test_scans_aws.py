@@ -130,7 +130,7 @@ def test_stop_mid_scan_keeps_results_and_ends_stopped(
         time.sleep(0.05)
     final = rt.scans.get(scan.scan_id)
     assert final.status is ScanStatus.STOPPED
-    assert final.stopped_by == "U42" and final.status_message.startswith("Stopped by U42")
+    assert final.stopped_by == "U42" and final.status_message.startswith("Stopped by <@U42> after")
     statuses = {j.status for j in rt.scans.jobs(scan.scan_id)}
     assert JobStatus.SUCCEEDED in statuses  # results so far are kept
     assert JobStatus.CANCELLED in statuses

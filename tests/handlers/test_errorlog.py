@@ -66,7 +66,9 @@ def test_readers_cannot_start_the_replacement(bot: Bot) -> None:
     bot.driver.click_in_view(view_id, ids.ErrorLogAction.EXPAND, READER)
     bot.driver.click_in_view(view_id, ids.ConnectorAction.REPLACE, READER)
     refusal = bot.slack.last("views.push").view
-    assert refusal["callback_id"] == ids.ErrorLogView.MODAL
+    assert refusal["callback_id"] == ids.NoticeView.NOT_ALLOWED
+    assert refusal["title"]["text"] == "Not allowed"
+    assert "Something went wrong" not in all_text(refusal)
     assert "Only CSPM admins may manage connectors" in all_text(refusal)
 
 

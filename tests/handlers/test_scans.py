@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from bot import ids
-from bot.codec import ProjectRef, ScanRef, encode
+from bot.codec import ProjectRef, ScanRef, decode, encode
 from bot.domain import ScanStatus
 from storage.models import AuditEvent
 from tests.support.query import all_text, button_texts, buttons_with
@@ -56,7 +56,7 @@ def _final_message(bot: Bot, channel: str, ts: str, label: str) -> dict:
 def _run_from_list(bot: Bot, user: str) -> None:
     bot.driver.command("projects", user)
     listing = bot.slack.last("response_url").body
-    bot.driver.click_in_message(listing, ids.ScanAction.RUN, user)
+    bot.driver.click_in_message(listing, ids.ProjectAction.RUN, user)
 
 
 def test_run_posts_progress_that_updates_until_completed(make_bot: Any, aws: Any) -> None:
@@ -67,8 +67,10 @@ def test_run_posts_progress_that_updates_until_completed(make_bot: Any, aws: Any
     assert "Scan of web" in posted.text()
     scan_id = bot.rt.projects.get("web").last_scan_id
     assert scan_id is not None
-    notice = all_text(bot.slack.last("response_url").body)
-    assert f"Scan #{scan_id} of web queued" in notice and f"<#{CHANNEL}>" in notice
+    redrawn = bot.slack.last("response_url").body  # the list, redrawn in place
+    notice = all_text(redrawn)
+    assert redrawn["replace_original"] is True
+    assert f"Scan #{scan_id} queued by you; progress in <#{CHANNEL}>" in notice
 
     assert _wait_status(bot, scan_id) is ScanStatus.COMPLETED
     ts = posted.result["ts"]
@@ -83,6 +85,30 @@ def test_run_posts_progress_that_updates_until_completed(make_bot: Any, aws: Any
     assert len(updates) <= 4  # job events coalesced, not one update per event
     with bot.rt.db.read() as s:
         assert s.query(AuditEvent).filter_by(actor=f"slack:{OPERATOR}", action="scan.run").count()
+
+
+def test_run_redraws_the_row_with_stop_and_a_second_click_starts_nothing(
+    make_bot: Any, aws: Any, aws_proxy: Any
+) -> None:
+    bot = _setup(make_bot, aws, url=aws_proxy.url)
+    aws_proxy.delay(1.0, service="iam")  # keeps the scan active while we click
+    bot.driver.command("projects", OPERATOR)
+    stale = bot.slack.last("response_url").body
+    bot.driver.click_in_message(stale, ids.ProjectAction.RUN, OPERATOR)
+    scan_id = bot.rt.projects.get("web").last_scan_id
+    redrawn = bot.slack.last("response_url").body
+    text = all_text(redrawn)
+    assert "*Queued*" in text or "*Running*" in text
+    assert "Stop" in button_texts(redrawn) and "Run" not in button_texts(redrawn)
+    assert decode(buttons_with(redrawn, ids.ScanAction.STOP)[0].value, ScanRef).scan_id == scan_id
+
+    bot.driver.click_in_message(stale, ids.ProjectAction.RUN, OPERATOR)  # the old list's Run
+    again = bot.slack.last("response_url").body
+    assert f"Not started: Project 'web' already has scan #{scan_id}" in all_text(again)
+    assert "Stop" in button_texts(again)
+    assert [s.scan_id for s in bot.rt.scans.history("web").scans.items] == [scan_id]
+    assert len([c for c in bot.slack.calls_to("chat.postMessage")]) == 1  # one progress message
+    _wait_status(bot, scan_id)
 
 
 def test_readers_are_refused_and_group_members_are_operators(make_bot: Any, aws: Any) -> None:

@@ -33,6 +33,8 @@ def test_the_default_database_is_the_same_from_any_folder(tmp_path: Path) -> Non
         assert result.returncode == 0, result.stderr
         assert "No projects. Add one with `cspm-bot project add" in result.stdout
         assert str(database) in result.stdout
+    assert not database.parent.exists()  # read-only commands create no data folder
+    assert _cli("db", "upgrade", cwd=one, env=env).returncode == 0
     assert database.exists()
     assert not (one / ".cspm").exists() and not (two / ".cspm").exists()
     connectors = _cli("connector", "list", cwd=two, env=env)

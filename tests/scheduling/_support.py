@@ -10,12 +10,12 @@ from typing import Any
 
 from bot.domain import (
     CancelToken,
+    CheckResult,
     CloudCallError,
     CloudError,
     ErrorCategory,
-    Provider,
 )
-from bot.engine.jobs import ErrorRecord, UnitOutcome
+from bot.engine.jobs import ErrorRecord, FindingRecord, ScanTarget, UnitOutcome
 from bot.providers import to_secret_dict
 from bot.providers.aws.credentials import AwsCredentials
 from bot.runtime import Runtime
@@ -40,19 +40,43 @@ ERRORS = {
     "unknown": CloudError(
         ErrorCategory.UNKNOWN, "InternalError", "Something odd", "Contact support."
     ),
+    "denied-regions": CloudError(
+        ErrorCategory.PERMISSION_DENIED,
+        "AccessDenied",
+        "not authorized to perform ec2:DescribeRegions",
+        "Grant the missing permissions to the scanner.",
+        missing_permissions=("ec2:DescribeRegions",),
+    ),
+    "denied-storage": CloudError(
+        ErrorCategory.PERMISSION_DENIED,
+        "AccessDenied",
+        "not authorized to list buckets or read their policies",
+        "Grant the missing permissions to the scanner.",
+        missing_permissions=("s3:ListAllMyBuckets", "s3:GetBucketPolicy"),
+    ),
 }
 
 
 @dataclass
-class _Prepared:
-    units: list[str]
+class _Session:
     failing: dict[str, CloudError]
+    findings: list[FindingRecord] = field(default_factory=list)
 
     def run_unit(self, unit: str, cancel: CancelToken) -> UnitOutcome:
         outcome = UnitOutcome()
         if unit in self.failing:
             outcome.errors.append(ErrorRecord(self.failing[unit], "check.x"))
+        elif unit == "us-east-1":
+            outcome.findings.extend(self.findings)
         return outcome
+
+    def close(self) -> None:
+        pass
+
+
+def finding(check: str, resource: str, severity: str = "high", passed: bool = False) -> Any:
+    """A finding the scripted runner reports (in the scan's first unit, us-east-1)."""
+    return FindingRecord(check, severity, CheckResult(resource, passed, "us-east-1"))
 
 
 @dataclass
@@ -60,32 +84,44 @@ class ScriptedRunner:
     """A JobRunner whose next scans follow a script: "ok", "partial-<err>" or an error name.
 
     "<err>" (e.g. "temporary") fails the planning (every job fails); "partial-<err>" runs two
-    units of which the second fails with that error. An empty script means "ok".
+    units of which the second fails with that error; "both-<err1>+<err2>" fails the first
+    unit with err1 and the second with err2. An empty script means "ok".
     """
 
     script: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    failing: dict[int, dict[str, CloudError]] = field(default_factory=dict)  # by scan id
+    reported: dict[int, list[FindingRecord]] = field(default_factory=dict)  # by scan id
+    findings: list[FindingRecord] = field(default_factory=list)
+    """What the next scans' first unit reports (see `finding`)."""
 
     def then(self, *steps: str) -> ScriptedRunner:
         with self.lock:
             self.script.extend(steps)
         return self
 
-    def prepare(
-        self,
-        provider: Provider,
-        creds: Any,
-        scope: Sequence[str],
-        check_ids: Sequence[str],
-        cancel: CancelToken,
-    ) -> _Prepared:
+    def plan(self, target: ScanTarget, cancel: CancelToken) -> list[str]:
         with self.lock:
             step = self.script.pop(0) if self.script else "ok"
-        if step == "ok":
-            return _Prepared(["us-east-1", "eu-west-1"], {})
-        if step.startswith("partial-"):
-            return _Prepared(["us-east-1", "eu-west-1"], {"eu-west-1": ERRORS[step[8:]]})
+            if step == "ok":
+                self.reported[target.scan_id] = list(self.findings)
+            elif step.startswith("both-"):
+                first, second = step[5:].split("+")
+                self.failing[target.scan_id] = {
+                    "us-east-1": ERRORS[first],
+                    "eu-west-1": ERRORS[second],
+                }
+            elif step.startswith("partial-"):
+                self.failing[target.scan_id] = {"eu-west-1": ERRORS[step[8:]]}
+        if step == "ok" or step.startswith(("partial-", "both-")):
+            return ["us-east-1", "eu-west-1"]
         raise CloudCallError(ERRORS[step])
+
+    def open(self, target: ScanTarget, cancel: CancelToken) -> _Session:
+        with self.lock:
+            return _Session(
+                self.failing.get(target.scan_id, {}), self.reported.get(target.scan_id, [])
+            )
 
 
 def add_connector(rt: Runtime, name: str = "prod-aws", created_at: datetime | None = None) -> int:
@@ -106,11 +142,21 @@ def add_connector(rt: Runtime, name: str = "prod-aws", created_at: datetime | No
         return c.id
 
 
-def add_project(rt: Runtime, name: str, connector_id: int, alert_channel: str | None = None) -> int:
+def add_project(
+    rt: Runtime,
+    name: str,
+    connector_id: int,
+    alert_channel: str | None = None,
+    owner: str | None = None,
+) -> int:
     """A project row."""
     with rt.db.unit_of_work() as s:
         p = Project(
-            name=name, connector_id=connector_id, created_by="test", alert_channel=alert_channel
+            name=name,
+            connector_id=connector_id,
+            created_by="test",
+            alert_channel=alert_channel,
+            owner=owner,
         )
         s.add(p)
         s.flush()

@@ -180,3 +180,45 @@ def test_cli_without_token(database_url: str, runtime_factory: Any, runner: Scri
     bare = runtime_factory(make_settings(database_url), runner=runner)
     with pytest.raises(InputError, match="SLACK_BOT_TOKEN is not set"):
         _cli(bare, "digest", "send", "--channel", "C1")
+
+
+def test_cli_schedule_list_names_the_project_of_a_pending_retry(
+    rt: Runtime,
+    service_factory: Callable[..., SchedulingService],
+    runner: ScriptedRunner,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.scheduling._support import run_scan
+
+    add_project(rt, "payments-prod", add_connector(rt))
+    service = service_factory(rt)
+    runner.then("temporary")
+    run_scan(rt, "payments-prod")
+    service.drain()
+    assert _cli(rt, "schedule", "list") == 0
+    out = capsys.readouterr().out
+    assert "RETRY OF PROJECT" in out and "payments-prod" in out
+    assert _cli(rt, "schedule", "list", "--json") == 0
+    [retry] = json.loads(capsys.readouterr().out)["retries"]
+    assert retry["project"] == "payments-prod" and retry["at"]
+
+
+def test_scheduling_settings_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.scheduling.config import SchedulingConfig
+    from bot.settings import SettingsError, load_settings
+
+    for name, value in {
+        "CSPM_RETRY_FACTOR": "3",
+        "CSPM_SUPPORT_NEW_CONNECTOR_HOURS": "6",
+        "CSPM_SCHEDULER_LEASE_SECONDS": "45",
+        "CSPM_SCAN_SCHEDULE_MIN_MINUTES": "30",
+    }.items():
+        monkeypatch.setenv(name, value)
+    config = SchedulingConfig.from_settings(load_settings(database_url="sqlite://"))
+    assert config.retry_factor == 3 and config.support_new_connector_hours == 6
+    assert config.scheduler_lease_seconds == 45 and config.scan_schedule_min_minutes == 30
+    monkeypatch.setenv("CSPM_SCHEDULER_LEASE_SECONDS", "1")
+    with pytest.raises(SettingsError, match="CSPM_SCHEDULER_LEASE_SECONDS"):
+        load_settings(database_url="sqlite://")

@@ -16,6 +16,7 @@ from bot.views.digest_models import (
     CredentialProblem,
     DigestData,
     DigestProject,
+    DigestTrends,
     PeriodCounts,
     RetryNotice,
     SupportCase,
@@ -48,8 +49,16 @@ def _project(i: int, **kw: object) -> DigestProject:
     return DigestProject(**values)
 
 
-def _big_digest(n: int) -> DigestData:
-    projects = tuple(_project(i) for i in range(n))
+def _big_digest(n: int, recovered: int = 0) -> DigestData:
+    projects = tuple(_project(i) for i in range(n)) + tuple(
+        _project(
+            n + i,
+            recovered=True,
+            failing_since=START,
+            recovered_at=START + timedelta(hours=5),
+        )
+        for i in range(recovered)
+    )
     names = tuple(p.name for p in projects)
     return DigestData(
         period_start=START,
@@ -76,18 +85,29 @@ def _big_digest(n: int) -> DigestData:
             for p in projects[:9]
         ),
         schedule_label="Daily at 09:00 (Europe/Berlin)",
+        trends=DigestTrends(
+            failing_projects=tuple(range(14)),
+            failed=(0,) * 13 + (n * 2,),
+            partial=(5,) * 14,
+            scans=tuple(4000 + 100 * i for i in range(14)),
+        ),
     )
 
 
 def test_full_digest_is_valid_and_within_limits() -> None:
-    for n in (1, 3, 12, 500):
-        payload = build_digest(_big_digest(n))
+    for n, recovered in ((1, 0), (3, 2), (12, 0), (500, 0), (500, 500), (0, 3)):
+        payload = build_digest(_big_digest(n, recovered))
         assert_valid_message(payload)
         assert len(payload["blocks"]) <= 50
         assert total_text(payload["blocks"]) <= 11_000
     text = _texts(build_digest(_big_digest(500)))
     assert "…and 490 more failing projects" in text
-    assert "▲ 500 vs previous" in text and "▼ 3 vs previous" in text and "no change" in text
+    # more failures is worse, fewer is better, more scans finished is neither
+    assert ":small_red_triangle: 500 more than before (worse)" in text
+    assert ":small_red_triangle_down: 3 fewer than before (better)" in text
+    assert "▲ 100 more than before" in text and "no change" in text
+    assert "`▁▂▂▃▃▄▄▅▅▆▆▇▇█` _14 days_" in text  # failing projects 0..13
+    assert "`▁▁▁▁▁▁▁▁▁▁▁▁▁█` _14 days_" in text  # failed scans: only the last day
     assert "&lt;0&gt;&amp;" in text  # names are escaped
     assert "connector.replace" in text and "support.open" in text
     assert "project.history" in text and "errorlog.open" in text
@@ -179,3 +199,62 @@ def test_command_replies_are_valid() -> None:
     assert_valid_message(payload)
     assert "more channels" in _texts(payload)
     assert_valid_message(build_subscription_list([], "C1"))
+
+
+def test_alert_lists_every_missing_permission_within_limits() -> None:
+    permissions = tuple(f"service{i}:Describe{'Thing' * 12}{i}" for i in range(200))
+    data = _alert(
+        missing_permissions=permissions,
+        account_id="123456789012",
+        digest_link="https://example.slack.com/archives/C1/p1",
+    )
+    for payload in (build_alert(data), build_alert_reply(data)):
+        assert_valid_message(payload)
+    text = _texts(build_alert(data))
+    assert "Missing permissions (200)" in text and "`service0:Describe" in text
+    assert "more" in text and "account `123456789012`" in text
+    assert "<https://example.slack.com/archives/C1/p1|listed in the digest>" in text
+    few = _texts(build_alert(_alert(missing_permissions=("a:B", "c:D"))))
+    assert "Missing permissions (2): `a:B`, `c:D`" in few
+
+
+def test_still_failing_and_recovered_are_told_apart() -> None:
+    still = _project(
+        1,
+        name="web",
+        failing_since=END - timedelta(days=2, hours=3),
+        alert_link="https://standin.slack.com/archives/CALERTS/p1",
+    )
+    back = _project(
+        2,
+        name="etl",
+        recovered=True,
+        failing_since=END - timedelta(hours=10),
+        recovered_at=END - timedelta(hours=5),
+        categories=(ErrorCategory.INVALID_CREDENTIALS,),
+    )
+    data = DigestData(
+        START,
+        END,
+        current=PeriodCounts(scans=5, failed=2, failing_projects=1),
+        previous=PeriodCounts(scans=5, failed=2, failing_projects=1),
+        projects=(still, back),
+    )
+    payload = build_digest(data)
+    assert_valid_message(payload)
+    text = _texts(payload)
+    assert text.index("*Still failing*") < text.index("*web*") < text.index("*Recovered during")
+    assert "(2 d 3 h)" in text and "|alert thread>" in text
+    recovered = text[text.index("*Recovered during") :]
+    assert "*etl* — recovered" in recovered and "after 5 h 0 min" in recovered
+    assert "connector.replace" not in recovered and ":red_circle:" not in recovered
+    assert payload["text"].startswith("CSPM digest: 1 project(s) still failing, 1 recovered")
+    only_recovered = _texts(build_digest(DigestData(START, END, projects=(back,))))
+    assert "*Still failing*: none" in only_recovered
+
+
+def test_sparkline() -> None:
+    from bot.views.digest import sparkline
+
+    assert sparkline([]) == "" and sparkline([0, 0]) == "▁▁"
+    assert sparkline([0, 1, 2, 4, 8]) == "▁▂▃▅█"

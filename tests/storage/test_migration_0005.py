@@ -82,8 +82,9 @@ def test_0005_upgrades_a_0004_database_with_old_text_rows(database_url: str) -> 
         assert current_revision(db.engine) == "0004"
         _old_rows(db)
 
-        db.upgrade()
+        upgrade(db.engine, "0005")
         assert current_revision(db.engine) == "0005"
+        db.upgrade()  # and on to the newest revision
 
         connectors = ConnectorService(db, SecretBox([Fernet.generate_key()]), providers.endpoints())
         denied = connectors.get("denied").last_error

@@ -116,3 +116,26 @@ def test_long_history_is_paged_and_stays_within_limits() -> None:
         assert len(payload["blocks"]) <= 50
         assert total_text(payload["blocks"]) <= 12_000
     assert "<!channel>" not in all_text(first)
+
+
+def test_who_stopped_a_scan_is_a_mention_and_nothing_else_is() -> None:
+    payload = build(
+        [
+            scan_row(
+                43,
+                ScanStatus.STOPPED,
+                status_message="Stopped by <@U0STOPPER> after 1 of 3 jobs finished",
+            ),
+            scan_row(42, ScanStatus.FAILED, status_message="<!channel> <@U0X|spoof> <https://x>"),
+        ]
+    )
+    text = all_text(payload)
+    assert "Stopped by <@U0STOPPER> after 1 of 3 jobs finished" in text
+    assert "&lt;!channel&gt; &lt;@U0X|spoof&gt; &lt;https://x&gt;" in text
+
+
+def test_a_mention_elsewhere_in_a_status_message_stays_escaped() -> None:
+    text = all_text(
+        build([scan_row(43, ScanStatus.FAILED, status_message="1 of 1 jobs failed (<@U0X>)")])
+    )
+    assert "(&lt;@U0X&gt;)" in text

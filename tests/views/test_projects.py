@@ -53,7 +53,8 @@ def test_buttons_of_a_finished_project() -> None:
     assert decode(
         buttons_with(payload, ids.ProjectAction.HISTORY)[0].value, ProjectRef
     ) == ProjectRef(3)
-    assert decode(buttons_with(payload, ids.ScanAction.RUN)[0].value, ProjectRef) == ProjectRef(3)
+    run = decode(buttons_with(payload, ids.ProjectAction.RUN)[0].value, RowState)
+    assert run.project_id == 3  # the list's page and filter travel along for the redraw
     assert not buttons_with(payload, ids.ScanAction.STOP)
 
 
@@ -64,7 +65,7 @@ def test_stop_replaces_run_while_a_scan_is_active_and_asks_first(status: ScanSta
     assert stop.style == "danger"
     assert stop.confirm is not None and stop.confirm["confirm"]["text"] == "Stop scan"
     assert decode(stop.value, ScanRef) == ScanRef(77)
-    assert not buttons_with(payload, ids.ScanAction.RUN)
+    assert not buttons_with(payload, ids.ProjectAction.RUN)
 
 
 @pytest.mark.parametrize("status", [s for s in ScanStatus if not s.is_active])
@@ -202,3 +203,22 @@ def test_user_text_is_escaped_and_cut() -> None:
     assert "&lt;!channel&gt; &amp; &lt;@U123&gt;" in text
     assert LONG_NAME not in text  # cut, with an ellipsis
     assert "prod-xxxx" in text and "…" in text
+
+
+def test_a_note_under_the_row_just_run_fits_a_full_expanded_page() -> None:
+    rows = [
+        project_row(
+            i,
+            name=LONG_NAME,
+            status=ScanStatus.RUNNING,
+            status_message=NASTY * 20,
+            jobs=jobs(40),
+        )
+        for i in range(PAGE_SIZE)
+    ]
+    note = "Scan #12 queued by you; progress in <#C0GENERAL>. " + "x" * 400
+    payload = build_projects(page_of(rows), None, (3, note))
+    assert_valid_message(payload)
+    assert total_text(payload["blocks"]) <= 11_000
+    texts = all_text(payload)
+    assert texts.count("Scan #12 queued by you; progress in <#C0GENERAL>.") == 1

@@ -205,10 +205,12 @@ def test_one_503_is_retried_away(app: AzureApp) -> None:
 
 
 def test_429_retry_after_is_honoured(app: AzureApp) -> None:
-    app.standin.fail(429, times=1, path_prefix="/subscriptions", retry_after="1")
-    started = time.monotonic()
+    # 2 s: longer than the backoff the client would use on a 429 that named no delay
+    app.standin.fail(429, times=1, path_prefix="/subscriptions", retry_after="2")
     assert ADAPTER.validate(app.creds(), app.standin.endpoints()).ok
-    assert time.monotonic() - started >= 0.9
+    arm = [c for c in app.standin.calls if c.path.startswith("/subscriptions")]
+    assert [c.status for c in arm] == [429, 200]
+    assert arm[1].at - arm[0].at >= 2.0  # the stand-in saw the retry after Retry-After
 
 
 def test_arm_timeout_is_temporary(app: AzureApp) -> None:
@@ -452,14 +454,16 @@ def test_parse_field_messages(raw: dict[str, str], field: str, words: str) -> No
 
 
 def test_engine_job_runner_end_to_end(app: AzureApp) -> None:
-    from bot.engine.jobs import CloudJobRunner
+    from bot.engine.jobs import CloudJobRunner, ScanTarget
 
     entra = app.standin
     entra.seed(app.subscriptions[0], "storage_accounts", [{"name": "st1", "properties": {}}])
     entra.deny("Microsoft.KeyVault/vaults/read")
     runner = CloudJobRunner(entra.endpoints(max_attempts=1))
-    scan = runner.prepare("azure", app.creds(), [], [], CancelToken())
-    assert sorted(scan.units) == sorted(app.subscriptions)
+    target = ScanTarget(1, "azure", app.creds())
+    units = runner.plan(target, CancelToken())
+    scan = runner.open(target, CancelToken())
+    assert sorted(units) == sorted(app.subscriptions)
     outcome = scan.run_unit(app.subscriptions[0], CancelToken())
     failing = {f.check_id for f in outcome.findings if not f.result.passed}
     assert "azure.storage.secure_transfer" in failing
@@ -467,5 +471,5 @@ def test_engine_job_runner_end_to_end(app: AzureApp) -> None:
     assert outcome.errors[0].error.category is ErrorCategory.PERMISSION_DENIED
 
     with pytest.raises(CloudCallError) as caught:
-        runner.prepare("azure", app.creds(secret="Wrong-secret-value-1"), [], [], CancelToken())
+        runner.plan(ScanTarget(1, "azure", app.creds(secret="Wrong-secret-value-1")), CancelToken())
     assert caught.value.error.code == "AADSTS7000215"

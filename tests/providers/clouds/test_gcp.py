@@ -432,14 +432,16 @@ def test_parse_bad_email_and_project() -> None:
 
 
 def test_engine_job_runner_end_to_end(account: GcpAccount) -> None:
-    from bot.engine.jobs import CloudJobRunner
+    from bot.engine.jobs import CloudJobRunner, ScanTarget
 
     google = account.standin
     google.seed(PROJECT, "networks", [{"name": "default"}])
     google.deny("storage.buckets.list")
     runner = CloudJobRunner(google.endpoints(max_attempts=1))
-    scan = runner.prepare("gcp", account.creds(), [], [], CancelToken())
-    assert scan.units == [PROJECT]
+    target = ScanTarget(1, "gcp", account.creds())
+    units = runner.plan(target, CancelToken())
+    scan = runner.open(target, CancelToken())
+    assert units == [PROJECT]
     outcome = scan.run_unit(PROJECT, CancelToken())
     failing = {f.check_id for f in outcome.findings if not f.result.passed}
     assert failing == {"gcp.compute.default_network"}

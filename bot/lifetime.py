@@ -1,0 +1,95 @@
+"""Process lifetime: children that die with their parent, and a port only one server holds.
+
+`cspm-bot serve` is a tree of processes (the master, granian's worker serving HTTP, the bot's
+worker process). If the master is killed outright (``kill -9``, the OOM killer), nothing runs
+its shutdown code: without help its children would go on serving, reparented to pid 1, and a
+new `serve` would bind the same port beside them (granian binds with ``SO_REUSEPORT``).
+
+- `die_with_parent` makes a child receive a signal when its parent exits: Linux's
+  ``prctl(PR_SET_PDEATHSIG)``, or elsewhere a thread that watches the parent pid.
+- `check_port_free` refuses to start on a port something already listens on.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+WATCH_SECONDS = 1.0
+"""How often the fallback watcher checks that the parent is still there."""
+
+
+def die_with_parent(parent_pid: int, sig: int = signal.SIGTERM) -> str:
+    """Have this process receive `sig` as soon as its parent (`parent_pid`) exits, however it
+    exits; if it already has, `sig` is sent at once. Returns how: ``"prctl"`` (Linux) or
+    ``"watch"`` (a daemon thread checking the parent pid every `WATCH_SECONDS`).
+
+    Call it first thing in the child. On Linux the signal follows the parent *thread* that
+    started this process: start children from threads that live as long as the process.
+    """
+    how = "watch"
+    if sys.platform.startswith("linux") and _prctl_pdeathsig(sig):
+        how = "prctl"
+    else:
+        threading.Thread(
+            target=_watch_parent, args=(parent_pid, sig), name="cspm-parent-watch", daemon=True
+        ).start()
+    if os.getppid() != parent_pid:  # the parent died before we could ask
+        log.warning("parent process %s is gone; this process stops", parent_pid)
+        os.kill(os.getpid(), sig)
+    return how
+
+
+def _prctl_pdeathsig(sig: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library is already loaded
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent_pid: int, sig: int) -> None:
+    while os.getppid() == parent_pid:
+        threading.Event().wait(WATCH_SECONDS)
+    log.warning("parent process %s is gone; this process stops", parent_pid)
+    os.kill(os.getpid(), sig)
+
+
+class PortInUseError(Exception):
+    """Something already listens on the address; the message says what to do."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise `PortInUseError` if `host:port` cannot be bound by a socket without
+    ``SO_REUSEPORT`` (so a server already listening there, even one that set
+    ``SO_REUSEPORT`` itself, is found). ``SO_REUSEADDR`` is set, as servers do, so connections
+    of a previous server still in TIME_WAIT do not count. Port 0 is always free."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise PortInUseError(f"Cannot bind {host}:{port}: {exc.strerror}.") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(
+                    f"Port {port} on {host} is already in use (another `cspm-bot serve`?): "
+                    "stop what listens there, or pass --port N."
+                ) from None
+            raise PortInUseError(f"Cannot bind {host}:{port}: {exc.strerror}.") from None
