@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev lint format typecheck test run bench clean
+.PHONY: install dev lint format typecheck test run bench mutate clean
 
 install:  ## create the venv and install what running needs (the bot and its playground)
 	$(PY) -m venv $(VENV)
@@ -38,5 +38,8 @@ run:  ## the bot (with SLACK_BOT_TOKEN set) or else the playground in a browser
 bench:
 	$(BIN)/python bench/run_all.py
 
+mutate: dev  ## mutation testing of the critical modules (mutmut; slow, not in CI): score per module and surviving mutants
+	$(BIN)/python tools/mutate.py $(TARGETS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mutants

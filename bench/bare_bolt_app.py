@@ -1,11 +1,16 @@
 """The ack-latency baseline: a bare Bolt app that acks every request with a static message.
 
-Served over HTTP by granian (`application`), or over Socket Mode with slack_bolt's default
-Socket Mode handler (``python -m bench.bare_bolt_app socket``, with ``SLACK_APP_TOKEN``).
+Configured as the bot is: ``process_before_response=True`` (the ack is the listener's answer
+in the request's own thread; with False, Bolt runs listeners on a thread pool and polls for
+the ack every 10 ms), the same token and Web API base URL, and its start-up heap frozen for
+the garbage collector as `bot.serve` does. Served over HTTP by granian with the bot's
+settings (`application`), or over Socket Mode with slack_bolt's default Socket Mode handler
+(``python -m bench.bare_bolt_app socket``, with ``SLACK_APP_TOKEN``).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import sys
@@ -19,7 +24,7 @@ from slack_sdk import WebClient
 app = App(
     signing_secret=os.environ["SLACK_SIGNING_SECRET"],
     client=WebClient(os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]),
-    process_before_response=False,
+    process_before_response=True,
 )
 
 
@@ -34,6 +39,7 @@ def _action(ack: Ack) -> None:
 
 
 handler = SlackRequestHandler(app)
+gc.freeze()  # as bot.serve does once its app is built
 
 
 def application(environ: dict[str, Any], start_response: Any) -> Any:

@@ -1,6 +1,8 @@
 """Ack latency benchmark: every /cspm command and button through the real HTTP endpoint
 (`cspm-bot serve`), with 8 concurrent senders, at two data sizes, beside a bare Bolt app that
-acks a static message, served the same way in the same run. Then the same interactions over
+acks a static message, configured and served as the bot is (``process_before_response=True``,
+granian with the bot's settings) and sent the same requests in the same rounds; the bot's
+added latency over it is printed per interaction. Then the same interactions over
 Socket Mode (`cspm-bot serve` with ``SLACK_APP_TOKEN``, 2 connections, 50 projects) through a
 Socket Mode stand-in in this process, printed beside the HTTP rows (p50 / p99 / max), plus
 acks across forced refreshes, beside the bare Bolt app on slack_bolt's default Socket Mode
@@ -21,11 +23,15 @@ How it measures, so the figures are the bot's and not the harness's:
   round trip to ``POST /slack/events``, from the first byte sent to the ack received;
 - the Slack Web API stand-in of the tests runs in a process of its own
   (`bench.standin_proc`), as Slack's servers would be on other machines;
-- after each interaction the benchmark waits until the bot's post-ack work (the replies,
-  modals and progress messages that the acks promised) has reached the stand-in, and prints
-  how long that took, so the next interaction is measured on a quiet bot and the work is
-  shown to be done, not dropped. Every payload is validated by the stand-in; any invalid one
-  fails the run.
+- after each interaction the benchmark waits until every request has been answered at the
+  stand-in (a post to its response_url, or a modal opened with its trigger id; at most
+  `DRAIN_LIMIT` seconds) and the bot's other post-ack work (progress messages) is over, and
+  prints how long that took, so the next interaction is measured on a quiet bot. Replies
+  expected and received are printed per interaction; any missing reply, or any invalid
+  payload (the stand-in validates every one), fails the run (exit status 1);
+- the bare Bolt app runs beside the bots for the whole run and is measured in every round of
+  every interaction, with that interaction's requests, its turn alternating with the bots',
+  so the baseline sees the same machine as the bot.
 
 Why so many samples: the ack does the same work at both sizes (it relays the request to the
 worker process; about 0.1 ms of the serving process's CPU), so its p99 is set by how the
@@ -78,6 +84,7 @@ ROOT = Path(__file__).resolve().parents[1]
 USER = "U0BENCH01"  # admin and operator
 SIZES = {"50 projects": (50, 2_000, 10_000), "5,000 projects": (5_000, 200_000, 1_000_000)}
 SOCKET_LABEL = "Socket Mode, 50 projects"
+BARE_LABEL = "bare Bolt"
 SOCKET_CONNECTIONS = 2
 UNACKED = float("inf")
 """The latency of an envelope never acked (within 30 s): counted, and shown as the max."""
@@ -224,6 +231,19 @@ def wait_quiet(slack: StandInProcess) -> float:
     return last_change - started
 
 
+def wait_answered(slack: StandInProcess, sent: list[Prepared]) -> tuple[int, float]:
+    """Wait until every request of `sent` has its reply at the stand-in (or `DRAIN_LIMIT`
+    passed); returns (requests answered, seconds waited)."""
+    started = time.monotonic()
+    keys = [reply_keys(p) for p in sent]
+    while True:
+        answered = slack.answered()
+        done = sum(1 for k in keys if k & answered)
+        if done == len(keys) or time.monotonic() - started > DRAIN_LIMIT:
+            return done, time.monotonic() - started
+        time.sleep(0.1)
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-th percentile (nearest rank)."""
     ordered = sorted(values)
@@ -241,6 +261,19 @@ def ratio_interval(
         for _ in range(resamples)
     )
     return ratios[int(0.05 * resamples)], ratios[int(0.95 * resamples) - 1]
+
+
+def reply_keys(prepared: Prepared) -> set[str]:
+    """What the bot's answer to this request is keyed on at the stand-in: the id of its
+    response_url and its trigger id (a modal)."""
+    fields = {k: v[0] for k, v in parse_qs(prepared.body.decode()).items()}
+    body = json.loads(fields["payload"]) if "payload" in fields else fields
+    urls = [body.get("response_url")]
+    urls += [u.get("response_url") for u in body.get("response_urls", [])]
+    keys = {str(url).rsplit("/response/", 1)[-1] for url in urls if url}
+    if body.get("trigger_id"):
+        keys.add(str(body["trigger_id"]))
+    return keys
 
 
 def _has(action_id: str) -> Callable[[dict[str, Any]], bool]:
@@ -298,6 +331,8 @@ class Measured:
     latencies: list[float] = field(default_factory=list)
     drains: list[float] = field(default_factory=list)
     round_p99s: list[float] = field(default_factory=list)
+    expected: int = 0  # requests sent, each owed a reply
+    answered: int = 0  # of them, those whose reply reached the stand-in
 
 
 def envelope_of(prepared: Prepared) -> tuple[str, dict[str, Any]]:
@@ -429,15 +464,23 @@ class BotServer:
         return latencies
 
     def measure(self, name: str, total: int, senders: int, into: Measured) -> None:
-        """Measure `total` requests of interaction `name` on a quiet bot."""
+        """Measure `total` requests of interaction `name` on a quiet bot, then count the
+        requests (warm-up included) whose reply reached the stand-in."""
         make = self.interactions[name]
         wait_quiet(self.slack)
-        self.send(self.builder.prepare(make, senders), senders)  # warm-up
+        warm_up = self.builder.prepare(make, senders)
+        self.send(warm_up, senders)
+        wait_answered(self.slack, warm_up)
         wait_quiet(self.slack)
-        latencies = self.send(self.builder.prepare(make, total), senders)
+        batch = self.builder.prepare(make, total)
+        latencies = self.send(batch, senders)
         into.latencies += latencies
         into.round_p99s.append(pct(latencies, 99))
-        into.drains.append(wait_quiet(self.slack))
+        sent = warm_up + batch
+        answered, seconds = wait_answered(self.slack, sent)
+        into.drains.append(seconds + wait_quiet(self.slack))
+        into.expected += len(sent)
+        into.answered += answered
 
     def close(self) -> None:
         """Stop the bot (failing the run if it ever sent an invalid payload)."""
@@ -476,7 +519,9 @@ def run_bots(
     servers = {label: BotServer(size) for label, size in SIZES.items()}
     if socket_mode:
         servers[SOCKET_LABEL] = BotServer(SIZES["50 projects"], socket_mode=True)
-    results: dict[str, dict[str, Measured]] = {label: {} for label in servers}
+    bare = BareServer(senders)
+    small = servers["50 projects"]
+    results: dict[str, dict[str, Measured]] = {label: {} for label in [*servers, BARE_LABEL]}
     across_refresh: list[float] = []
     try:
         names = list(next(iter(servers.values())).interactions)
@@ -487,15 +532,20 @@ def run_bots(
             names = [name for name in names if name in only]
         for name in names:
             for r in range(rounds):
-                order = list(servers) if r % 2 == 0 else list(reversed(servers))
-                for label in order:
+                labels = [*servers, BARE_LABEL]
+                for label in labels if r % 2 == 0 else reversed(labels):
                     into = results[label].setdefault(name, Measured())
-                    servers[label].measure(name, total, senders, into)
+                    if label == BARE_LABEL:  # the same requests as the bot's, unanswered
+                        make = small.interactions[name]
+                        bare.measure(lambda n, m=make: small.builder.prepare(m, n), total, into)
+                    else:
+                        servers[label].measure(name, total, senders, into)
             print(f"  measured {name}", flush=True)
         if socket_mode:
             across_refresh = servers[SOCKET_LABEL].measure_refresh(refreshes)
             print("  measured Socket Mode across refreshes", flush=True)
     finally:
+        bare.close()
         for server in servers.values():
             server.close()
     return results, across_refresh
@@ -540,41 +590,38 @@ def run_bare_socket(total: int, senders: int, refreshes: int) -> tuple[list[floa
         socket_server.close()
 
 
-def run_bare(total: int, senders: int) -> list[float]:
-    """The baseline: a Bolt app that acks a static message, served by granian as the bot is."""
-    slack = StandInProcess()
-    port = _free_port()
-    env = dict(
-        os.environ,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_BOT_TOKEN=slack.token,
-        SLACK_API_URL=slack.api_url,
-    )
-    granian = [sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws", "--workers", "1"]
-    threads = ["--blocking-threads", str(HTTP_THREADS), "--log-level", "warning"]
-    proc = _start(
-        [
-            *granian,
-            *threads,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "bench.bare_bolt_app:application",
-        ],
-        env,
-        port,
-        None,
-    )
-    try:
-        builder = RequestBuilder(slack)
-        url = f"http://127.0.0.1:{port}/slack/events"
-        make = lambda i: builder.command("projects", USER, settle=False)  # noqa: E731
-        measure(url, builder.prepare(make, senders), senders)
-        return measure(url, builder.prepare(make, total), senders)
-    finally:
-        _stop(proc)
-        slack.close()
+class BareServer:
+    """The baseline: a Bolt app that acks a static message (`bench.bare_bolt_app`, configured
+    as the bot is), served by granian with the bot's settings (`bot.serve.serve_http`)."""
+
+    def __init__(self, senders: int = 8) -> None:
+        self.senders = senders
+        self.slack = StandInProcess()
+        port = _free_port()
+        env = dict(
+            os.environ,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_BOT_TOKEN=self.slack.token,
+            SLACK_API_URL=self.slack.api_url,
+        )
+        granian = [sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws"]
+        granian += ["--workers", "1", "--blocking-threads", str(HTTP_THREADS)]
+        granian += ["--log-level", "warning", "--host", "127.0.0.1", "--port", str(port)]
+        self.proc = _start([*granian, "bench.bare_bolt_app:application"], env, port, None)
+        self.url = f"http://127.0.0.1:{port}/slack/events"
+
+    def measure(self, prepare: Callable[[int], list[Prepared]], total: int, into: Measured) -> None:
+        """Send a warm-up, then `total` requests made by `prepare(n)`; ack latencies into
+        `into`."""
+        measure(self.url, prepare(self.senders), self.senders)
+        latencies = measure(self.url, prepare(total), self.senders)
+        into.latencies += latencies
+        into.round_p99s.append(pct(latencies, 99))
+
+    def close(self) -> None:
+        """Stop the app and its stand-in."""
+        _stop(self.proc)
+        self.slack.close()
 
 
 def main() -> None:
@@ -592,7 +639,6 @@ def main() -> None:
     parser.add_argument("--no-socket", action="store_true", help="HTTP rows only")
     args = parser.parse_args()
     samples = args.requests * args.rounds
-    bare = run_bare(samples, args.senders)
     socket_mode = not args.no_socket
     if socket_mode:
         bare_socket, bare_refresh = run_bare_socket(samples, args.senders, args.refreshes)
@@ -600,11 +646,13 @@ def main() -> None:
         args.requests, args.rounds, args.senders, args.only, socket_mode, args.refreshes
     )
     small, large = by_size["50 projects"], by_size["5,000 projects"]
+    bare_by_name = by_size[BARE_LABEL]
+    bare = [v for m in bare_by_name.values() for v in m.latencies]
     print(
         f"\nack latency through POST /slack/events, {args.senders} concurrent senders, "
         f"{samples} requests per interaction and size ({args.rounds} alternating rounds), ms; "
-        "'done': seconds from the last ack until the post-ack work had all reached Slack "
-        "(mean per round):"
+        "'done': seconds from the last ack until every reply and the rest of the post-ack "
+        "work had reached Slack (mean per round):"
     )
     print(
         f"  {'interaction':24} {'p50@50':>8} {'p99@50':>8} {'p50@5k':>8} {'p99@5k':>8} "
@@ -633,10 +681,55 @@ def main() -> None:
         f"\n  worst p99: {worst_p99:.1f} ms (target < 100 ms); worst p99 ratio 5,000/50 "
         f"projects: {worst_ratio:.2f}x (target <= 1.3x); bare Bolt p99 {pct(bare, 99):.1f} ms"
     )
+    print_added_latency(small, large, bare_by_name)
     if socket_mode:
         print_socket_rows(
             by_size[SOCKET_LABEL], small, bare, bare_socket, bare_refresh, across_refresh, args
         )
+    missing = print_replies({k: v for k, v in by_size.items() if k != BARE_LABEL})
+    if missing:
+        raise SystemExit(f"{missing} request(s) got no reply: the post-ack work was dropped")
+
+
+def print_added_latency(
+    small: dict[str, Measured], large: dict[str, Measured], bare: dict[str, Measured]
+) -> None:
+    """The bot's ack latency over the bare Bolt app's, on the same requests and rounds."""
+    print(
+        "\nadded latency over the bare Bolt app (same requests, same rounds, same server "
+        "settings), ms; 'x': bot / bare:"
+    )
+    print(
+        f"  {'interaction':24} {'bare p50':>8} {'bare p99':>8} | {'+p50@50':>8} {'+p99@50':>8} "
+        f"{'x p50':>6} {'x p99':>6} | {'+p50@5k':>8} {'+p99@5k':>8} {'x p50':>6} {'x p99':>6}"
+    )
+    for name, base in bare.items():
+        b50, b99 = pct(base.latencies, 50), pct(base.latencies, 99)
+        cells = f"  {name:24} {b50:8.1f} {b99:8.1f} |"
+        for size in (small, large):
+            s50, s99 = pct(size[name].latencies, 50), pct(size[name].latencies, 99)
+            cells += f" {s50 - b50:8.1f} {s99 - b99:8.1f} {s50 / b50:5.1f}x {s99 / b99:5.1f}x |"
+        print(cells.rstrip(" |"))
+
+
+def print_replies(by_size: dict[str, dict[str, Measured]]) -> int:
+    """Replies received / expected per interaction and server; returns how many are missing."""
+    labels = list(by_size)
+    print("\nreplies received / expected (a response_url post or a modal per request):")
+    print(f"  {'interaction':24} " + " ".join(f"{label:>26}" for label in labels))
+    missing = 0
+    for name in next(iter(by_size.values())):
+        cells = []
+        for label in labels:
+            m = by_size[label].get(name)
+            if m is None:
+                cells.append(f"{'-':>26}")
+                continue
+            missing += m.expected - m.answered
+            flag = "" if m.answered == m.expected else " MISSING"
+            cells.append(f"{f'{m.answered} / {m.expected}{flag}':>26}")
+        print(f"  {name:24} " + " ".join(cells))
+    return missing
 
 
 def print_socket_rows(

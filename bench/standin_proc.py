@@ -55,6 +55,16 @@ class BenchStandIn(SlackStandIn):
         if request.path == "/_bench/calls":
             method = request.query.get("method", "")
             return Reply(200, [c.body for c in self.calls_to(method)])
+        if request.path == "/_bench/answered":
+            # what answered each request: its response_url (by id) or its trigger_id (a modal)
+            with self._lock:
+                urls = sorted({c.url_id for c in self.requests if c.method == "response_url"})
+                triggers = sorted(
+                    str(c.body.get("trigger_id"))
+                    for c in self.requests
+                    if c.method in ("views.open", "views.push") and c.body.get("trigger_id")
+                )
+            return Reply(200, {"response_urls": urls, "trigger_ids": triggers})
         if request.path == "/_bench/summary":
             with self._lock:
                 methods = Counter(c.method for c in self.requests)
@@ -120,6 +130,11 @@ class StandInProcess:
                 return found[-1]
             time.sleep(0.1)
         raise SystemExit(f"the bot sent no matching {method} call within {timeout:.0f} s")
+
+    def answered(self) -> set[str]:
+        """Every response_url id posted to and every trigger id a modal was opened with."""
+        found = self._http.get(f"{self.base_url}/_bench/answered").json()
+        return {*found["response_urls"], *found["trigger_ids"]}
 
     def total_calls(self) -> int:
         """How many calls the stand-in has received so far."""

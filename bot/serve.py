@@ -41,7 +41,9 @@ from bot.settings import Settings, reveal
 from bot.slack.client import api_base_url, make_web_client
 
 if TYPE_CHECKING:
+    from bot.distributed.serving import QueueFront
     from bot.slack.socket import SocketModeRunner
+    from bot.slack.work import Relay
     from bot.slack.worker import WorkerProcess
 
 log = logging.getLogger(__name__)
@@ -164,26 +166,49 @@ def database_ok(rt: Runtime) -> bool:
         return False
 
 
-def create_wsgi_app(rt: Runtime, bolt_app: App, worker: WorkerProcess | None = None) -> WsgiApp:
+def broker_health(report: dict[str, Any]) -> bool:
+    """True when the broker part of a health report is healthy (the broker answers).
+
+    Workers seen are reported but do not make a replica unhealthy: restarting it would not
+    bring a worker back, and it still acks and enqueues."""
+    return report.get("broker") == "ok"
+
+
+def create_wsgi_app(
+    rt: Runtime,
+    bolt_app: App,
+    worker: WorkerProcess | None = None,
+    broker: Callable[[], dict[str, Any]] | None = None,
+) -> WsgiApp:
     """The bot's WSGI app: ``POST /slack/events`` (Bolt) and ``GET /healthz``.
 
     With `worker` (the process that runs the work after each ack), health also reports
     whether it is up: Slack requests are still acked while it restarts, but not answered.
+    Requests to ``/slack/events`` pass `bot.slack.front.SlackFront` first: oversized, malformed
+    and unsigned ones are refused (4xx, one rate-limited log line) before Bolt sees them.
+    With `broker` (a broker is configured), health reports the broker and the workers seen.
     """
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from bot.slack.front import SlackFront
 
-    slack = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
+    slack = SlackFront(
+        bolt_app, reveal(rt.settings.slack_signing_secret), rt.settings.max_request_bytes
+    )
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        slack.refusals.tick()  # the pending "suppressed" summary of refused requests, if due
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH:
             if method not in ("GET", "HEAD"):
                 return _json(start_response, "405 Method Not Allowed", {"error": "use GET"})
-            health = {"database": "ok" if database_ok(rt) else "unreachable"}
+            health: dict[str, Any] = {"database": "ok" if database_ok(rt) else "unreachable"}
             if worker is not None:
                 health["worker"] = "ok" if worker.alive() else "down"
             healthy = all(v == "ok" for v in health.values())
+            if broker is not None:
+                report = broker()
+                health.update(report)
+                healthy = healthy and broker_health(report)
             status = "200 OK" if healthy else "503 Service Unavailable"
             return _json(start_response, status, {"status": "ok" if healthy else "error", **health})
         if path == EVENTS_PATH:
@@ -230,13 +255,22 @@ def run_socket_mode(
     from bot.slack.socket import HealthServer, SocketModeError, SocketModeRunner
     from bot.slackapp import create_app
 
-    print("cspm-bot: starting worker…", file=sys.stderr, flush=True)
-    try:
-        worker = start_worker(rt.settings)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    app = create_app(rt, client, request_verification_enabled=False, relay=worker)
+    worker: WorkerProcess | None = None
+    queue: QueueFront | None = None
+    if rt.settings.distributed:
+        from bot.distributed.serving import start_front
+
+        queue = start_front(rt, client)
+        relay: Relay = queue.relay
+    else:
+        print("cspm-bot: starting worker…", file=sys.stderr, flush=True)
+        try:
+            worker = start_worker(rt.settings)
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        relay = worker
+    app = create_app(rt, client, request_verification_enabled=False, relay=relay)
     runner = SocketModeRunner(
         app,
         app_token=_app_token(rt.settings),
@@ -263,7 +297,7 @@ def run_socket_mode(
             return EXIT_AUTH
         if health_port is not None:
             health = HealthServer(
-                lambda: socket_health(rt, worker, runner), health_port, health_host
+                lambda: socket_health(rt, worker, runner, queue), health_port, health_host
             )
             health.start()
         print(
@@ -278,7 +312,10 @@ def run_socket_mode(
         if health is not None:
             health.close()
         runner.close()
-        worker.close()
+        if worker is not None:
+            worker.close()
+        if queue is not None:
+            queue.close()
         context_of(app).close()
 
 
@@ -287,17 +324,26 @@ def _app_token(settings: Settings) -> str:
 
 
 def socket_health(
-    rt: Runtime, worker: WorkerProcess, runner: SocketModeRunner
+    rt: Runtime,
+    worker: WorkerProcess | None,
+    runner: SocketModeRunner,
+    queue: QueueFront | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     """Socket Mode's health: healthy while at least one connection is open, the worker runs
-    and the database answers."""
+    (or, with a broker, the broker answers) and the database answers."""
     connections = runner.status()
-    report = {
+    report: dict[str, Any] = {
         "connections": connections,
-        "worker": "ok" if worker.alive() else "down",
         "database": "ok" if database_ok(rt) else "unreachable",
     }
-    healthy = connections["open"] > 0 and report["worker"] == report["database"] == "ok"
+    healthy = connections["open"] > 0 and report["database"] == "ok"
+    if worker is not None:
+        report["worker"] = "ok" if worker.alive() else "down"
+        healthy = healthy and report["worker"] == "ok"
+    if queue is not None:
+        broker = queue.report()
+        report.update(broker)
+        healthy = healthy and broker_health(broker)
     return healthy, report
 
 
@@ -328,6 +374,8 @@ def http_front(settings: Settings, parent_pid: int | None = None) -> WsgiApp:
     configure_logging(settings.log_level)
     if parent_pid is not None:
         die_with_parent(parent_pid)
+    if settings.distributed:
+        return _queue_front(settings)
     try:
         worker = start_worker(settings)
     except ConfigError as exc:
@@ -347,6 +395,29 @@ def http_front(settings: Settings, parent_pid: int | None = None) -> WsgiApp:
     # the garbage collector's way, or a full collection stalls every ack in flight.
     gc.freeze()
     return create_wsgi_app(rt, bolt_app, worker)
+
+
+def _queue_front(settings: Settings) -> WsgiApp:
+    """HTTP mode with a broker: ack, enqueue on queue ``slack``, run the scheduler."""
+    from multiprocessing.util import Finalize
+
+    from bot.distributed.serving import start_front
+    from bot.slack.app import context_of
+    from bot.slackapp import create_app
+
+    rt = build_runtime(settings, migrate=False, recover=False, key_use=KeyUse.LOAD)
+    client = make_web_client(settings)
+    queue = start_front(rt, client)
+    bolt_app = create_app(rt, client, relay=queue.relay)
+
+    def close() -> None:
+        queue.close()
+        context_of(bolt_app).close()
+        rt.close()
+
+    Finalize(bolt_app, close, exitpriority=10)
+    gc.freeze()
+    return create_wsgi_app(rt, bolt_app, broker=queue.report)
 
 
 def serve_http(settings: Settings, host: str, port: int) -> int:
@@ -397,11 +468,18 @@ def _check_port(host: str, port: int | None) -> None:
         raise ConfigError(str(exc), EXIT_PORT_IN_USE) from None
 
 
-def preflight(settings: Settings, host: str, port: int, health_port: int | None = None) -> int:
+def preflight(
+    settings: Settings,
+    host: str,
+    port: int,
+    health_port: int | None = None,
+    no_worker: bool = False,
+) -> int:
     """What `serve` checks before anything opens the database: the settings and the port
     (HTTP mode's, or Socket Mode's health port). 0 when it may start; otherwise one line on
     stderr and the exit code."""
     try:
+        _check_no_worker(settings, no_worker)
         mode = check_config(settings)
         _check_port(host, port if mode == "http" else health_port)
     except ConfigError as exc:
@@ -410,18 +488,29 @@ def preflight(settings: Settings, host: str, port: int, health_port: int | None 
     return 0
 
 
+def _check_no_worker(settings: Settings, no_worker: bool) -> None:
+    if no_worker and not settings.distributed:
+        raise ConfigError(
+            "--no-worker needs CSPM_BROKER_URL: without a broker nobody else would run "
+            "the work, so serve runs it in its own worker process."
+        )
+
+
 def serve(
     rt: Runtime,
     port: int = 3000,
     host: str = "0.0.0.0",  # noqa: S104
     health_port: int | None = None,
+    no_worker: bool = False,
 ) -> int:
     """Check the configuration and the token, then serve until stopped; returns an exit code.
 
     `health_port` (Socket Mode only) serves ``GET /healthz`` on that port; HTTP mode serves it
-    beside ``/slack/events``."""
+    beside ``/slack/events``. With a broker (`CSPM_BROKER_URL`) the work goes to the queue;
+    unless `no_worker`, a ``cspm-bot worker`` is started beside this process."""
     settings = rt.settings
     try:
+        _check_no_worker(settings, no_worker)
         mode = check_config(settings)
         _check_port(host, port if mode == "http" else health_port)
         client = make_web_client(settings)
@@ -435,15 +524,27 @@ def serve(
         identity.get("team_id"),
         mode,
     )
-    if mode == "socket":
-        return _serve_socket_mode(rt, client, health_port, host)
-    # HTTP: granian forks its worker; stop this process's engine and pool first.
-    rt.engine.shutdown(wait_for_scans=False)
-    rt.db.dispose()
-    print("cspm-bot: starting worker…", file=sys.stderr, flush=True)
-    print(
-        f"cspm-bot: serving Slack requests on http://{host}:{port}{EVENTS_PATH} "
-        f"(health: {HEALTH_PATH})",
-        file=sys.stderr,
-    )
-    return serve_http(settings, host, port)
+    local = None
+    if settings.distributed and not no_worker:
+        from bot.distributed.serving import LocalWorkers
+
+        local = LocalWorkers()
+        local.start()
+    try:
+        if mode == "socket":
+            return _serve_socket_mode(rt, client, health_port, host)
+        # HTTP: granian forks its worker; stop this process's engine and pool first.
+        rt.engine.shutdown(wait_for_scans=False)
+        rt.db.dispose()
+        if not settings.distributed:
+            print("cspm-bot: starting worker…", file=sys.stderr, flush=True)
+        print(
+            f"cspm-bot: serving Slack requests on http://{host}:{port}{EVENTS_PATH} "
+            f"(health: {HEALTH_PATH})"
+            + ("; work goes to the broker's queues" if settings.distributed else ""),
+            file=sys.stderr,
+        )
+        return serve_http(settings, host, port)
+    finally:
+        if local is not None:
+            local.close()

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         ge=0,
     )
 
+    # --- several machines: the Celery broker (unset: everything runs in-process) ---------
+    broker_url: SecretStr | None = Field(default=None)
+    broker_visibility_timeout: float = Field(default=3600.0, ge=5, le=7 * 24 * 3600)
+    """Seconds a job may run before the broker hands it to another worker: above the
+    slowest job (see the README's "Running on several machines")."""
+
     # --- slack ---------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
@@ -116,6 +122,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
     )
     slack_team_id: str | None = Field(default=None)
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+    )
     operators: Annotated[list[str], NoDecode] = Field(default_factory=list)
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     support_channel: str | None = Field(default=None)
@@ -185,6 +196,11 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     # --- derived -------------------------------------------------------------------------
+    @property
+    def distributed(self) -> bool:
+        """True when a broker is configured: work goes to Celery workers."""
+        return bool(reveal(self.broker_url))
+
     @property
     def is_sqlite(self) -> bool:
         """True when the database is an embedded SQLite file."""

@@ -17,13 +17,17 @@ from storage.db import Database
 from storage.models import Base
 
 PG_ENV = "CSPM_TEST_DATABASE_URL"
+REDIS_ENV = "CSPM_TEST_REDIS_URL"
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees real cloud credentials, config files or the developer's .env."""
     for name in list(os.environ):
-        if name.startswith(("AWS_", "AZURE_", "GOOGLE_", "SLACK_", "CSPM_")) and name != PG_ENV:
+        if name.startswith(("AWS_", "AZURE_", "GOOGLE_", "SLACK_", "CSPM_")) and name not in (
+            PG_ENV,
+            REDIS_ENV,
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)

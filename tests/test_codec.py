@@ -36,11 +36,11 @@ from bot.codec import (
     encode_metadata,
     encode_option,
 )
-from bot.domain import ScanStatus
+from bot.domain import DB_ID_MAX, ScanStatus
 from bot.errors import InputError
 
-ids_ = st.integers(min_value=0, max_value=2**63 - 1)
-small_ids = st.integers(min_value=1, max_value=10**12)
+ids_ = st.integers(min_value=0, max_value=DB_ID_MAX)
+small_ids = st.integers(min_value=1, max_value=DB_ID_MAX)
 opt_status = st.none() | st.sampled_from(ScanStatus)
 slack_ids = st.none() | st.from_regex(r"[CDG][A-Z0-9]{8,11}", fullmatch=True)
 id_sets = st.frozensets(small_ids, max_size=40)
@@ -195,3 +195,128 @@ def test_error_log_state_expands_and_collapses() -> None:
     assert state.expanded == {3, 4}
     assert state.with_expanded(3, expanded=False).expanded == {4}
     assert state.scan_id == 9
+
+
+@pytest.mark.parametrize("value", [DB_ID_MAX + 1, 10**24, -1])
+def test_ids_beyond_the_database_range_are_refused(value: int) -> None:
+    with pytest.raises(InputError, match="non-negative integer"):
+        decode(f'{{"t":"s","scan_id":{value}}}', ScanRef)
+    with pytest.raises(InputError):
+        decode(f'{{"t":"pg","kind":"projects","page":{value}}}', PageRef)
+
+
+READ = "This button or form carries data the bot cannot read ({}). Please run the command again."
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ('{"t":"s","scan_id":1}' + " " * 3000, "too long"),
+        ("not json", "not JSON"),
+        ("[" * 2000, "not JSON"),
+        ("[]", "not an object"),
+        ("{}", "unknown type tag"),
+        ('{"t":7}', "unknown type tag"),
+        ('{"t":"zz","scan_id":1}', "unknown type tag"),
+        ('{"t":"s","scan_id":1,"admin":true,"zed":1}', "unknown field 'admin'"),
+        ('{"t":"s"}', "missing field 'scan_id'"),
+        ('{"t":"s","scan_id":"1"}', "scan_id must be a non-negative integer"),
+        ('{"t":"s","scan_id":true}', "scan_id must be a non-negative integer"),
+        ('{"t":"s","scan_id":-1}', "scan_id must be a non-negative integer"),
+        ('{"t":"s","scan_id":9223372036854775808}', "scan_id must be a non-negative integer"),
+        ('{"t":"f","status":"broken"}', "status has an unknown value"),
+        ('{"t":"f","status":3}', "status must be a string"),
+        ('{"t":"h","choice":"error"}', "missing field 'scan_id'"),
+        (
+            '{"t":"r","project_id":1,"expanded":{"a":1}}',
+            "expanded must be a list of at most 500 items",
+        ),
+        (
+            '{"t":"el","scan_id":1,"expanded":' + json.dumps(list(range(501))) + "}",
+            "expanded must be a list of at most 500 items",
+        ),
+        ('{"t":"r","project_id":1,"expanded":["1"]}', "expanded must be a non-negative integer"),
+        ('{"t":"rf","connector_id":1,"provider":"oracle"}', "provider is not a known provider"),
+        (
+            '{"t":"rf","connector_id":1,"provider":5}',
+            "provider must be a string of at most 255 characters",
+        ),
+        (
+            '{"t":"sp","channel_id":"' + "C" * 256 + '"}',
+            "channel_id must be a string of at most 255 characters",
+        ),
+    ],
+)
+def test_the_refusal_says_what_was_wrong(text: str, reason: str) -> None:
+    with pytest.raises(InputError) as refused:
+        decode_any(text)
+    assert str(refused.value) == READ.format(reason)
+
+
+def test_the_largest_values_still_decode() -> None:
+    assert decode(f'{{"t":"s","scan_id":{DB_ID_MAX}}}', ScanRef) == ScanRef(DB_ID_MAX)
+    assert decode('{"t":"s","scan_id":0}', ScanRef) == ScanRef(0)
+    channel = "C" * 255
+    assert decode(encode(SupportRef(channel_id=channel)), SupportRef).channel_id == channel
+    full = ErrorLogState(1, frozenset(range(500)))
+    assert decode(encode_metadata(full), ErrorLogState) == full
+    at_limit = '{"t":"s","scan_id":1}' + " " * (PRIVATE_METADATA_MAX - 21)
+    assert len(at_limit) == PRIVATE_METADATA_MAX and decode(at_limit, ScanRef) == ScanRef(1)
+
+
+def test_the_wrong_kind_message() -> None:
+    with pytest.raises(InputError) as refused:
+        decode(encode(ProjectRef(1)), ScanRef)
+    assert str(refused.value) == (
+        "This button or form carries data of the wrong kind. Please run the command again."
+    )
+
+
+def test_encoding_of_every_field_kind() -> None:
+    state = ReplaceFlowState(3, "aws", channel_id="C0123", scan_id=0, attempts=2)
+    assert json.loads(encode(state)) == {
+        "t": "rf", "connector_id": 3, "provider": "aws", "channel_id": "C0123", "scan_id": 0,
+        "attempts": 2,
+    }  # fmt: skip
+    assert encode(FilterRef(ScanStatus.FAILED)) == '{"t":"f","status":"failed"}'
+    assert encode(RowState(1, expanded=frozenset())) == '{"t":"r","project_id":1}'
+    assert encode(HistoryChoice(MenuChoice.RERUN, 5)) == '{"t":"h","choice":"rerun","scan_id":5}'
+    assert encode(ErrorLogState(2, frozenset({5, 1}))) == '{"t":"el","scan_id":2,"expanded":[1,5]}'
+    limit = len(encode(ScanRef(12345)))
+    assert encode(ScanRef(12345), limit) == '{"t":"s","scan_id":12345}'
+    with pytest.raises(CodecLimitError, match=f"encoded ScanRef is {limit} characters"):
+        encode(ScanRef(12345), limit - 1)
+    with pytest.raises(TypeError, match="dict is not a codec type"):
+        encode({"scan_id": 1})
+
+
+def test_a_new_clean_type_registers_and_its_fields_are_checked() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Probe:
+        probe_id: int
+        loud: bool = False
+        tags: tuple[str, ...] = ()
+
+    try:
+        assert codec._register("probe")(Probe) is Probe
+        assert json.loads(encode(Probe(4, loud=True))) == {
+            "t": "probe",
+            "probe_id": 4,
+            "loud": True,
+        }
+        assert decode('{"t":"probe","probe_id":4,"loud":true}', Probe) == Probe(4, True)
+        assert encode(Probe(4, tags=("b", "a"))) == '{"t":"probe","probe_id":4,"tags":["b","a"]}'
+        with pytest.raises(InputError, match=r"\(loud must be true or false\)"):
+            decode('{"t":"probe","probe_id":4,"loud":1}', Probe)
+    finally:
+        codec._BY_TAG.pop("probe", None)
+        codec._TAG_OF.pop(Probe, None)
+
+    @dataclasses.dataclass(frozen=True)
+    class Tagged:
+        t: int
+
+    with pytest.raises(TypeError, match=r"codec field Tagged\.t is not allowed"):
+        codec._register("tagged")(Tagged)
+    assert "tagged" not in codec._BY_TAG

@@ -285,12 +285,13 @@ _HOP_BY_HOP = {
 
 @dataclass
 class _Rule:
-    kind: str  # "throttle" | "5xx" | "delay"
+    kind: str  # "throttle" | "5xx" | "delay" | "hold"
     region: str | None
     service: str | None
     remaining: int | None  # None = forever
     status: int = 503
     seconds: float = 0.0
+    gate: threading.Event | None = None  # "hold": released when set
 
     def matches(self, service: str, region: str) -> bool:
         return (
@@ -400,6 +401,20 @@ class FaultProxy:
         with self._lock:
             self._rules.append(_Rule("delay", region, service, times, seconds=seconds))
 
+    def hold(
+        self,
+        region: str | None = None,
+        service: str | None = None,
+        times: int | None = None,
+        limit: float = 60.0,
+    ) -> threading.Event:
+        """Hold matching requests until the returned event is set (or `limit` seconds pass):
+        a cloud call in flight for as long as a test needs."""
+        gate = threading.Event()
+        with self._lock:
+            self._rules.append(_Rule("hold", region, service, times, seconds=limit, gate=gate))
+        return gate
+
     def clear(self) -> None:
         """Drop every rule and reset the call counters."""
         with self._lock:
@@ -420,24 +435,28 @@ class FaultProxy:
             if (service is None or s == service) and (region is None or r == region)
         )
 
-    def _decide(self, service: str, region: str) -> tuple[float, _Rule | None]:
-        """Count the call; return (delay seconds, fault rule or None), consuming `times`."""
+    def _decide(self, service: str, region: str) -> tuple[float, _Rule | None, list[_Rule]]:
+        """Count the call; return (delay seconds, fault rule or None, hold rules), consuming
+        `times`."""
         with self._lock:
             self._calls[(service, region)] += 1
             wait = 0.0
             fault: _Rule | None = None
+            holds: list[_Rule] = []
             for rule in self._rules:
                 if not rule.matches(service, region):
                     continue
                 if rule.kind == "delay":
                     wait += rule.seconds
+                elif rule.kind == "hold":
+                    holds.append(rule)
                 elif fault is None:
                     fault = rule
                 else:
                     continue
                 if rule.remaining is not None:
                     rule.remaining -= 1
-            return wait, fault
+            return wait, fault, holds
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -542,7 +561,10 @@ class FaultProxy:
             def _handle(self) -> None:
                 body = self._read_body()
                 service, region = self._scope()
-                wait, fault = proxy._decide(service, region)
+                wait, fault, holds = proxy._decide(service, region)
+                for rule in holds:
+                    assert rule.gate is not None
+                    rule.gate.wait(rule.seconds)
                 if wait:
                     time.sleep(wait)
                 head = self.command == "HEAD"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -27,6 +28,7 @@ class Call:
     path: str
     query: dict[str, str]
     status: int = 0
+    at: float = field(default_factory=time.monotonic)  # arrival (time.monotonic)
 
 
 @dataclass

@@ -93,6 +93,11 @@ class ProgressTracker:
                 self._state.finished.append(event)
             self._cond.notify()
 
+    def tracked_scans(self) -> list[int]:
+        """The scans whose messages are still being kept up to date."""
+        with self._cond:
+            return sorted({m.scan_id for m in self._state.messages})
+
     def tracked(self) -> int:
         """How many messages are still being kept up to date."""
         with self._cond:

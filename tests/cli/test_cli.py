@@ -106,30 +106,30 @@ def test_failed_with_invalid_credentials(
 def test_stopped_from_another_process(
     env: dict[str, str], onboarded: dict[str, str], aws_proxy: Any
 ) -> None:
-    aws_proxy.delay(3.0, region="eu-west-1")  # each call: the stop lands while it runs
+    released = aws_proxy.hold(region="eu-west-1")  # its job stays in a cloud call until then
     runner = subprocess.Popen(
         [CLI, "scan", "run", "web"],
-        env=env,
+        env=dict(env, CSPM_CLOUD_TIMEOUT="90"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    from storage.db import Database
-    from storage.models import Job
-
-    db = Database(env["CSPM_DATABASE_URL"])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # the slow region's job runs: there is work to stop
-        with db.read() as s:
-            if s.query(Job).filter(Job.unit == "eu-west-1", Job.status == "running").count():
-                break
-        time.sleep(0.05)
-    db.dispose()
-    stop = cli(env, "scan", "stop", "web")
+    try:
+        deadline = time.monotonic() + 60
+        while aws_proxy.count(region="eu-west-1") == 0:  # the scan is under way
+            assert runner.poll() is None, runner.communicate()
+            assert time.monotonic() < deadline, "the scan made no eu-west-1 call within 60 s"
+            time.sleep(0.05)
+        stop = cli(env, "scan", "stop", "web")
+    finally:
+        released.set()
     assert stop.returncode == 0, stop.stderr
     out, err = runner.communicate(timeout=60)
     assert runner.returncode == 5, err
     assert f"Stopped by {getpass.getuser()} after" in out  # the user's name, not "cli:…"
+    status = json.loads(cli(env, "scan", "status", "web", "--json").stdout)
+    jobs = {j["unit"]: j["status"] for j in status["jobs"]}
+    assert jobs["eu-west-1"] == "cancelled"  # the running job stopped at its next cloud call
 
 
 def test_bad_input_gives_clear_messages(env: dict[str, str], aws: Any) -> None:

@@ -3,6 +3,7 @@ backoff and a cap, and support flags — with scans run by the real engine."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -229,6 +230,49 @@ def test_scans_that_ended_elsewhere_are_followed_up_once(
     assert len(_top_level(slack)) == 1
     assert _followed(rt, scan_id)
     assert f"retry:{project_id}" in service.next_run_times()
+
+
+def test_two_processes_following_up_one_scan_at_the_same_time_alert_once(
+    rt: Runtime,
+    project_id: int,
+    service_factory: Factory,
+    runtime_factory: Any,
+    settings: Settings,
+    runner: ScriptedRunner,
+    slack: SlackStandIn,
+) -> None:
+    """Two bot processes (own runtime, own database sessions) pick up the same finished scan
+    at the same moment: one claims its follow-up, the other does nothing."""
+    a = service_factory(rt, config=CONFIG, holder="a")
+    b = service_factory(runtime_factory(settings, runner=runner), config=CONFIG, holder="b")
+    cli = runtime_factory(settings, runner=runner)  # the scan ran elsewhere
+    runner.then("auth")
+    scan_id = run_scan(cli, "web", trigger="cli")
+    barrier = threading.Barrier(2)
+    decisions: dict[str, Any] = {}
+    failures: list[BaseException] = []
+
+    def follow_up(name: str, service: SchedulingService) -> None:
+        try:
+            barrier.wait(timeout=20)
+            decisions[name] = service.followups.process(scan_id)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=follow_up, args=item) for item in (("a", a), ("b", b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert failures == [] and not any(t.is_alive() for t in threads)
+    assert sorted(d is None for d in decisions.values()) == [False, True]
+
+    [alert] = _top_level(slack)
+    assert "Authentication failed" in alert.text() and f"#{scan_id}" in alert.text()
+    writes = [c.method for c in slack.requests if c.method in ("chat.postMessage", "chat.update")]
+    assert writes == ["chat.postMessage"]  # no second alert, no update of it, no thread reply
+    [incident] = a.followups.incidents(project_id)
+    assert incident["failures"] == 1 and incident["ts"] == alert.body.get("ts", incident["ts"])
 
 
 def test_an_alert_that_could_not_be_posted_is_posted_by_a_later_tick(

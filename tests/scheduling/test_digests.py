@@ -16,6 +16,7 @@ from bot.runtime import Runtime
 from bot.scheduling.clock import ManualClock
 from bot.scheduling.cron import Cadence, DigestSchedule
 from bot.scheduling.digest_query import SupportPolicy, compute_digest
+from bot.scheduling.digests import STALE_CLAIM
 from bot.scheduling.jobs import stored_next_run_times
 from bot.scheduling.service import SchedulingService
 from bot.settings import Settings
@@ -192,6 +193,87 @@ def test_two_processes_fire_one_period_once(
     b.tick()
     assert len(_posts(slack)) == 1
     assert [r["status"] for r in a.digests.deliveries(sub)] == ["sent"]
+
+
+class _PauseAfterPendingRead:
+    """Holds each sender right after it read the pending outbox rows, until every sender has
+    read them: the claims that follow race for the same row (a listener on the SQLAlchemy
+    engine: the bot's own code runs unchanged)."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        self.barrier = barrier
+        self.paused = 0
+        self._done: set[int] = set()
+        self._lock = threading.Lock()
+
+    def attach(self, *runtimes: Runtime) -> None:
+        self._engines = [rt.db.engine for rt in runtimes]
+        for engine in self._engines:
+            event.listen(engine, "after_cursor_execute", self._after)
+
+    def detach(self) -> None:
+        for engine in self._engines:
+            event.remove(engine, "after_cursor_execute", self._after)
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sql = " ".join(statement.split()).upper()
+        reads_pending = sql.startswith("SELECT") and "FROM DIGEST_DELIVERIES" in sql
+        if not reads_pending or "ORDER BY" not in sql:
+            return
+        me = threading.get_ident()
+        with self._lock:
+            if me in self._done:
+                return
+            self._done.add(me)
+        self.barrier.wait(timeout=20)
+        with self._lock:
+            self.paused += 1
+
+
+def test_two_senders_claiming_one_period_at_the_same_time_send_it_once(
+    rt: Runtime,
+    service_factory: Factory,
+    runtime_factory: Any,
+    settings: Settings,
+    runner: ScriptedRunner,
+    slack: SlackStandIn,
+    period_end: datetime,
+) -> None:
+    """Both senders see the row pending, then claim it at the same moment, each through its
+    own runtime and database sessions: only the claim that moved it out of pending sends."""
+    _seed(rt, period_end)
+    other = runtime_factory(settings, runner=runner)
+    a = service_factory(rt, holder="a")
+    b = service_factory(other, holder="b")
+    sub = _subscribe(a)
+    _set_created(rt, sub, period_end - timedelta(days=3))
+    barrier = threading.Barrier(2)
+    pause = _PauseAfterPendingRead(barrier)
+    pause.attach(rt, other)
+    outcomes: dict[str, str] = {}
+    failures: list[BaseException] = []
+
+    def fire(name: str, service: SchedulingService) -> None:
+        try:
+            outcomes[name] = service.fire(f"digest:{sub}", period_end)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=fire, args=item) for item in (("a", a), ("b", b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    pause.detach()
+    assert failures == [] and not any(t.is_alive() for t in threads)
+    assert pause.paused == 2  # both senders read the row as pending before either claimed it
+    assert sorted(o.split(" ")[0] for o in outcomes.values()) == ["already", "recorded"]
+
+    posts = _posts(slack)
+    assert len(posts) == 1
+    assert "CSPM failure digest" in posts[0].text() and "new-conn" in posts[0].text()
+    [row] = a.digests.deliveries(sub)
+    assert row["status"] == "sent" and row["attempts"] == 1
 
 
 def test_crash_after_compute_before_send_is_sent_once_after_restart(
@@ -387,3 +469,53 @@ def test_slack_outage_is_retried_with_backoff(
     [row] = service.digests.deliveries(sub)
     assert row["status"] == "sent" and row["attempts"] == 3
     assert len(_posts(slack)) == 1
+
+
+def _claimed_by(rt: Runtime, delivery_id: int) -> tuple[str, str | None]:
+    with rt.db.read() as s:
+        row = s.get(DigestDelivery, delivery_id)
+        assert row is not None
+        return row.status, row.claimed_by
+
+
+def test_a_claim_names_its_holder_and_goes_stale_only_after_ten_minutes(
+    rt: Runtime,
+    service_factory: Factory,
+    slack: SlackStandIn,
+    period_end: datetime,
+    clock: ManualClock,
+) -> None:
+    service = service_factory(rt, with_slack=False, holder="host-a:1234")
+    sub = _subscribe(service)
+    _set_created(rt, sub, period_end - timedelta(days=3))
+    recorded = service.digests.record_period(sub, period_end)
+    assert recorded is not None
+    assert service.digests._claim(recorded.delivery_id) is not None  # then the holder dies
+    assert service.digests._claim(recorded.delivery_id) is None  # no second claim
+    assert _claimed_by(rt, recorded.delivery_id) == ("sending", "host-a:1234")
+    clock.advance(STALE_CLAIM.total_seconds())
+    assert service.digests.reclaim_stale() == 0  # exactly ten minutes: still in flight
+    assert _claimed_by(rt, recorded.delivery_id) == ("sending", "host-a:1234")
+    clock.advance(1)
+    assert service.digests.reclaim_stale() == 1
+    assert _claimed_by(rt, recorded.delivery_id) == ("pending", None)
+    assert service.digests.pending_ids() == [recorded.delivery_id]
+
+
+def test_one_send_takes_at_most_its_limit_of_rows(
+    rt: Runtime, service_factory: Factory, slack: SlackStandIn, period_end: datetime
+) -> None:
+    quiet = service_factory(rt, with_slack=False)
+    for channel in ("C0000001", "C0000002", "C0000003"):
+        sub = _subscribe(quiet, channel)
+        _set_created(rt, sub, period_end - timedelta(days=3))
+        assert quiet.digests.record_period(sub, period_end) is not None
+    quiet.stop()
+    sender = service_factory(rt, start=False)
+    assert sender.digests.send_pending(limit=2) == 2
+    assert sorted(c.body["channel"] for c in slack.calls_to("chat.postMessage")) == [
+        "C0000001",
+        "C0000002",
+    ]
+    assert sender.digests.send_pending(limit=2) == 1
+    assert len(slack.calls_to("chat.postMessage")) == 3

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.errors import InputError
+from bot.errors import ConflictError, InputError, ValidationFailedError
 from storage.models import AuditEvent, Connector, Project
 from tests.conftest import make_settings
 
@@ -121,4 +121,95 @@ def test_a_failed_project_update_inside_the_transaction_changes_nothing(
     before = snapshot(rt)
     with pytest.raises(DBAPIError, match="projects are frozen"):
         rt.connectors.replace("prod-aws", _keys(aws, "new"), actor="test")
+    assert_nothing_changed(rt, before, setup)
+
+
+def _replace_audit(rt: Any) -> tuple[str, int, dict[str, Any]]:
+    with rt.db.read() as s:
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "connector.replace"))
+        return event.actor, int(event.target_id), dict(event.detail or {})
+
+
+def test_a_replacement_moves_every_project_to_a_new_connector_and_destroys_the_old_secret(
+    rt: Any, aws: Any, setup: dict[str, str]
+) -> None:
+    old = rt.connectors.get("prod-aws")
+    new_keys = _keys(aws, "new")
+    result = rt.connectors.replace("prod-aws", new_keys, actor="cli:alice", new_name="prod-aws-2")
+
+    assert result.old.connector_id == old.connector_id and result.old.name == "prod-aws"
+    assert result.old.deleted and result.old.projects == () and result.old.project_count == 0
+    assert result.new.name == "prod-aws-2" and not result.new.deleted
+    assert result.new.connector_id != old.connector_id
+    assert sorted(result.projects) == ["api", "web"] and set(result.new.projects) == {"api", "web"}
+    assert result.new.fingerprint.startswith(new_keys["access_key_id"][:4])
+    assert result.new.fingerprint.endswith(new_keys["access_key_id"][-4:])
+
+    connectors = {c[1]: c for c in snapshot(rt).connectors}
+    # (id, name, live, has a secret, replaced by)
+    assert connectors["prod-aws"] == (old.connector_id, "prod-aws", False, False,
+                                      result.new.connector_id)  # fmt: skip
+    assert connectors["prod-aws-2"] == (result.new.connector_id, "prod-aws-2", True, True, None)
+    assert snapshot(rt).projects == [("api", result.new.connector_id),
+                                     ("web", result.new.connector_id)]  # fmt: skip
+    _, creds = rt.connectors.load_credentials(result.new.connector_id)
+    assert new_keys["secret_access_key"] in creds.secret_values()
+    actor, target, details = _replace_audit(rt)
+    assert (actor, target) == ("cli:alice", old.connector_id)
+    assert details == {"new_id": result.new.connector_id, "projects": 2,
+                       "fingerprint": result.new.fingerprint}  # fmt: skip
+    with rt.db.read() as s:
+        tomb = s.get(Connector, old.connector_id)
+        assert tomb is not None and tomb.deleted_by == "cli:alice" and tomb.deleted_at
+
+
+def test_a_replacement_without_a_new_name_keeps_the_name(
+    rt: Any, aws: Any, setup: dict[str, str]
+) -> None:
+    old = rt.connectors.get("prod-aws")
+    result = rt.connectors.replace("prod-aws", _keys(aws, "new"), actor="test")
+    assert result.new.name == "prod-aws" and result.new.connector_id != old.connector_id
+    assert rt.connectors.get("prod-aws").connector_id == result.new.connector_id
+
+
+def test_every_problem_of_a_replacement_form_is_reported_at_once(
+    rt: Any, setup: dict[str, str]
+) -> None:
+    before = snapshot(rt)
+    with pytest.raises(InputError) as refused:
+        rt.connectors.replace(
+            "prod-aws",
+            {"access_key_id": "", "secret_access_key": ""},
+            actor="t",
+            new_name="-bad/name",
+        )
+    assert refused.value.message == "Some fields need fixing."
+    assert set(refused.value.fields) >= {"name", "access_key_id"}
+    with pytest.raises(InputError) as taken:
+        rt.connectors.prepare_replace(rt.connectors.get("prod-aws"), setup, "other")
+    assert taken.value.fields == {"name": "A connector with this name already exists."}
+    assert snapshot(rt) == before
+
+
+def test_a_connector_deleted_meanwhile_is_not_replaced(
+    rt: Any, aws: Any, setup: dict[str, str]
+) -> None:
+    rt.connectors.create("aws", "spare", _keys(aws, "spare"), actor="test")
+    request = rt.connectors.prepare_replace(rt.connectors.get("spare"), _keys(aws, "new"))
+    rt.connectors.delete("spare", actor="someone-else")
+    before = snapshot(rt)
+    with pytest.raises(ConflictError, match=r"^Connector 'spare' was deleted meanwhile\.$"):
+        rt.connectors.apply_replace(request, actor="test")
+    assert snapshot(rt) == before
+
+
+def test_rejected_credentials_change_nothing_and_the_error_carries_no_secret(
+    rt: Any, aws: Any, setup: dict[str, str]
+) -> None:
+    before = snapshot(rt)
+    bogus = {"access_key_id": "AKIA" + "Z" * 16, "secret_access_key": "s3cr3t/" + "q" * 33}
+    with pytest.raises(ValidationFailedError) as rejected:
+        rt.connectors.replace("prod-aws", bogus, actor="test")
+    assert "The cloud rejected these credentials: authentication failed" in str(rejected.value)
+    assert bogus["secret_access_key"] not in str(rejected.value)
     assert_nothing_changed(rt, before, setup)
