@@ -63,13 +63,17 @@ def read_credentials(args: argparse.Namespace, provider: str) -> dict[str, str]:
     if source in (None, "-"):
         if sys.stdin.isatty():
             print(f"Paste the {provider} credentials JSON, then Ctrl-D:", file=sys.stderr)
-        text = sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)  # bytes: decoded below, BOM and all
+        data: bytes | str = stream.read() if stream is not None else sys.stdin.read()
+        where = "The credentials on standard input are"
     else:
         try:
-            with open(source, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(source, "rb") as fh:
+                data = fh.read(MAX_CREDENTIALS_BYTES + 1)
         except OSError as exc:
             raise InputError(f"Cannot read credentials file {source!r}: {exc.strerror}.") from None
+        where = f"The credentials file {source!r} is"
+    text = _credentials_text(data, where)
     if not text.strip():
         raise InputError("No credentials given: pass --file PATH or pipe the JSON on stdin.")
     from bot import providers
@@ -78,14 +82,41 @@ def read_credentials(args: argparse.Namespace, provider: str) -> dict[str, str]:
     if spec.raw_credentials is not None:
         return spec.raw_credentials(text)
     try:
-        data = json.loads(text)
+        fields = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"The credentials are not valid JSON (line {exc.lineno}, column {exc.colno})."
         ) from None
-    if not isinstance(data, dict):
+    except RecursionError:
+        raise InputError(
+            "The credentials JSON is nested too deeply: it must be one object of field names "
+            "to values."
+        ) from None
+    if not isinstance(fields, dict):
         raise InputError("The credentials JSON must be an object of field names to values.")
-    return {str(k): "" if v is None else str(v) for k, v in data.items()}
+    return {str(k): "" if v is None else str(v) for k, v in fields.items()}
+
+
+MAX_CREDENTIALS_BYTES = 1024 * 1024
+"""Largest credentials file read (a service-account key file is about 2.5 KiB)."""
+
+
+def _credentials_text(data: bytes | str, where: str) -> str:
+    """Credentials as text: UTF-8, a leading byte-order mark dropped; `InputError` naming the
+    first bad byte for anything else (a binary file, Latin-1 or UTF-16 text)."""
+    from bot.errors import InputError
+
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    if len(data) > MAX_CREDENTIALS_BYTES:
+        raise InputError(f"{where} over {MAX_CREDENTIALS_BYTES // 1024} KiB: not credentials.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{where} not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}): "
+            "save it as UTF-8 JSON (a binary, Latin-1 or UTF-16 file cannot be read)."
+        ) from None
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -849,8 +880,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code:
             return code
     args.actor = args.actor or f"cli:{getpass.getuser()}"
-    if getattr(args, "page", 1) < 1 or getattr(args, "per_page", 1) < 1:
-        print("error: --page and --per-page must be 1 or more.", file=sys.stderr)
+    problem = _paging_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     rt = None
     try:
@@ -880,6 +912,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if rt is not None:
             rt.close()
+
+
+PER_PAGE_MAX = 1000
+"""Most rows a page may ask for."""
+
+
+def _paging_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``--page`` / ``--per-page`` (None if nothing): each must be 1 or
+    more, a page at most the database's largest id, a page size at most `PER_PAGE_MAX`."""
+    from bot.domain import DB_ID_MAX
+
+    page, per_page = getattr(args, "page", 1), getattr(args, "per_page", 1)
+    if page < 1 or per_page < 1:
+        return "--page and --per-page must be 1 or more."
+    if page > DB_ID_MAX:
+        return f"--page {page} is out of range: pages go up to {DB_ID_MAX}."
+    if per_page > PER_PAGE_MAX:
+        return f"--per-page {per_page} is out of range: at most {PER_PAGE_MAX} rows a page."
+    return None
 
 
 def _short_settings_error(exc: Exception) -> str:

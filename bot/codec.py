@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from bot import providers
-from bot.domain import ScanStatus
+from bot.domain import DB_ID_MAX, ScanStatus
 from bot.errors import InputError
 
 OPTION_VALUE_MAX = 75
@@ -37,7 +37,7 @@ PRIVATE_METADATA_MAX = 3000
 """A view's private_metadata."""
 
 _MAX_STR = 255  # longest string field accepted on decode (channel ids, timestamps)
-_MAX_INT = 2**63 - 1
+_MAX_INT = DB_ID_MAX  # ids and page numbers: what the database's integer columns hold
 _MAX_SET = 500  # most members of a decoded set
 _TAG_KEY = "t"
 _SECRETISH = re.compile(r"secret|password|passwd|private|token|credential|key", re.I)

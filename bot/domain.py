@@ -104,6 +104,25 @@ SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LO
 GLOBAL_UNIT = "global"
 """The AWS job unit for account-wide services (IAM, S3 account settings, CloudTrail listing)."""
 
+DB_ID_MAX = 2**31 - 1
+"""The largest id (and page number) the database's integer columns hold (PostgreSQL INTEGER):
+anything larger is no row, and must never reach a query."""
+
+
+def looks_like_id(text: str) -> bool:
+    """True when `text` is written as an id (ASCII digits), whether or not it fits."""
+    digits = str(text).strip()
+    return bool(digits) and digits.isascii() and digits.isdigit()
+
+
+def parse_id(text: str) -> int | None:
+    """The id written in `text` (ASCII digits), or None when `text` is not one or is beyond
+    `DB_ID_MAX` (so it names no row)."""
+    if not looks_like_id(text) or len(str(text).strip()) > 10:
+        return None
+    value = int(str(text).strip())
+    return value if value <= DB_ID_MAX else None
+
 
 # --------------------------------------------------------------------------------------------
 # Credentials (write-only: never rendered, logged or stored in plain text)

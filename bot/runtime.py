@@ -88,7 +88,12 @@ def build_runtime(
         heartbeat_seconds=settings.heartbeat_seconds,
         takeover_grace=timedelta(seconds=settings.takeover_grace_seconds),
     )
-    if dispatcher is not None:
+    if dispatcher is None and settings.distributed:
+        # several machines: scan work goes to the broker's queue `scans`
+        from bot.distributed.scans import celery_dispatcher
+
+        engine.use_dispatcher(celery_dispatcher(settings))
+    elif dispatcher is not None:
         engine.use_dispatcher(dispatcher(engine))
     recovered = engine.recover() if recover else []
     if recovered:

@@ -184,13 +184,18 @@ def create_wsgi_app(
 
     With `worker` (the process that runs the work after each ack), health also reports
     whether it is up: Slack requests are still acked while it restarts, but not answered.
+    Requests to ``/slack/events`` pass `bot.slack.front.SlackFront` first: oversized, malformed
+    and unsigned ones are refused (4xx, one rate-limited log line) before Bolt sees them.
     With `broker` (a broker is configured), health reports the broker and the workers seen.
     """
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from bot.slack.front import SlackFront
 
-    slack = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
+    slack = SlackFront(
+        bolt_app, reveal(rt.settings.slack_signing_secret), rt.settings.max_request_bytes
+    )
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        slack.refusals.tick()  # the pending "suppressed" summary of refused requests, if due
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH:

@@ -7,8 +7,9 @@ tuned for a small server (WAL, foreign keys, busy timeout); PostgreSQL runs the 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -81,20 +82,29 @@ class Database:
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_turn: AbstractContextManager[object] = (
+            threading.RLock() if url.startswith("sqlite") else nullcontext()
+        )
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """A session whose transaction commits on success and rolls back on any error."""
-        session = self._sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException as exc:
-            self._rollback(session)
-            self._raise_explained(exc)
-            raise
-        finally:
-            session.close()
+        """A session whose transaction commits on success and rolls back on any error.
+
+        On SQLite the threads of this `Database` take turns for it here: SQLite has one
+        writer, and threads that instead wait on its busy handler sleep in growing steps, so
+        many writers of one process would spend more time asleep than writing.
+        """
+        with self._write_turn:
+            session = self._sessions()
+            try:
+                yield session
+                session.commit()
+            except BaseException as exc:
+                self._rollback(session)
+                self._raise_explained(exc)
+                raise
+            finally:
+                session.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

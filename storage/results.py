@@ -411,26 +411,42 @@ class ResultWriter:
         now = _now()
         with self.db.unit_of_work() as s:
             s.execute(update(Job).where(Job.id == job_id).values(attempts=Job.attempts + 1))
-            job = s.get(Job, job_id)
-            if job is None:
+            found = s.execute(
+                select(
+                    Job.scan_id,
+                    Job.unit,
+                    Job.status,
+                    Job.owner_id,
+                    Job.attempts,
+                    Scan.status,
+                    Scan.project_id,
+                    Scan.connector_id,
+                    Scan.stop_requested_at,
+                    Project.scope,
+                    Project.check_ids,
+                )
+                .join(Scan, Scan.id == Job.scan_id)
+                .join(Project, Project.id == Scan.project_id)
+                .where(Job.id == job_id)
+            ).first()
+            if found is None:
                 return JobClaim(False, "missing")
-            scan = s.get(Scan, job.scan_id)
-            assert scan is not None
-            if JobStatus(job.status).is_finished:
-                return JobClaim(False, "final", scan.id, attempts=job.attempts)
-            if not ScanStatus(scan.status).is_active:
-                return JobClaim(False, "scan final", scan.id, attempts=job.attempts)
-            holder = job.owner_id
+            (scan_id, unit, job_status, holder, attempts, scan_status, project_id,
+             connector_id, stop_at, scope, check_ids) = found  # fmt: skip
+            if JobStatus(job_status).is_finished:
+                return JobClaim(False, "final", scan_id, attempts=attempts)
+            if not ScanStatus(scan_status).is_active:
+                return JobClaim(False, "scan final", scan_id, attempts=attempts)
             reason = "claimed"
             if holder is not None and holder != owner_id:
                 row = s.get(Owner, holder)
                 if row is not None and not may_take_over(_owner_row(row)):
-                    return JobClaim(False, "held", scan.id, attempts=job.attempts)
+                    return JobClaim(False, "held", scan_id, attempts=attempts)
                 reason = "taken over"
-            elif job.status == JobStatus.RUNNING.value and holder == owner_id:
+            elif job_status == JobStatus.RUNNING.value and holder == owner_id:
                 # Running, held by `owner_id` itself, which is alive (it is asking): it runs
                 # on another thread of that process; a job never runs twice at once.
-                return JobClaim(False, "held", scan.id, attempts=job.attempts)
+                return JobClaim(False, "held", scan_id, attempts=attempts)
             claimed = s.execute(
                 update(Job)
                 .where(
@@ -441,20 +457,18 @@ class ResultWriter:
                 .values(status=JobStatus.RUNNING.value, owner_id=owner_id, started_at=now)
             )
             if _rowcount(claimed) != 1:
-                return JobClaim(False, "held", scan.id, attempts=job.attempts)
-            project = s.get(Project, scan.project_id)
-            assert project is not None
+                return JobClaim(False, "held", scan_id, attempts=attempts)
             return JobClaim(
                 run=True,
                 reason=reason,
-                scan_id=scan.id,
-                project_id=scan.project_id,
-                connector_id=scan.connector_id,
-                unit=job.unit,
-                scope=tuple(project.scope),
-                check_ids=tuple(project.check_ids),
-                stop_requested=scan.stop_requested_at is not None,
-                attempts=job.attempts,
+                scan_id=scan_id,
+                project_id=project_id,
+                connector_id=connector_id,
+                unit=unit,
+                scope=tuple(scope),
+                check_ids=tuple(check_ids),
+                stop_requested=stop_at is not None,
+                attempts=attempts,
             )
 
     def finish_job(self, item: JobFinished, owner_id: int) -> Written:
@@ -472,10 +486,12 @@ class ResultWriter:
                     jobs_ok=Scan.jobs_ok + ok,
                     jobs_failed=Scan.jobs_failed + failed,
                 )
-            )
-            if _rowcount(counted) != 1:
+                .returning(Scan.jobs_done, Scan.jobs_total, Scan.jobs_failed, Scan.project_id)
+            ).first()
+            if counted is None:
                 s.rollback()
                 return Written(False)
+            done, total, failed_so_far, project_id = counted
             failing = sum(1 for f in item.findings if not f.passed)
             ended = s.execute(
                 update(Job)
@@ -520,16 +536,17 @@ class ResultWriter:
                         for e in item.errors
                     ],
                 )
-            scan = s.get(Scan, item.scan_id)
-            assert scan is not None
-            s.refresh(scan)
-            if scan.jobs_done >= scan.jobs_total:
-                return Written(True, scan.project_id, self._finalize(s, scan))
-            failed_jobs = self._failed_facts(s, scan.id) if scan.jobs_failed else []
-            scan.status_message = self.rules.running_message(
-                scan.jobs_done, scan.jobs_total, failed_jobs
+            if done >= total:
+                scan = s.get(Scan, item.scan_id)  # not loaded before: read after the update
+                assert scan is not None
+                return Written(True, project_id, self._finalize(s, scan))
+            failed_jobs = self._failed_facts(s, item.scan_id) if failed_so_far else []
+            s.execute(
+                update(Scan)
+                .where(Scan.id == item.scan_id)
+                .values(status_message=self.rules.running_message(done, total, failed_jobs))
             )
-            return Written(True, scan.project_id)
+            return Written(True, project_id)
 
     # --- Stop, state ------------------------------------------------------------------------
     def scan_status(self, scan_id: int) -> ScanStatus | None:

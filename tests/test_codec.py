@@ -36,11 +36,11 @@ from bot.codec import (
     encode_metadata,
     encode_option,
 )
-from bot.domain import ScanStatus
+from bot.domain import DB_ID_MAX, ScanStatus
 from bot.errors import InputError
 
-ids_ = st.integers(min_value=0, max_value=2**63 - 1)
-small_ids = st.integers(min_value=1, max_value=10**12)
+ids_ = st.integers(min_value=0, max_value=DB_ID_MAX)
+small_ids = st.integers(min_value=1, max_value=DB_ID_MAX)
 opt_status = st.none() | st.sampled_from(ScanStatus)
 slack_ids = st.none() | st.from_regex(r"[CDG][A-Z0-9]{8,11}", fullmatch=True)
 id_sets = st.frozensets(small_ids, max_size=40)
@@ -197,6 +197,14 @@ def test_error_log_state_expands_and_collapses() -> None:
     assert state.scan_id == 9
 
 
+@pytest.mark.parametrize("value", [DB_ID_MAX + 1, 10**24, -1])
+def test_ids_beyond_the_database_range_are_refused(value: int) -> None:
+    with pytest.raises(InputError, match="non-negative integer"):
+        decode(f'{{"t":"s","scan_id":{value}}}', ScanRef)
+    with pytest.raises(InputError):
+        decode(f'{{"t":"pg","kind":"projects","page":{value}}}', PageRef)
+
+
 READ = "This button or form carries data the bot cannot read ({}). Please run the command again."
 
 
@@ -247,7 +255,7 @@ def test_the_refusal_says_what_was_wrong(text: str, reason: str) -> None:
 
 
 def test_the_largest_values_still_decode() -> None:
-    assert decode('{"t":"s","scan_id":9223372036854775807}', ScanRef) == ScanRef(2**63 - 1)
+    assert decode(f'{{"t":"s","scan_id":{DB_ID_MAX}}}', ScanRef) == ScanRef(DB_ID_MAX)
     assert decode('{"t":"s","scan_id":0}', ScanRef) == ScanRef(0)
     channel = "C" * 255
     assert decode(encode(SupportRef(channel_id=channel)), SupportRef).channel_id == channel

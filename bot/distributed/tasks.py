@@ -1,6 +1,10 @@
 """What a Celery worker runs: one `Runtime` (and, for queue ``slack``, one Bolt app) per
 worker process, built once before the worker consumes anything, shared by its threads.
 
+- ``cspm.plan_scan(scan_id)`` and ``cspm.run_job(scan_id, job_id)``: `ScanEngine.plan_scan`
+  and `ScanEngine.run_job` with this process's runtime (they load the connector, open the
+  cloud session and write results themselves; a job delivered again whose result is written
+  does nothing but count the delivery).
 - ``cspm.slack_work(token)``: opens the sealed `WorkItem` and dispatches it through the
   bot's own Bolt app with Bolt's lazy-only headers, exactly as the in-process worker does
   (`bot.slack.worker`): the app runs the same decoding middleware and then only the named
@@ -18,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 
-from bot.distributed.celeryapp import SLACK_TASK
+from bot.distributed.celeryapp import JOB_TASK, PLAN_TASK, SLACK_TASK
 from bot.distributed.progress import ProgressPoller
 from bot.distributed.relay import unseal
 from bot.secretbox import SecretBoxError
@@ -26,6 +30,7 @@ from bot.secretbox import SecretBoxError
 if TYPE_CHECKING:
     from slack_bolt import App
 
+    from bot.engine.jobs import JobRunner
     from bot.runtime import Runtime
     from bot.settings import Settings
 
@@ -55,13 +60,19 @@ class WorkerState:
     poller: ProgressPoller | None = None
 
     @classmethod
-    def build(cls, settings: Settings, slack: bool) -> WorkerState:
-        """Open the database and the key; build the Slack app when `slack`."""
+    def build(cls, settings: Settings, slack: bool, runner: JobRunner | None = None) -> WorkerState:
+        """Open the database and the key; build the Slack app when `slack`. `runner`
+        replaces the cloud runner (benchmarks)."""
         from bot.runtime import build_runtime
+
+        # No recovery at start: the broker hands a dead worker's jobs to the live ones, which
+        # take them over from the dead process (the serving process recovers at its start).
+        # The key comes from the deployment (CSPM_ENCRYPTION_KEY): a worker never makes one.
         from bot.services.keys import KeyUse
 
-        # the key comes from the deployment (CSPM_ENCRYPTION_KEY): a worker never makes one
-        rt = build_runtime(settings, migrate=False, recover=False, key_use=KeyUse.LOAD)
+        rt = build_runtime(
+            settings, migrate=False, recover=False, runner=runner, key_use=KeyUse.LOAD
+        )
         if not slack:
             return cls(rt)
         from bot.slack.app import context_of
@@ -124,4 +135,17 @@ def register_tasks(app: Celery, state: WorkerState) -> None:
     def slack_work(self: Any, token: str) -> None:
         state.run_slack(token, redelivered(self))
 
-    del slack_work
+    @app.task(name=PLAN_TASK, bind=True)
+    def plan_scan(self: Any, scan_id: int) -> None:
+        if redelivered(self):
+            state.count("redelivered")
+        state.rt.engine.plan_scan(int(scan_id))
+
+    @app.task(name=JOB_TASK, bind=True)
+    def run_job(self: Any, scan_id: int, job_id: int) -> None:
+        if redelivered(self):
+            state.count("redelivered")
+            log.warning("job %s of scan %s delivered again: its first worker died", job_id, scan_id)
+        state.rt.engine.run_job(int(scan_id), int(job_id))
+
+    del slack_work, plan_scan, run_job

@@ -21,9 +21,11 @@ import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 from bot.distributed.celeryapp import QUEUES, make_celery
 from bot.distributed.tasks import WorkerState, register_tasks
+from bot.engine.jobs import JobRunner
 from bot.errors import CspmError
 from bot.redaction import redact
 from bot.settings import Settings
@@ -56,10 +58,16 @@ def worker_name(queue: str) -> str:
     return f"{queue}-{os.getpid()}@{socket.gethostname()}"
 
 
-def run_queue(settings: Settings, queue: str, concurrency: int | None = None) -> int:
-    """Run one Celery worker consuming `queue` in this process until SIGTERM/SIGINT."""
+def run_queue(
+    settings: Settings,
+    queue: str,
+    concurrency: int | None = None,
+    runner: JobRunner | None = None,
+) -> int:
+    """Run one Celery worker consuming `queue` in this process until SIGTERM/SIGINT
+    (`runner`: another job runner than the clouds', for benchmarks)."""
     try:
-        state = WorkerState.build(settings, slack=queue == "slack")
+        state = WorkerState.build(settings, slack=queue == "slack", runner=runner)
     except CspmError:
         raise  # its message says what to do (`cspm-bot worker` prints it)
     except Exception as exc:
@@ -70,6 +78,7 @@ def run_queue(settings: Settings, queue: str, concurrency: int | None = None) ->
             file=sys.stderr,
         )
         return 1
+    keep_our_logging(settings)
     app = make_celery(settings)
     register_tasks(app, state)
     threads = concurrency or default_concurrency(settings, queue)
@@ -95,6 +104,19 @@ def run_queue(settings: Settings, queue: str, concurrency: int | None = None) ->
     finally:
         state.close()
     return int(worker.exitcode or 0)
+
+
+def keep_our_logging(settings: Settings) -> None:
+    """Celery configures no logging of its own: every record goes through the bot's one
+    redacting handler (a receiver of `setup_logging` tells Celery to leave logging alone)."""
+    from celery.signals import setup_logging
+
+    from bot.logs import configure_logging
+
+    def configure(**_: Any) -> None:
+        configure_logging(settings.log_level)
+
+    setup_logging.connect(configure, weak=False)
 
 
 def run(settings: Settings, queues: Sequence[str], concurrency: int | None = None) -> int:

@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 
 from bot import providers
 from bot.domain import (
+    DB_ID_MAX,
     CloudEndpoints,
     CloudError,
     Credentials,
     ErrorCategory,
     Provider,
     ValidationResult,
+    parse_id,
 )
 from bot.errors import ConflictError, InputError, NotFoundError, ValidationFailedError
 from bot.providers import get_adapter
@@ -120,12 +122,13 @@ class ConnectorService:
     def _find(self, s: Session, ref: str | int) -> Connector:
         repo = ConnectorRepo(s)
         found: Connector | None
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            found = repo.get(int(ref))
+        connector_id = ref if isinstance(ref, int) else parse_id(ref)
+        if connector_id is not None:
+            found = repo.get(connector_id) if 0 <= connector_id <= DB_ID_MAX else None
             if found is None or found.is_deleted:
                 found = None if isinstance(ref, int) else repo.get_live_by_name(str(ref))
         else:
-            found = repo.get_live_by_name(ref.strip())
+            found = repo.get_live_by_name(str(ref).strip())
         if found is None:
             names = repo.live_names()
             raise NotFoundError(f"No connector named {ref!r}.", closest(str(ref), names))

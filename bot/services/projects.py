@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import providers
-from bot.domain import ErrorCategory, JobStatus, ScanStatus
+from bot.domain import DB_ID_MAX, ErrorCategory, JobStatus, ScanStatus, parse_id
 from bot.errors import InputError, NotFoundError
 from bot.owners import parse_owner
 from bot.providers import checks_for
@@ -26,8 +26,9 @@ def find_project(s: Session, ref: str | int) -> Project:
     """A project by name or id, with "did you mean" suggestions when missing."""
     repo = ProjectRepo(s)
     found = None
-    if isinstance(ref, int) or str(ref).isdigit():
-        found = repo.get(int(ref))
+    project_id = ref if isinstance(ref, int) else parse_id(str(ref))
+    if project_id is not None and 0 <= project_id <= DB_ID_MAX:
+        found = repo.get(project_id)
     if found is None:
         found = repo.get_by_name(str(ref).strip())
     if found is None:

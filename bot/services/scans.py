@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain import JobStatus, Provider, ScanStatus, Severity
+from bot.domain import DB_ID_MAX, JobStatus, Provider, ScanStatus, Severity, looks_like_id, parse_id
 from bot.engine.dispatch import JobDispatcher
 from bot.engine.engine import ScanEngine
 from bot.errors import ConflictError, NotFoundError
@@ -170,7 +170,8 @@ class ScanService:
         with self.db.unit_of_work() as s:
             repo = ScanRepo(s)
             if by_scan_id:
-                scan = repo.get(int(ref))
+                scan_id = ref if isinstance(ref, int) else parse_id(ref.removeprefix("#"))
+                scan = repo.get(scan_id) if scan_id is not None and scan_id <= DB_ID_MAX else None
                 if scan is None:
                     raise NotFoundError(f"No scan #{ref}.")
             else:
@@ -191,7 +192,8 @@ class ScanService:
 
     # --- reading ------------------------------------------------------------------------
     def _row(self, s: Session, scan_id: int) -> ScanRow:
-        found = ScanRepo(s).with_project_and_connector(int(scan_id))
+        in_range = 0 <= int(scan_id) <= DB_ID_MAX
+        found = ScanRepo(s).with_project_and_connector(int(scan_id)) if in_range else None
         if found is None:
             raise NotFoundError(f"No scan #{scan_id}.")
         scan, project_name, provider = found
@@ -207,9 +209,9 @@ class ScanService:
         its newest scan; NotFoundError when there is no such scan."""
         text = str(ref).strip()
         with self.db.read() as s:
-            if isinstance(ref, str) and text.lstrip("#").isdigit():
-                digits = text.lstrip("#")
-                scan = ScanRepo(s).get(int(digits)) if len(digits) <= 18 else None
+            if isinstance(ref, str) and looks_like_id(text.removeprefix("#")):
+                scan_id = parse_id(text.removeprefix("#"))
+                scan = ScanRepo(s).get(scan_id) if scan_id is not None else None
                 if scan is None:
                     raise NotFoundError(f"No scan #{text.lstrip('#')}.")
                 return scan.id

@@ -210,10 +210,10 @@ def build_alert(data: AlertData) -> Payload:
     blocks.append(context(*notes))
     blocks.append(_buttons(data))
     fallback = (
-        f"{data.mention + ' ' if data.mention else ''}{data.project.name}: scan "
+        f"{data.project.name}: scan "
         f"#{data.scan.scan_id} {data.scan.status.label} — {data.scan.status_message}"
     )
-    return message(fallback, blocks)
+    return message(fallback, blocks, mention=data.mention or "")
 
 
 def build_alert_reply(data: AlertData) -> Payload:

@@ -474,9 +474,16 @@ def static_select(
     return element
 
 
-def message(fallback: str, blocks: list[Block]) -> Payload:
-    """A message payload: notification text plus blocks (the handler adds channel etc.)."""
-    return {"text": truncate(one_line(fallback), FALLBACK_MAX) or "cspm", "blocks": blocks}
+def message(fallback: str, blocks: list[Block], *, mention: str = "") -> Payload:
+    """A message payload: notification text plus blocks (the handler adds channel etc.).
+
+    `fallback` is plain words that may hold user or cloud text (a project name, a command's
+    argument): it is escaped here, as every block's text is, so ``<!channel>`` in a name
+    shows as typed and notifies no one. `mention` (the configured alert mention, such as
+    ``<!subteam^S0123ABCD>``) goes before it as it is, so that it does notify.
+    """
+    text = md(fallback, FALLBACK_MAX) or "cspm"
+    return {"text": f"{mention} {text}" if mention else text, "blocks": blocks}
 
 
 def modal(

@@ -109,6 +109,17 @@ def slow_job_running(db: Database) -> Callable[[], tuple[int, int] | None]:
     return probe
 
 
+def others_succeeded(db: Database, scan_id: int) -> Callable[[], bool]:
+    """True once every job but the slow region's succeeded."""
+
+    def probe() -> bool:
+        with db.read() as s:
+            done = s.scalars(select(Job.status).where(Job.scan_id == scan_id, Job.unit != SLOW))
+            return sorted(done) == ["succeeded", "succeeded"]
+
+    return probe
+
+
 def test_a_crashed_scan_process_is_recovered_at_once_on_its_host(
     env: dict[str, str], rt: Any, db: Database, aws_proxy: Any
 ) -> None:
@@ -116,12 +127,7 @@ def test_a_crashed_scan_process_is_recovered_at_once_on_its_host(
     runner = start_cli_scan(env)
     scan_id, _ = wait_for("the slow job runs", slow_job_running(db))
 
-    def others_succeeded() -> bool:
-        with db.read() as s:
-            done = s.scalars(select(Job.status).where(Job.scan_id == scan_id, Job.unit != SLOW))
-            return sorted(done) == ["succeeded", "succeeded"]
-
-    wait_for("the other jobs succeed", others_succeeded)
+    wait_for("the other jobs succeed", others_succeeded(db, scan_id))
     runner.send_signal(signal.SIGKILL)
     runner.communicate(timeout=30)
 
@@ -187,6 +193,7 @@ def test_a_stop_from_another_process_reaches_the_running_job(
     aws_proxy.delay(4.0, region=SLOW)  # each call; the job makes several
     scan = rt.scans.start("web", trigger="manual", actor="slack:U0OPERATOR")
     wait_for("the slow job runs", slow_job_running(db))
+    wait_for("the other jobs succeed", others_succeeded(db, scan.scan_id))
     stop = subprocess.run(
         [CLI, "scan", "stop", "web"], env=env, capture_output=True, text=True, timeout=60
     )

@@ -6,7 +6,7 @@ import pytest
 
 from bot import ids
 from bot.codec import HistoryChoice, MenuChoice, PageKind, PageRef, ProjectRef, ScanRef, decode
-from bot.domain import ScanStatus
+from bot.domain import DB_ID_MAX, ScanStatus
 from bot.records import HistoryData, Page
 from bot.views.history import PAGE_SIZE, build_history
 from tests.support import assert_valid_message, total_text
@@ -60,9 +60,9 @@ def test_error_appears_only_for_partially_completed_and_failed(status: ScanStatu
 
 
 def test_menu_action_id_and_values() -> None:
-    payload = build([scan_row(10**15, ScanStatus.FAILED)])
+    payload = build([scan_row(DB_ID_MAX, ScanStatus.FAILED)])  # the longest id there can be
     (menu,) = overflows(payload)
-    assert decode(menu[0][1], HistoryChoice) == HistoryChoice(MenuChoice.ERROR, 10**15)
+    assert decode(menu[0][1], HistoryChoice) == HistoryChoice(MenuChoice.ERROR, DB_ID_MAX)
 
 
 def test_run_is_offered_unless_the_latest_scan_is_active() -> None:

@@ -525,7 +525,7 @@ def parse_gcp_credentials(raw: Mapping[str, str]) -> GcpCredentials:
 
     Never echoes key material. Keeps only the fields the scanner needs (see `_KEPT_KEYS`).
     """
-    text = str(raw.get(_FIELD) or "").strip()
+    text = str(raw.get(_FIELD) or "").strip().removeprefix("\ufeff").strip()
     if not text:
         raise _bad("Paste the contents of the service account's JSON key file.")
     if len(text) > MAX_KEY_FILE_CHARS:
@@ -535,6 +535,10 @@ def parse_gcp_credentials(raw: Mapping[str, str]) -> GcpCredentials:
     except json.JSONDecodeError as exc:
         raise _bad(
             f"The key file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+        ) from None
+    except RecursionError:
+        raise _bad(
+            "The key file's JSON is nested too deeply: paste the JSON key as downloaded."
         ) from None
     if not isinstance(info, dict):
         raise _bad("The key file must be a JSON object, as downloaded from the Google console.")

@@ -1,0 +1,453 @@
+"""Scans and acks on Celery workers (Redis broker, PostgreSQL), beside the in-process pool.
+
+1. **Throughput**: `--jobs` jobs (default 10,000: 20 scans of 500 units), each making 2 cloud
+   calls of 50 ms (a job runner that sleeps in its cloud calls, so the cloud is never the
+   bottleneck), run by 1, 2 and 4 ``cspm-bot worker --queues scans`` processes of
+   `--concurrency` threads each, and by the embedded in-process pool with the same number of
+   threads as one worker, in the same run. Prints jobs/s and the ratio to the ideal
+   (threads x 10 jobs/s). Goal: 4 workers >= 3.2x one worker.
+2. **Acks under load**: three ``cspm-bot serve --no-worker`` replicas (HTTP, granian), one
+   Slack worker and four scan workers; `/cspm projects` sent by 32 concurrent senders spread
+   over the replicas, idle, then while 1,000 jobs run. Prints p50/p99. Goal: p99 under load
+   within 1.5x of idle.
+
+Every process shares this machine's cores: on a 2-core machine four workers cannot run four
+times the Python work of one, and the figures say so.
+
+    .venv/bin/python -m bench.bench_distributed [--quick] [--database-url postgresql+psycopg://…]
+
+PostgreSQL comes from `--database-url` or `CSPM_TEST_DATABASE_URL` (its tables are dropped
+and created again); Redis is a ``redis-server`` of the benchmark's own on a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS = 2
+LATENCY = 0.05
+USER = "U0BENCH01"
+
+
+# --- the job runner that sleeps in its cloud calls (used by the worker processes too) ---------
+@dataclass
+class _Session:
+    def close(self) -> None:
+        pass
+
+    def run_unit(self, unit: str, cancel: Any) -> Any:
+        from bot.domain import CheckResult
+        from bot.engine.jobs import FindingRecord, UnitOutcome
+
+        outcome = UnitOutcome()
+        for i in range(CALLS):
+            cancel.checkpoint()
+            time.sleep(LATENCY)
+            outcome.findings.append(
+                FindingRecord("bench.check", "low", CheckResult(f"{unit}/r{i}", passed=i % 2 == 0))
+            )
+        return outcome
+
+
+@dataclass
+class SleepRunner:
+    units: int
+
+    def plan(self, target: Any, cancel: Any) -> list[str]:
+        return [f"unit-{i:05d}" for i in range(self.units)]
+
+    def open(self, target: Any, cancel: Any) -> _Session:
+        return _Session()
+
+
+def worker_main(concurrency: int) -> int:
+    """``--worker``: a scans worker whose jobs sleep instead of calling clouds."""
+    from bot.distributed.worker import run_queue
+    from bot.logs import configure_logging
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return run_queue(
+        settings, "scans", concurrency, runner=SleepRunner(int(os.environ["BENCH_UNITS"]))
+    )
+
+
+# --- processes ----------------------------------------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Processes:
+    """Child processes of the run, stopped at the end (each in a session of its own)."""
+
+    def __init__(self, env: dict[str, str], work: Path) -> None:
+        self.env = env
+        self.work = work
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, cmd: list[str], **extra: str) -> subprocess.Popen[bytes]:
+        log = (self.work / f"proc-{len(self.procs)}.log").open("wb")
+        proc = subprocess.Popen(
+            cmd,
+            env={**self.env, **extra},
+            cwd=self.work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, procs: list[subprocess.Popen[bytes]] | None = None) -> None:
+        for proc in procs if procs is not None else self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs if procs is not None else self.procs:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import redis
+
+    port = free_port()
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(work)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            redis.Redis.from_url(url).ping()
+            return proc, url
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise SystemExit("redis-server did not start") from None
+            time.sleep(0.1)
+
+
+def wait_workers(settings: Any, count: int, timeout: float = 180) -> None:
+    from bot.distributed.celeryapp import make_celery
+
+    app = make_celery(settings)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            seen = len([n for r in (app.control.ping(timeout=1.0) or []) for n in r])
+            if seen >= count:
+                return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"only {seen} of {count} workers answered")
+    finally:
+        app.close()
+
+
+# --- the database -------------------------------------------------------------------------------
+def reset_database(url: str) -> None:
+    from sqlalchemy import text
+
+    import storage.models_scheduling  # noqa: F401
+    from storage.db import Database
+    from storage.models import Base
+
+    db = Database(url)
+    with db.engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        conn.execute(text("DROP TABLE IF EXISTS apscheduler_jobs"))
+    db.dispose()
+
+
+def seed(rt: Any, projects: int) -> list[str]:
+    from storage.models import Connector
+
+    with rt.db.unit_of_work() as s:  # placeholder secrets: the sleeping runner calls no cloud
+        c = Connector(
+            name="bench",
+            provider="aws",
+            account_id="123456789012",
+            scopes=[],
+            fingerprint="AKIA…BENCH",
+            secret_ciphertext=rt.box.encrypt(
+                {"access_key_id": "AKIA" + "B" * 16, "secret_access_key": "x" * 40}
+            ),
+            created_by="bench",
+        )
+        s.add(c)
+    names = [f"bench-{i:03d}" for i in range(projects)]
+    for name in names:
+        rt.projects.add(name, "bench", actor="bench")
+    return names
+
+
+def run_scans(rt: Any, names: list[str]) -> float:
+    """Start a scan of every project; seconds until the last one ended."""
+    start = time.perf_counter()
+    ids = [rt.scans.start(name, trigger="cli", actor="bench").scan_id for name in names]
+    for scan_id in ids:
+        status = rt.scans.wait(scan_id, timeout=1800)
+        if status is None or status.label != "Completed":
+            raise SystemExit(f"scan {scan_id} ended {status}")
+    return time.perf_counter() - start
+
+
+# --- part 1 -------------------------------------------------------------------------------------
+def throughput(args: argparse.Namespace, env: dict[str, str], settings: Any) -> None:
+    from bot.runtime import build_runtime
+
+    projects = max(1, args.jobs // args.units)
+    jobs = projects * args.units
+    ideal_one = args.concurrency / (CALLS * LATENCY)  # jobs/s of one worker's threads
+    print(
+        f"throughput: {jobs} jobs ({projects} scans x {args.units} units), {CALLS} calls x "
+        f"{LATENCY * 1000:.0f} ms each, {args.concurrency} threads per worker"
+    )
+    print(f"  {'executor':30} {'wall':>8} {'jobs/s':>8} {'ideal':>8} {'of ideal':>9} {'vs 1':>6}")
+    rows: dict[str, float] = {}
+
+    local = build_runtime(
+        settings.model_copy(update={"broker_url": None, "scan_concurrency": args.concurrency}),
+        runner=SleepRunner(args.units),
+    )
+    names = seed(local, projects)
+    wall = run_scans(local, names)
+    local.close()
+    rate = jobs / wall
+    print(f"  {'in-process pool':30} {wall:7.1f}s {rate:8.1f} {ideal_one:8.1f} "
+          f"{rate / ideal_one:8.0%}      -")  # fmt: skip
+
+    work = Path(env["BENCH_WORK"])
+    rt = build_runtime(settings, migrate=False)
+    for count in args.workers:
+        procs = Processes(env, work)
+        started = [
+            procs.start(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.bench_distributed",
+                    "--worker",
+                    "--concurrency",
+                    str(args.concurrency),
+                ],
+                BENCH_UNITS=str(args.units),
+            )
+            for _ in range(count)
+        ]
+        wait_workers(settings, count)
+        wall = run_scans(rt, names)
+        procs.stop(started)
+        rate = jobs / wall
+        rows[str(count)] = rate
+        ideal = ideal_one * count
+        label = f"Celery, {count} worker process{'es' if count > 1 else ''}"
+        print(f"  {label:30} {wall:7.1f}s {rate:8.1f} {ideal:8.1f} {rate / ideal:8.0%} "
+              f"{rate / rows['1']:5.2f}x")  # fmt: skip
+    rt.close()
+    if "4" in rows and "1" in rows:
+        ratio = rows["4"] / rows["1"]
+        verdict = "met" if ratio >= 3.2 else "NOT met"
+        print(
+            f"  goal 4 workers >= 3.2x one worker: {ratio:.2f}x ({verdict}; {os.cpu_count()} cores)"
+        )
+
+
+# --- part 2 -------------------------------------------------------------------------------------
+def acks(args: argparse.Namespace, env: dict[str, str], settings: Any) -> None:
+    from bench.bench_ack_latency import RequestBuilder, measure, pct
+    from bench.standin_proc import StandInProcess
+    from bot.runtime import build_runtime
+    from tests.support.slackdriver import SIGNING_SECRET
+
+    work = Path(env["BENCH_WORK"])
+    slack = StandInProcess()
+    env = dict(
+        env,
+        SLACK_BOT_TOKEN=slack.token,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        CSPM_OPERATORS=USER,
+        CSPM_LOG_LEVEL="WARNING",
+    )
+    procs = Processes(env, work)
+    cli = str(Path(sys.executable).with_name("cspm-bot"))
+    ports = [free_port() for _ in range(3)]
+    for port in ports:
+        procs.start([cli, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)])
+    procs.start([cli, "worker", "--queues", "slack"])
+    units = max(1, args.load_jobs // 20)
+    for _ in range(4):
+        procs.start(
+            [sys.executable, "-m", "bench.bench_distributed", "--worker", "--concurrency", "8"],
+            BENCH_UNITS=str(units),
+        )
+    try:
+        wait_workers(settings, 5)
+        import requests
+
+        for port in ports:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise SystemExit("a replica did not start")
+                time.sleep(0.3)
+        builder = RequestBuilder(slack)
+        make = lambda i: builder.command("projects", USER, settle=False)  # noqa: E731
+
+        def round_robin(total: int) -> list[float]:
+            prepared = builder.prepare(make, total)
+            shares = [prepared[i :: len(ports)] for i in range(len(ports))]
+            import threading
+
+            results: list[list[float]] = [[] for _ in ports]
+            threads = [
+                threading.Thread(
+                    target=lambda i=i: results[i].extend(
+                        measure(
+                            f"http://127.0.0.1:{ports[i]}/slack/events",
+                            shares[i],
+                            args.senders // len(ports) + (i < args.senders % len(ports)),
+                        )
+                    )
+                )
+                for i in range(len(ports))
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            return [x for r in results for x in r]
+
+        round_robin(args.senders)  # warm-up
+        time.sleep(3)
+        idle = round_robin(args.requests)
+        time.sleep(3)
+        rt = build_runtime(settings.model_copy(update={"scan_concurrency": 8}), migrate=False)
+        names = [f"bench-{i:03d}" for i in range(20)]
+        from bot.errors import NotFoundError
+
+        try:
+            rt.projects.get(names[-1])
+        except NotFoundError:
+            for name in names:
+                try:
+                    rt.projects.get(name)
+                except NotFoundError:
+                    rt.projects.add(name, "bench", actor="bench")
+        ids = [rt.scans.start(n, trigger="cli", actor="bench").scan_id for n in names]
+        loaded = round_robin(args.requests)
+        running = sum(1 for s in ids if rt.scans.get(s).status.is_active)
+        for scan_id in ids:
+            rt.scans.wait(scan_id, timeout=1800)
+        rt.close()
+        print(
+            f"acks: /cspm projects, {args.requests} requests over 3 replicas, "
+            f"{args.senders} concurrent senders"
+        )
+        print(f"  {'':28} {'p50':>8} {'p99':>8}")
+        print(f"  {'idle':28} {pct(idle, 50):7.1f}ms {pct(idle, 99):7.1f}ms")
+        print(
+            f"  {f'{len(ids) * units} jobs running':28} {pct(loaded, 50):7.1f}ms "
+            f"{pct(loaded, 99):7.1f}ms  ({running} of {len(ids)} scans still running at the end)"
+        )
+        ratio = pct(loaded, 99) / pct(idle, 99)
+        verdict = "met" if ratio <= 1.5 else "NOT met"
+        print(f"  goal p99 under load <= 1.5x idle: {ratio:.2f}x ({verdict})")
+    finally:
+        procs.stop()
+        slack.close()
+
+
+def seed_names(rt: Any) -> list[str]:
+    return (
+        [p.name for p in rt.projects.list_all()]
+        if hasattr(rt.projects, "list_all")
+        else [f"bench-{i:03d}" for i in range(20)]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="1,000 jobs, 300 requests")
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--units", type=int, default=500, help="jobs per scan")
+    parser.add_argument("--concurrency", type=int, default=16, help="threads per worker")
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")],
+                        default=[1, 2, 4])  # fmt: skip
+    parser.add_argument("--requests", type=int, default=1_000)
+    parser.add_argument("--senders", type=int, default=32)
+    parser.add_argument("--load-jobs", type=int, default=1_000)
+    parser.add_argument("--only", choices=["throughput", "acks"])
+    parser.add_argument("--database-url", default=os.environ.get("CSPM_TEST_DATABASE_URL"))
+    args = parser.parse_args()
+    if args.worker:
+        raise SystemExit(worker_main(args.concurrency))
+    if args.quick:
+        args.jobs, args.units, args.requests = 1_000, 100, 300
+    if not args.database_url or not args.database_url.startswith("postgresql"):
+        raise SystemExit("give a PostgreSQL URL: --database-url or CSPM_TEST_DATABASE_URL")
+    if not shutil.which("redis-server"):
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+
+    from bot.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
+    redis_proc, broker = start_redis(work)
+    reset_database(args.database_url)
+    key = Fernet.generate_key().decode()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CSPM_", "SLACK_"))} | {
+        "CSPM_DATABASE_URL": args.database_url,
+        "CSPM_BROKER_URL": broker,
+        "CSPM_ENCRYPTION_KEY": key,
+        "CSPM_LOG_LEVEL": "WARNING",
+        "CSPM_RETRY_MAX_ATTEMPTS": "0",
+        "PYTHONPATH": str(ROOT),
+        "BENCH_WORK": str(work),
+    }
+    settings = Settings(
+        database_url=args.database_url, broker_url=broker, encryption_key=key, log_level="WARNING"
+    )  # type: ignore[arg-type]
+    from bot.runtime import build_runtime
+
+    build_runtime(settings.model_copy(update={"broker_url": None})).close()  # migrate
+    try:
+        if args.only in (None, "throughput"):
+            throughput(args, env, settings)
+        if args.only in (None, "acks"):
+            acks(args, env, settings)
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
