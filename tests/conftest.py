@@ -3,6 +3,7 @@ settings isolated from the machine's environment, and a runtime wired like produ
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,19 @@ from storage.models import Base
 
 PG_ENV = "CSPM_TEST_DATABASE_URL"
 REDIS_ENV = "CSPM_TEST_REDIS_URL"
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logging() -> Iterator[None]:
+    """Commands run in-process install the bot's logging on the root logger; put it back so
+    one test's handlers (and the streams they write to) never reach the next test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -241,8 +241,5 @@ def build_alert_reply(data: AlertData) -> Payload:
         notes.append(_permissions(data).strip())
     if notes:
         blocks.append(context(*notes))
-    fallback = (
-        f"{_mention(data)}{data.project.name}: still failing "
-        f"(scan #{scan.scan_id} {scan.status.label})"
-    )
-    return message(fallback, blocks)
+    fallback = f"{data.project.name}: still failing (scan #{scan.scan_id} {scan.status.label})"
+    return message(fallback, blocks, mention=_mention(data).strip())

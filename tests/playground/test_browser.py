@@ -126,6 +126,9 @@ def _last_message(page: Any) -> Any:
 def test_every_screen_in_a_browser(playground: str, browser: Any) -> None:
     from playwright.sync_api import expect
 
+    # The first reply waits for the bot's worker process to warm up: allow it more than
+    # Playwright's default 5 s for an expectation.
+    expect.set_options(timeout=20_000)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(20_000)
     screens = Screens(page)
