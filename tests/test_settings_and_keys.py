@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import stat
 from pathlib import Path
 
@@ -91,10 +92,11 @@ def test_key_rotation_and_wrong_key(tmp_path: Path) -> None:
 
 
 def test_secrets_never_appear_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
-    token = "xoxb-" + "7" * 12 + "-" + "tok" * 6
-    signing = "sig" + "9" * 29
-    app_token = "xapp-1-" + "A" * 20
-    key = "k" * 43 + "="
+    # generated here, so no token-shaped value is committed
+    token = "xoxb-" + secrets.token_hex(16)
+    signing = secrets.token_hex(16)
+    app_token = "xapp-1-" + secrets.token_hex(10)
+    key = Fernet.generate_key().decode()
     monkeypatch.setenv("SLACK_BOT_TOKEN", token)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", signing)
     monkeypatch.setenv("SLACK_APP_TOKEN", app_token)
