@@ -457,20 +457,34 @@ def cmd_scan_errors(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_scan_findings(rt: Runtime, args: argparse.Namespace) -> int:
-    report = rt.scans.findings(_scan_ref(rt, args.target))
+    """Every failing finding of a scan (every finding with --all), streamed to stdout as a
+    table, JSON, CSV or OCSF (`bot.findings_output`)."""
+    import os
 
-    def text() -> str:
-        counts = ", ".join(f"{sev.value} {n}" for sev, n in report.failed_counts.items())
-        head = (
-            f"Scan #{report.scan_id} of {report.project_name}: failing {counts or 'none'}"
-            f"; {report.passed} passed"
-        )
-        rows = [[f.severity.value, f.check_id, f.resource, f.region or "-"] for f in report.failing]
-        return head + (
-            "\n\n" + table(rows, ["SEVERITY", "CHECK", "RESOURCE", "REGION"]) if rows else ""
-        )
+    from bot import findings_output as out
+    from bot.services.findings import FindingsService
 
-    emit(args, report, text)
+    fmt = args.format or ("json" if args.json else "table")
+    if args.json and fmt != "json":
+        print(f"error: --json and --format {fmt} disagree: choose one.", file=sys.stderr)
+        return EXIT_USAGE
+    service = FindingsService(rt.db)
+    source = service.source(_scan_ref(rt, args.target))
+    items = service.stream(source, include_passed=args.all)
+    try:
+        if fmt == "csv":
+            out.write_csv(sys.stdout, source, items)
+        elif fmt == "ocsf":
+            out.write_ocsf(sys.stdout, source, items)
+        else:
+            counts = service.counts(source.scan)
+            if fmt == "json":
+                out.write_json(sys.stdout, source, counts, items)
+            else:
+                out.write_table(sys.stdout, out.summary_line(source, counts, args.all), items)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -832,8 +846,22 @@ def build_parser() -> argparse.ArgumentParser:
     e = cmd(scan, "errors", cmd_scan_errors, "a scan's error log (SCAN_ID or PROJECT)", READ)
     e.add_argument("target")
     e.add_argument("-v", "--verbose", action="store_true", help="include full details")
-    cmd(scan, "findings", cmd_scan_findings, "failing findings by severity", READ).add_argument(
-        "target"
+    f = cmd(
+        scan,
+        "findings",
+        cmd_scan_findings,
+        "a scan's failing findings (all with --all), most severe first, streamed (SCAN_ID or "
+        "PROJECT)",
+        READ,
+    )
+    f.add_argument("target")
+    f.add_argument("--all", action="store_true", help="passing findings too")
+    f.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "ocsf"),
+        default=None,
+        help="table (default), json (same as --json), csv (with a header row) or ocsf (a JSON "
+        "array of OCSF 1.3.0 Compliance Finding events)",
     )
 
     ch = cmd(sub, "checks", cmd_serve, "list the checks, their controls and permissions", READ)

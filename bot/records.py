@@ -336,6 +336,49 @@ class FindingsSummary:
 
 
 @dataclass(frozen=True)
+class FindingItem:
+    """One finding of a scan, as the findings exports and the paged findings view show it.
+
+    finding_id: its row; check_id, title, severity: the check; passed: its verdict;
+    resource, region ("" if global), detail: what it judged; controls: the check's benchmark
+    control ids by framework (``{"cis-aws-3.0": ("1.4",)}``); muted_until: when the mute of
+    this (check, resource, region) in the project expires (None: not muted).
+    """
+
+    finding_id: int
+    check_id: str
+    title: str
+    severity: Severity
+    passed: bool
+    resource: str
+    region: str = ""
+    detail: str = ""
+    controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    muted_until: datetime | None = None
+
+    @property
+    def control_ids(self) -> tuple[str, ...]:
+        """``("cis-aws-3.0 1.4", …)``: every benchmark control, framework first."""
+        return tuple(f"{fw} {c}" for fw, ids in sorted(self.controls.items()) for c in ids)
+
+
+@dataclass(frozen=True)
+class FindingsPage:
+    """One page of a scan's failing findings, most severe first (muted ones marked).
+
+    scan: the scan; failed_counts: failing findings per severity with muted ones left out;
+    muted: how many failing findings are muted; passed: passing findings;
+    findings: the page (its total_items counts muted findings too).
+    """
+
+    scan: ScanRow
+    failed_counts: Mapping[Severity, int]
+    muted: int
+    passed: int
+    findings: Page[FindingItem]
+
+
+@dataclass(frozen=True)
 class SupportBundle:
     """The redacted error bundle a support request carries.
 
