@@ -8,12 +8,14 @@ from __future__ import annotations
 from bot import ids
 from bot.codec import HistoryChoice, MenuChoice, encode_option
 from bot.domain import ScanStatus, Severity
-from bot.views.findings import PAGE_SIZE
+from bot.slack.origin import Origin
+from bot.views.findings import PAGE_SIZE, build_findings
 from bot.views.findings_alert import FindingLine, FindingsAlertData, build_findings_alert
 from storage.models import AuditEvent, Finding
 from tests.support.findings import FAILING_TOTAL, seed_many_findings
 from tests.support.query import all_text, buttons_with
 from tests.support.slackbot import (
+    CHANNEL,
     OPERATOR,
     READER,
     Bot,
@@ -179,3 +181,26 @@ def test_only_operators_mute_from_the_findings_view(bot: Bot) -> None:
     bot.driver.click_in_message(bot.slack.last("response_url").body, ids.MuteAction.MUTE, READER)
     assert "Only CSPM operators" in all_text(bot.slack.last("response_url").body)
     assert not bot.slack.calls_to("views.open")
+
+
+def test_mute_from_a_posted_findings_message_updates_that_message(bot: Bot) -> None:
+    seed_connector(bot.rt)
+    seed_project(bot.rt, "web")
+    scan_id = seed_scan(bot.rt, "web", ScanStatus.COMPLETED, [JobSpec("global")], findings=2)
+    payload = build_findings(bot.ctx.queries.findings_page(scan_id))
+    channel, ts = bot.ctx.replier(Origin(kind="block_actions", user_id=OPERATOR)).post(
+        CHANNEL, payload
+    )
+    posted = bot.slack.message(channel, ts)
+    first = buttons_with(posted, ids.MuteAction.MUTE)[0].value
+    bot.driver.click_in_message(
+        posted, ids.MuteAction.MUTE, OPERATOR, channel=channel, ts=ts,
+        match=lambda e: e.get("value") == first,
+    )  # fmt: skip
+    modal = bot.slack.last("views.open")
+    bot.driver.submit(
+        modal.view_id, {ids.MuteInput.REASON: "known", ids.MuteInput.DAYS: "1"}, OPERATOR
+    )
+    assert bot.slack.last("chat.update").body["ts"] == ts
+    text = all_text(bot.slack.message(channel, ts))
+    assert "Critical*\n1 failing" in text and ":zipper_mouth_face: Muted until" in text
