@@ -73,6 +73,9 @@ class ErrorCategory(StrEnum):
 
     INVALID_CREDENTIALS = "invalid_credentials"
     PERMISSION_DENIED = "permission_denied"
+    # The connector's identity works but may not assume a project's role (trust policy or
+    # external id): fixed on the role, not by replacing the connector.
+    ASSUME_ROLE_FAILED = "assume_role_failed"
     TEMPORARY = "temporary"
     UNKNOWN = "unknown"
 
@@ -85,6 +88,7 @@ class ErrorCategory(StrEnum):
 _CATEGORY_LABELS = {
     ErrorCategory.INVALID_CREDENTIALS: "authentication failed",
     ErrorCategory.PERMISSION_DENIED: "permission denied",
+    ErrorCategory.ASSUME_ROLE_FAILED: "role assumption failed",
     ErrorCategory.TEMPORARY: "temporary cloud error",
     ErrorCategory.UNKNOWN: "unknown processing error",
 }

@@ -29,9 +29,10 @@ _MENTION = re.compile(r"^<!subteam\^[A-Z0-9]{2,20}(\|[^<>]{1,80})?>$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
 ERROR_PRIORITY = {
     ErrorCategory.INVALID_CREDENTIALS: 0,
-    ErrorCategory.PERMISSION_DENIED: 1,
-    ErrorCategory.UNKNOWN: 2,
-    ErrorCategory.TEMPORARY: 3,
+    ErrorCategory.ASSUME_ROLE_FAILED: 1,
+    ErrorCategory.PERMISSION_DENIED: 2,
+    ErrorCategory.UNKNOWN: 3,
+    ErrorCategory.TEMPORARY: 4,
 }
 """Which error an alert leads with: the one whose next step is most specific."""
 

@@ -186,6 +186,8 @@ EXPECTED_FIELDS = {
         SECRET_ACCESS_KEY,
         ROLE_ARN,
         EXTERNAL_ID,
+        ids.connector_field("member_role_name"),
+        ids.connector_field("member_external_id"),
     ],
     "azure": [
         TENANT_ID,

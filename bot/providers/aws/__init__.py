@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.errors import InputError
 from bot.providers.aws.credentials import FORM_FIELDS, AwsCredentials, fingerprint
@@ -38,6 +39,25 @@ def check_scope(scope: Sequence[str]) -> None:
         )
 
 
+def session_name(scan_id: int) -> str:
+    """The role session name of a scan's AssumeRole calls: shows in the member account's
+    CloudTrail which bot scan used the role."""
+    return f"cspm-bot-scan-{scan_id}"
+
+
+def scan_credentials(
+    creds: AwsCredentials, scan_id: int, target: Mapping[str, str] | None
+) -> AwsCredentials:
+    """The connector's credentials for one scan: a project with a target account assumes
+    that account's role (with its external ID) instead of the connector's own role; every
+    role session is named after the scan."""
+    changes: dict[str, str | None] = {"session_name": session_name(scan_id)}
+    if target and target.get("role_arn"):
+        changes["role_arn"] = target["role_arn"]
+        changes["external_id"] = target.get("external_id") or None
+    return dataclasses.replace(creds, **changes)  # type: ignore[arg-type]
+
+
 SPEC = ProviderSpec(
     name="aws",
     display_name="AWS",
@@ -47,7 +67,10 @@ SPEC = ProviderSpec(
     form_fields=FORM_FIELDS,
     fingerprint=fingerprint,
     validation_call="AWS STS GetCallerIdentity",
-    credentials_file='{"access_key_id", "secret_access_key", "role_arn"?, "external_id"?}',
+    credentials_file=(
+        '{"access_key_id", "secret_access_key", "role_arn"?, "external_id"?, '
+        '"member_role_name"?, "member_external_id"?} or {"identity": "machine", ...}'
+    ),
     endpoints=(
         EndpointSetting(
             "aws_endpoint_url",
@@ -64,4 +87,5 @@ SPEC = ProviderSpec(
     ),
     unit_checks=unit_checks,
     check_scope=check_scope,
+    scan_credentials=scan_credentials,
 )
