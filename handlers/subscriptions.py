@@ -1,8 +1,12 @@
-"""``/cspm subscribe`` and ``/cspm subscriptions``: which channels get findings alerts.
+"""``/cspm subscribe`` and ``/cspm subscriptions``: which channels get findings alerts,
+failure alerts and which projects their digest covers.
 
-``/cspm subscribe findings [project=PATTERN] [provider=aws|azure|gcp] [severity=LEVEL]``
-adds a slice for the channel it is typed in (operators); several channels can take different
-slices. ``/cspm subscriptions`` lists every slice with *Remove* (operators remove).
+``/cspm subscribe findings [project=PATTERN] [provider=aws|azure|gcp] [severity=LEVEL]``,
+``/cspm subscribe failures [project=PATTERN] [provider=…]`` and ``/cspm subscribe digest
+[project=PATTERN] [provider=…]`` add a slice for the channel it is typed in (operators);
+several channels can take different slices. A digest slice gives the channel a digest (daily
+at 09:00) if it had none. ``/cspm subscriptions`` lists every slice with *Remove* (operators
+remove; removing a channel's last digest slice stops its digest).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from bot.codec import SubscriptionRef
 from bot.errors import InputError
 from bot.scheduling.clock import system_now
 from bot.scheduling.findings_alerts import FindingsAlerts, parse_subscription
+from bot.scheduling.ops import scheduling_ops
 from bot.slack.context import SlackContext
 from bot.slack.guards import requires
 from bot.slack.listeners import Listeners, Request
@@ -47,8 +52,13 @@ def subscribe_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> 
         replier.reply(build_subscribe_help("Type `/cspm subscribe` in the channel to subscribe."))
         return
     ctx.require(origin, Role.OPERATOR, "subscribe channels to alerts")
-    info, created = _alerts(ctx).subscribe(origin.channel_id, spec, origin.actor)
-    replier.reply(build_subscribe_reply(info, created))
+    if spec.kind != "digest":
+        info, created = _alerts(ctx).subscribe(origin.channel_id, spec, origin.actor)
+        replier.reply(build_subscribe_reply(info, created))
+        return
+    with scheduling_ops(ctx.rt) as ops:
+        info, created, digest = ops.subscribe_channel(origin.channel_id, spec, origin.actor)
+    replier.reply(build_subscribe_reply(info, created, digest.next_run if digest else None))
 
 
 def subscriptions_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
@@ -69,7 +79,7 @@ def register(app: App, ctx: SlackContext, commands: Subcommands) -> None:
         middleware=[requires(ctx, Role.OPERATOR, "remove subscriptions")],
     )
     def remove(req: Request) -> None:
-        alerts = _alerts(ctx)
-        alerts.unsubscribe(req.value(SubscriptionRef).subscription_id, req.origin.actor)
-        rows = alerts.subscriptions()
+        with scheduling_ops(ctx.rt) as ops:
+            ops.unsubscribe_channel(req.value(SubscriptionRef).subscription_id, req.origin.actor)
+        rows = _alerts(ctx).subscriptions()
         ctx.replier(req.origin).replace(build_subscriptions(rows, req.origin.channel_id or ""))

@@ -26,7 +26,7 @@ from bot.views.digest_models import (
 )
 from storage.repositories import ConnectorRepo
 from storage.repositories.alerts import IncidentRepo
-from storage.repositories.digests import FAILING, FINISHED, DigestQueries
+from storage.repositories.digests import FAILING, FINISHED, DigestQueries, ProjectSlice
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -95,11 +95,13 @@ def compute_digest(
     *,
     schedule_label: str = "",
     on_demand: bool = False,
+    scope: Sequence[ProjectSlice] | None = None,
 ) -> DigestData:
     """The digest of scans that finished in [start, end), and the change against the period of
-    equal length before it."""
+    equal length before it; with `scope`, of the projects in those slices only (every figure,
+    cause, credential problem and support case)."""
     policy = policy or SupportPolicy()
-    queries = DigestQueries(s)
+    queries = DigestQueries(s, scope)
     prev_start = start - (end - start)
     counts = queries.counts(prev_start, start, end)
     trends, failing_now, failing_before = _trends(queries, start, end)
@@ -166,7 +168,7 @@ def compute_digest(
         for cat in sorted(cause_scans, key=lambda c: (-cause_scans[c], _CATEGORY_ORDER[c]))
     ]
 
-    credentials = _credentials(s, start, end, policy)
+    credentials = _credentials(queries, s, start, end, policy)
     support = _support_cases(rows, credentials, policy)
     return DigestData(
         period_start=start,
@@ -180,13 +182,13 @@ def compute_digest(
         schedule_label=schedule_label,
         on_demand=on_demand,
         trends=trends,
+        scope=tuple(scope or ()),
     )
 
 
 def _credentials(
-    s: Session, start: datetime, end: datetime, policy: SupportPolicy
+    queries: DigestQueries, s: Session, start: datetime, end: datetime, policy: SupportPolicy
 ) -> list[CredentialProblem]:
-    queries = DigestQueries(s)
     failing = queries.credential_failures(start, end)
     connectors = queries.problem_connectors(list(failing))
     if not connectors:

@@ -17,6 +17,13 @@ One digest per subscription and period, none lost, none twice:
 
 The one window left is a crash after Slack accepted a message and before it was marked sent:
 that digest is sent again (at-least-once for that window only).
+
+Slices: a channel with ``digest`` subscriptions (`/cspm subscribe digest project=prod-*
+provider=aws`, rows of `channel_subscriptions`) gets its digest restricted to the projects in
+any of them, on its schedule, through the same outbox; without any, the whole digest. The
+subscription is created with the default schedule (daily 09:00) if the channel had none
+(`SchedulingOps.subscribe_channel`); removing its last slice stops its digest, and
+`unsubscribe` removes its slices with it.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.errors import NotFoundError
 from bot.scheduling.cron import Cadence, DigestSchedule, latest_fire_at_or_before
@@ -37,7 +45,8 @@ from bot.views.digest import build_digest
 from bot.views.digest_models import DigestData
 from storage.db import Database
 from storage.models_scheduling import DigestDelivery, DigestSubscription
-from storage.repositories.digests import DeliveryRepo, SubscriptionRepo
+from storage.repositories.digests import DeliveryRepo, ProjectSlice, SubscriptionRepo
+from storage.repositories.findings_alerts import ChannelSubscriptionRepo
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +92,20 @@ class RecordedPeriod:
     period_end: datetime
     status: str
     data: DigestData
+
+
+DIGEST_KIND = "digest"
+"""The kind of the channel subscriptions that restrict a channel's digest."""
+
+
+def channel_slices(s: Session, channel_id: str) -> list[ProjectSlice] | None:
+    """The slices a channel's digest is restricted to; None when it takes every project."""
+    slices = [
+        (sub.project_pattern, sub.provider)
+        for sub in ChannelSubscriptionRepo(s).listed(channel_id)
+        if sub.kind == DIGEST_KIND
+    ]
+    return slices or None
 
 
 def schedule_of(sub: DigestSubscription) -> DigestSchedule:
@@ -151,7 +174,7 @@ class DigestService:
         raise RuntimeError("could not save the subscription")  # pragma: no cover
 
     def unsubscribe(self, channel_id: str) -> SubscriptionInfo | None:
-        """Delete the channel's subscription (and its unsent outbox rows)."""
+        """Delete the channel's subscription (and its unsent outbox rows, and its slices)."""
         with self.db.unit_of_work() as s:
             repo = SubscriptionRepo(s)
             sub = repo.for_channel(channel_id)
@@ -159,6 +182,10 @@ class DigestService:
                 return None
             info = _info(sub)
             repo.delete(sub)
+            slices = ChannelSubscriptionRepo(s)
+            for row in slices.listed(channel_id):
+                if row.kind == DIGEST_KIND:
+                    slices.delete(row)
             return info
 
     def all(self) -> list[SubscriptionInfo]:
@@ -180,12 +207,25 @@ class DigestService:
 
     # --- computing --------------------------------------------------------------------------
     def compute(
-        self, start: datetime, end: datetime, label: str = "", on_demand: bool = False
+        self,
+        start: datetime,
+        end: datetime,
+        label: str = "",
+        on_demand: bool = False,
+        channel_id: str | None = None,
     ) -> DigestData:
-        """The digest data of [start, end) (read-only)."""
+        """The digest data of [start, end) (read-only), restricted to the channel's slices
+        when it has any."""
         with self.db.read() as s:
+            scope = channel_slices(s, channel_id) if channel_id else None
             return compute_digest(
-                s, start, end, self.policy, schedule_label=label, on_demand=on_demand
+                s,
+                start,
+                end,
+                self.policy,
+                schedule_label=label,
+                on_demand=on_demand,
+                scope=scope,
             )
 
     def on_demand(self, channel_id: str | None) -> tuple[DigestData, dict[str, Any]]:
@@ -198,7 +238,7 @@ class DigestService:
             label = sub.schedule.label
         else:
             start, label = now - timedelta(days=1), "Last 24 hours"
-        data = self.compute(start, now, label, on_demand=True)
+        data = self.compute(start, now, label, on_demand=True, channel_id=channel_id)
         return data, build_digest(data)
 
     # --- the outbox -------------------------------------------------------------------------
@@ -215,7 +255,12 @@ class DigestService:
                 schedule = schedule_of(sub)
                 start = sub.last_period_end or period_end - schedule.cadence.length
                 data = compute_digest(
-                    s, start, period_end, self.policy, schedule_label=schedule.label
+                    s,
+                    start,
+                    period_end,
+                    self.policy,
+                    schedule_label=schedule.label,
+                    scope=channel_slices(s, sub.channel_id),
                 )
                 skip = data.is_empty and not sub.all_clear
                 delivery = DigestDelivery(

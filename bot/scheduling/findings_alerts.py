@@ -9,8 +9,9 @@ per scan listing the resources (continued in its thread past Slack's limits), an
 findings that passed again as a thread reply. A `findings_alerts` row per (scan,
 subscription) is written before posting, so a channel gets a scan's findings once.
 
-The same subscriptions (parsed and stored here) route failure alerts too (``failures``,
-`bot.scheduling.followups`).
+The same subscriptions (parsed and stored here) route the two other kinds: ``failures``
+(failure alerts, `bot.scheduling.followups`) and ``digest`` (the channel's scheduled digest
+restricted to its slices, `bot.scheduling.digests`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot import providers
 from bot.domain import SEVERITY_ORDER, Provider, ScanStatus, Severity
 from bot.errors import InputError, NotFoundError
 from bot.scheduling.delivery import Deliverer
+from bot.scheduling.digests import schedule_of
 from bot.views.findings_alert import (
     FindingLine,
     FindingsAlertData,
@@ -39,6 +41,7 @@ from storage.models import Finding
 from storage.models_scheduling import ChannelSubscription, FindingsAlert
 from storage.repositories import ConnectorRepo, ProjectRepo, ScanRepo
 from storage.repositories.audit import AuditRepo
+from storage.repositories.digests import SubscriptionRepo
 from storage.repositories.findings_alerts import (
     ChannelSubscriptionRepo,
     FindingDiffQueries,
@@ -49,10 +52,11 @@ from storage.repositories.findings_alerts import (
 
 log = logging.getLogger(__name__)
 
-KINDS = ("findings", "failures")
+KINDS = ("findings", "failures", "digest")
 """The subscription kinds a channel can take: ``findings`` (new failing findings after each
 scan), ``failures`` (the failure alerts of the matching projects, also posted to their alert
-channel: `bot.scheduling.followups`)."""
+channel: `bot.scheduling.followups`) and ``digest`` (the channel's scheduled digest restricted
+to the matching projects: `bot.scheduling.digests`)."""
 SEVERITY_KINDS = ("findings",)
 """The kinds a severity filter applies to: a failure (a scan that could not check everything)
 has no severity, so ``failures`` and ``digest`` refuse ``severity=``."""
@@ -75,15 +79,12 @@ def parse_subscription(words: Sequence[str]) -> SubscriptionSpec:
     """``findings project=web-* provider=aws severity=high`` (``failures`` / ``digest``: no
     severity) → a spec; `InputError` naming the bad word otherwise."""
     if not words:
-        raise InputError("Say what to subscribe to: `findings` or `failures`.")
+        raise InputError("Say what to subscribe to: `findings`, `failures` or `digest`.")
     kind = {"failure": "failures", "digests": "digest"}.get(words[0].lower(), words[0].lower())
-    if kind == "digest":
-        raise InputError(
-            "`digest` is routed elsewhere: `/cspm digest subscribe` gives this channel the "
-            "digest. `/cspm subscribe` takes `findings` or `failures`."
-        )
     if kind not in KINDS:
-        raise InputError(f"Unknown subscription kind {kind[:30]!r}: use `findings` or `failures`.")
+        raise InputError(
+            f"Unknown subscription kind {kind[:30]!r}: use `findings`, `failures` or `digest`."
+        )
     values: dict[str, str] = {}
     for word in words[1:]:
         key, sep, value = word.partition("=")
@@ -122,7 +123,7 @@ def parse_subscription(words: Sequence[str]) -> SubscriptionSpec:
     return SubscriptionSpec(kind, pattern, provider, severity)
 
 
-def _info(sub: ChannelSubscription) -> SubscriptionInfo:
+def _info(sub: ChannelSubscription, schedule: str = "") -> SubscriptionInfo:
     return SubscriptionInfo(
         subscription_id=sub.id,
         channel_id=sub.channel_id,
@@ -130,6 +131,7 @@ def _info(sub: ChannelSubscription) -> SubscriptionInfo:
         project_pattern=sub.project_pattern,
         provider=Provider(sub.provider) if sub.provider else None,
         min_severity=Severity(sub.min_severity),
+        schedule=schedule,
     )
 
 
@@ -209,9 +211,14 @@ class FindingsAlerts:
             return info
 
     def subscriptions(self, channel_id: str | None = None) -> list[SubscriptionInfo]:
-        """Every subscription (of one channel, if given)."""
+        """Every subscription (of one channel, if given); digest slices with their channel's
+        schedule."""
         with self.db.read() as s:
-            return [_info(sub) for sub in ChannelSubscriptionRepo(s).listed(channel_id)]
+            schedules = {d.channel_id: schedule_of(d).label for d in SubscriptionRepo(s).all()}
+            return [
+                _info(sub, schedules.get(sub.channel_id, "") if sub.kind == "digest" else "")
+                for sub in ChannelSubscriptionRepo(s).listed(channel_id)
+            ]
 
     # --- after a scan -----------------------------------------------------------------------
     def _plan(self, scan_id: int) -> list[tuple[int, str, FindingsAlertData]]:

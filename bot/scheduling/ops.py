@@ -16,14 +16,19 @@ from typing import TYPE_CHECKING
 
 from bot.scheduling.clock import system_now
 from bot.scheduling.config import SchedulingConfig
-from bot.scheduling.cron import DigestSchedule
+from bot.scheduling.cron import DigestSchedule, parse_digest_schedule
 from bot.scheduling.digest_query import SupportPolicy
-from bot.scheduling.digests import DigestService, SubscriptionInfo
+from bot.scheduling.digests import DIGEST_KIND, DigestService, SubscriptionInfo
+from bot.scheduling.findings_alerts import FindingsAlerts, SubscriptionSpec
 from bot.scheduling.jobs import JobKind, job_id
 from bot.scheduling.schedules import JobSyncer, ScanSchedules, ScheduleInfo, offline_syncer
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
+    from bot.views.findings_alert import SubscriptionInfo as ChannelSubscriptionInfo
+
+DEFAULT_DIGEST_TIME = ("daily", "09:00")
+"""The schedule a channel's digest gets when `/cspm subscribe digest` creates it."""
 
 
 def support_policy(config: SchedulingConfig) -> SupportPolicy:
@@ -103,6 +108,45 @@ class SchedulingOps:
         info = self.digests.unsubscribe(channel_id)
         if info is not None:
             self.jobs.sync_digest(info.id)
+        return info
+
+    # --- channel subscriptions (findings, failures, digest slices) ---------------------------
+    def subscribe_channel(
+        self, channel_id: str, spec: SubscriptionSpec, actor: str
+    ) -> tuple[ChannelSubscriptionInfo, bool, SubscriptionView | None]:
+        """Add a channel's slice; a digest slice also gives the channel a digest (daily at
+        09:00 in the default time zone) if it had none. Returns the slice, whether it is new,
+        and for a digest slice the channel's digest."""
+        alerts = FindingsAlerts(self.rt.db, self.now, lambda: None)
+        info, created = alerts.subscribe(channel_id, spec, actor)
+        if spec.kind != DIGEST_KIND:
+            return info, created, None
+        sub = self.digests.for_channel(channel_id)
+        if sub is None:
+            default = parse_digest_schedule(
+                list(DEFAULT_DIGEST_TIME), self.config.digest_default_timezone
+            )
+            view, _ = self.subscribe_digest(channel_id, default, all_clear=True, actor=actor)
+        else:
+            view = SubscriptionView(
+                sub, self.jobs.next_run_times().get(job_id(JobKind.DIGEST, sub.id))
+            )
+        listed = alerts.subscriptions(channel_id)
+        return (
+            next((r for r in listed if r.subscription_id == info.subscription_id), info),
+            created,
+            view,
+        )
+
+    def unsubscribe_channel(self, subscription_id: int, actor: str) -> ChannelSubscriptionInfo:
+        """Remove a slice; the channel's last digest slice takes the channel's digest with it
+        (its digest stops: `/cspm digest subscribe` gives it the whole digest again)."""
+        alerts = FindingsAlerts(self.rt.db, self.now, lambda: None)
+        info = alerts.unsubscribe(subscription_id, actor)
+        if info.kind == DIGEST_KIND and not any(
+            r.kind == DIGEST_KIND for r in alerts.subscriptions(info.channel_id)
+        ):
+            self.unsubscribe_digest(info.channel_id)
         return info
 
     def list_subscriptions(self) -> list[SubscriptionView]:

@@ -109,8 +109,21 @@ def _count_field(
     return text
 
 
+def scope_label(scope: Sequence[tuple[str, str | None]]) -> str:
+    """The projects a sliced digest covers: "projects `prod-*` (AWS) + all projects (GCP)"."""
+    parts = []
+    for pattern, provider in scope:
+        part = "all projects" if pattern == "*" else f"projects `{md(pattern, 100)}`"
+        if provider:
+            part += f" ({provider.upper()})"
+        parts.append(part)
+    return " + ".join(parts)
+
+
 def _period_line(data: DigestData) -> str:
     parts = [f"{slack_date(data.period_start)} → {slack_date(data.period_end)}"]
+    if data.scope:
+        parts.append(":satellite_antenna: " + scope_label(data.scope))
     if data.schedule_label:
         parts.append(md(data.schedule_label, 120))
     if data.on_demand:
@@ -299,6 +312,8 @@ def build_all_clear(data: DigestData) -> Payload:
         f"between {slack_date(data.period_start)} and {slack_date(data.period_end)}."
     )
     notes = [f"{ran} scan{'s' if ran != 1 else ''} finished"]
+    if data.scope:
+        notes.insert(0, ":satellite_antenna: " + scope_label(data.scope))
     if data.previous is not None and data.previous.failing_projects:
         notes.append(f"previous period: {data.previous.failing_projects} failing project(s)")
     if data.schedule_label:

@@ -137,7 +137,9 @@ class DigestData:
     period_start / period_end: the window; previous: the same counts for the window of equal
     length before it (None when unknown); schedule_label: e.g. "Daily at 09:00 (UTC)";
     on_demand: asked for with `/cspm digest now` rather than sent on schedule;
-    trends: the daily values of the headline figures (None: not computed).
+    trends: the daily values of the headline figures (None: not computed);
+    scope: the channel's slices, (project name pattern, provider or None) each, the digest is
+    restricted to (empty: every project).
     """
 
     period_start: datetime
@@ -151,6 +153,7 @@ class DigestData:
     schedule_label: str = ""
     on_demand: bool = False
     trends: DigestTrends | None = None
+    scope: Sequence[tuple[str, str | None]] = ()
 
     @property
     def still_failing(self) -> tuple[DigestProject, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot import ids
 from bot.codec import FindingRef, ProjectRef, ScanRef, SubscriptionRef, encode, encode_option
@@ -27,6 +28,7 @@ from bot.views.common import (
     option,
     section,
     severity_badge,
+    slack_date,
     static_select,
 )
 
@@ -85,6 +87,7 @@ class SubscriptionInfo:
     project_pattern: str
     provider: Provider | None
     min_severity: Severity
+    schedule: str = ""  # a digest slice: its channel's digest schedule, e.g. "Daily at 09:00"
 
     @property
     def label(self) -> str:
@@ -98,6 +101,8 @@ class SubscriptionInfo:
         if self.kind == "findings":
             at_least = "" if self.min_severity is Severity.LOW else " and above"
             parts.append(f"{self.min_severity.value}{at_least}")
+        if self.schedule:
+            parts.append(md(self.schedule, 120))
         return " · ".join(parts)
 
 
@@ -231,16 +236,21 @@ _WHAT = {
         "The failure alerts of these projects, updated in place and in their thread; "
         "nobody is mentioned here (owners are paged in the project's alert channel)"
     ),
+    "digest": "This channel's scheduled failure digest, restricted to its digest slices",
 }
 
 
-def build_subscribe_reply(info: SubscriptionInfo, created: bool, note: str = "") -> Payload:
-    """Ephemeral confirmation of ``/cspm subscribe`` (`note`: e.g. the digest's schedule)."""
+def build_subscribe_reply(
+    info: SubscriptionInfo, created: bool, next_digest: datetime | None = None
+) -> Payload:
+    """Ephemeral confirmation of ``/cspm subscribe`` (`next_digest`: a digest slice's next
+    digest)."""
     verb = "now gets" if created else "already gets"
     text = f":satellite_antenna: <#{md(info.channel_id, 40)}> {verb} *{info.label}*."
     notes = [_WHAT.get(info.kind, "")]
-    if note:
-        notes.append(md(note, 300))
+    if info.kind == "digest":
+        when = f"next {slack_date(next_digest)} · " if next_digest is not None else ""
+        notes.append(f"{when}`/cspm digest subscribe …` changes the time")
     notes.append("`/cspm subscriptions` lists and removes this channel's slices")
     return message(f"Subscribed: {info.kind}", [section(text), context(*notes)])
 
@@ -285,6 +295,8 @@ SUBSCRIBE_USAGE = (
     "findings of the matching projects, after each scan, in this channel\n"
     "`/cspm subscribe failures [project=prod-*] [provider=aws]` — the failure alerts of the "
     "matching projects in this channel too (no mention here)\n"
+    "`/cspm subscribe digest [project=prod-*] [provider=aws]` — this channel's scheduled "
+    "failure digest, restricted to the matching projects\n"
     "`/cspm subscriptions` — every channel's slices, with *Remove*"
 )
 

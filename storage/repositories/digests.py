@@ -15,7 +15,19 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import case, distinct, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    distinct,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from bot.domain import ErrorCategory, ScanStatus
@@ -43,15 +55,50 @@ def _aware(value: Any) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _in_period(start: datetime, end: datetime) -> tuple[Any, ...]:
-    return (Scan.status.in_(FAILING), Scan.finished_at >= start, Scan.finished_at < end)
+ProjectSlice = tuple[str, str | None]
+"""(project name pattern with ``*`` / ``?`` wildcards, lower case; provider or None)."""
+
+
+def _like(pattern: str) -> str:
+    """A ``*`` / ``?`` pattern as a LIKE pattern (``\\`` escapes)."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def project_scope(slices: Sequence[ProjectSlice]) -> Select[Any]:
+    """The ids of the projects in any of `slices` (name pattern, case-insensitive, and
+    provider), as a subquery."""
+    conditions: list[ColumnElement[bool]] = []
+    for pattern, provider in slices:
+        condition: ColumnElement[bool] = func.lower(Project.name).like(_like(pattern), escape="\\")
+        if provider is not None:
+            condition = and_(condition, Connector.provider == provider)
+        conditions.append(condition)
+    return (
+        select(Project.id)
+        .join(Connector, Connector.id == Project.connector_id)
+        .where(or_(*conditions) if conditions else false())
+    )
 
 
 class DigestQueries:
-    """The grouped reads of one digest period [start, end)."""
+    """The grouped reads of one digest period [start, end), of every project or only those in
+    `scope` (a `project_scope`)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, scope: Sequence[ProjectSlice] | None = None) -> None:
         self.s = session
+        self._scope = project_scope(scope) if scope is not None else None
+
+    def _scoped(self, *conditions: Any) -> tuple[Any, ...]:
+        """`conditions`, and the scans' project in the scope when there is one."""
+        if self._scope is None:
+            return conditions
+        return (*conditions, Scan.project_id.in_(self._scope))
+
+    def _in_period(self, start: datetime, end: datetime) -> tuple[Any, ...]:
+        return self._scoped(
+            Scan.status.in_(FAILING), Scan.finished_at >= start, Scan.finished_at < end
+        )
 
     def counts(
         self, prev_start: datetime, start: datetime, end: datetime
@@ -62,7 +109,11 @@ class DigestQueries:
         rows = self.s.execute(
             select(Scan.status, in_current, func.count())
             .where(
-                Scan.status.in_(FINISHED), Scan.finished_at >= prev_start, Scan.finished_at < end
+                *self._scoped(
+                    Scan.status.in_(FINISHED),
+                    Scan.finished_at >= prev_start,
+                    Scan.finished_at < end,
+                )
             )
             .group_by(Scan.status, in_current)
         ).all()
@@ -71,7 +122,13 @@ class DigestQueries:
             out[bool(cur)][status] += int(n)
         projects = self.s.execute(
             select(in_current, func.count(distinct(Scan.project_id)))
-            .where(Scan.status.in_(FAILING), Scan.finished_at >= prev_start, Scan.finished_at < end)
+            .where(
+                *self._scoped(
+                    Scan.status.in_(FAILING),
+                    Scan.finished_at >= prev_start,
+                    Scan.finished_at < end,
+                )
+            )
             .group_by(in_current)
         ).all()
         for cur, n in projects:
@@ -88,7 +145,7 @@ class DigestQueries:
                 func.count().label("n"),
                 func.max(Scan.id).label("latest_id"),
             )
-            .where(*_in_period(start, end))
+            .where(*self._in_period(start, end))
             .group_by(Scan.project_id)
             .subquery()
         )
@@ -121,7 +178,7 @@ class DigestQueries:
                     ErrorEntry.category, Scan.project_id, func.count(distinct(ErrorEntry.scan_id))
                 )
                 .join(Scan, Scan.id == ErrorEntry.scan_id)
-                .where(*_in_period(start, end))
+                .where(*self._in_period(start, end))
                 .group_by(ErrorEntry.category, Scan.project_id)
             ).all()
         )
@@ -138,7 +195,7 @@ class DigestQueries:
         """
         failing = (
             select(Scan.project_id, func.max(Scan.created_at).label("last_fail"))
-            .where(*_in_period(start, end))
+            .where(*self._in_period(start, end))
             .group_by(Scan.project_id)
             .subquery("f")
         )
@@ -201,9 +258,11 @@ class DigestQueries:
             return []
         row = self.s.execute(
             select(*columns).where(
-                Scan.status.in_(FINISHED),
-                Scan.finished_at >= points[0],
-                Scan.finished_at < points[-1],
+                *self._scoped(
+                    Scan.status.in_(FINISHED),
+                    Scan.finished_at >= points[0],
+                    Scan.finished_at < points[-1],
+                )
             )
         ).one()
         values = [int(v or 0) for v in row]
@@ -221,7 +280,7 @@ class DigestQueries:
         decisive = (*FAILING, ScanStatus.COMPLETED.value)
         newest = (
             select(Scan.project_id, func.max(Scan.id).label("scan_id"))
-            .where(Scan.status.in_(decisive), Scan.finished_at < points[0])
+            .where(*self._scoped(Scan.status.in_(decisive), Scan.finished_at < points[0]))
             .group_by(Scan.project_id)
             .subquery()
         )
@@ -242,9 +301,11 @@ class DigestQueries:
         per_window = (
             select(Scan.project_id, window, func.max(Scan.id).label("scan_id"))
             .where(
-                Scan.status.in_(decisive),
-                Scan.finished_at >= points[0],
-                Scan.finished_at < points[-1],
+                *self._scoped(
+                    Scan.status.in_(decisive),
+                    Scan.finished_at >= points[0],
+                    Scan.finished_at < points[-1],
+                )
             )
             .group_by(Scan.project_id, window)
             .subquery()
@@ -269,7 +330,8 @@ class DigestQueries:
             select(Scan.connector_id, func.count(distinct(Scan.id)), func.min(Scan.finished_at))
             .join(ErrorEntry, ErrorEntry.scan_id == Scan.id)
             .where(
-                *_in_period(start, end), ErrorEntry.category == ErrorCategory.INVALID_CREDENTIALS
+                *self._in_period(start, end),
+                ErrorEntry.category == ErrorCategory.INVALID_CREDENTIALS,
             )
             .group_by(Scan.connector_id)
         ).all()
@@ -277,17 +339,17 @@ class DigestQueries:
 
     def problem_connectors(self, connector_ids: Sequence[int]) -> list[Any]:
         """(id, name, provider, created at) of the live connectors among `connector_ids` and
-        of those whose last validation failed."""
-        return list(
-            self.s.execute(
-                select(
-                    Connector.id, Connector.name, Connector.provider, Connector.created_at
-                ).where(
-                    Connector.deleted_at.is_(None),
-                    Connector.id.in_(list(connector_ids)) | Connector.last_validation_ok.is_(False),
-                )
-            ).all()
+        of those whose last validation failed (in a scope: only those its projects use)."""
+        query = select(
+            Connector.id, Connector.name, Connector.provider, Connector.created_at
+        ).where(
+            Connector.deleted_at.is_(None),
+            Connector.id.in_(list(connector_ids)) | Connector.last_validation_ok.is_(False),
         )
+        if self._scope is not None:
+            used = select(Project.connector_id).where(Project.id.in_(self._scope))
+            query = query.where(Connector.id.in_(used))
+        return list(self.s.execute(query).all())
 
 
 class SubscriptionRepo:

@@ -62,6 +62,27 @@ def test_failures_slices_are_listed_without_severity_and_removed(bot: Bot) -> No
     assert "failures · projects `prod-*`" not in after and "failures · all projects · AWS" in after
 
 
+def test_a_digest_slice_gives_the_channel_a_sliced_digest_and_remove_stops_it(bot: Bot) -> None:
+    bot.driver.command("subscribe digest provider=aws", OPERATOR, channel="C0AWS")
+    reply = _reply(bot)
+    assert_valid_message(reply)
+    text = all_text(reply)
+    assert "<#C0AWS> now gets *digest · all projects · AWS · Daily at 09:00 (UTC)*" in text
+    assert "restricted to its digest slices" in text and "next " in text
+    bot.driver.command("subscribe digest severity=critical", OPERATOR, channel="C0AWS")
+    assert "`digest` takes no severity" in all_text(_reply(bot))
+    bot.driver.command("digest list", READER, channel="C0AWS")
+    assert "<#C0AWS>" in all_text(_reply(bot))
+
+    bot.driver.command("subscriptions", READER, channel="C0AWS")
+    listing = _reply(bot)
+    assert "digest · all projects · AWS · Daily at 09:00 (UTC)" in all_text(listing)
+    bot.driver.click_in_message(listing, ids.SubscriptionAction.REMOVE, OPERATOR)
+    assert "No channel subscribes" in all_text(_reply(bot))
+    bot.driver.command("digest list", READER, channel="C0AWS")
+    assert "No channel gets the failure digest" in all_text(_reply(bot))
+
+
 def test_mistakes_get_usage_and_readers_are_refused(bot: Bot) -> None:
     bot.driver.command("subscribe failures severity=high", OPERATOR)
     assert "`failures` takes no severity" in all_text(_reply(bot))
