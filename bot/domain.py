@@ -224,6 +224,7 @@ class CloudEndpoints:
     ca_bundle: str | None = None
     timeout_seconds: float = 20.0
     max_attempts: int = 3  # retry budget for temporary errors, first attempt included
+    concurrency: int = 8  # per-resource calls one job makes at once (CSPM_SCAN_CONCURRENCY)
 
     def url(self, name: str) -> str:
         """A required endpoint setting (KeyError when it is neither set nor defaulted)."""

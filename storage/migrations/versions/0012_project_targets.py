@@ -5,8 +5,8 @@ discovered project scans) and `projects.target` (what a scan needs to reach it: 
 member role ARN and external ID), unique per connector so discovering again updates the
 project instead of adding another.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

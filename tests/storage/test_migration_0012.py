@@ -1,4 +1,4 @@
-"""Migration 0011 on a database with projects: they keep everything and scan no discovered
+"""Migration 0012 on a database with projects: they keep everything and scan no discovered
 account; discovered accounts are unique per connector."""
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ _PROJECT = (
 )
 
 
-def test_0011_adds_project_targets_unique_per_connector(database_url: str) -> None:
+def test_0012_adds_project_targets_unique_per_connector(database_url: str) -> None:
     db = Database(database_url)
     try:
-        upgrade(db.engine, "0010")
+        upgrade(db.engine, "0011")
         with db.engine.begin() as conn:
             conn.execute(
                 text(
@@ -29,8 +29,8 @@ def test_0011_adds_project_targets_unique_per_connector(database_url: str) -> No
                 )
             )
             conn.execute(text(_PROJECT.format(cols="", vals="")), {"id": 1, "name": "web"})
-        upgrade(db.engine, "0011")
-        assert current_revision(db.engine) == "0011"
+        upgrade(db.engine, "0012")
+        assert current_revision(db.engine) == "0012"
         with_target = _PROJECT.format(cols=", target_id, target", vals=", :t, :target")
         with db.engine.begin() as conn:
             row = conn.execute(text("SELECT scope, target_id, target FROM projects")).one()
