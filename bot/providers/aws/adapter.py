@@ -52,7 +52,7 @@ from bot.domain import (
     mask,
 )
 from bot.errors import InputError
-<<<<<<< HEAD
+from bot.providers._pool import CallPool
 from bot.providers.aws.credentials import (
     ACCESS_KEY,
     DEFAULT_MEMBER_ROLE,
@@ -60,11 +60,7 @@ from bot.providers.aws.credentials import (
     MACHINE,
     AwsCredentials,
 )
-=======
-from bot.providers._pool import CallPool
-from bot.providers.aws.credentials import ACCESS_KEY, IDENTITIES, MACHINE, AwsCredentials
 from bot.providers.aws.units import global_units, is_global
->>>>>>> main
 from bot.redaction import redact, redact_one_line
 
 # --------------------------------------------------------------------------------------------
@@ -828,31 +824,34 @@ class AwsAdapter:
         is left out (a project without a target scans it)."""
         aws = _require_aws(creds)
         session = AwsSession(aws, endpoints, CancelToken())
-        own, partition = session.account_id, session.partition
-        role_name = aws.member_role_name or DEFAULT_MEMBER_ROLE
-        organizations = session.client("organizations")
-        if parent:
-            pages = organizations.get_paginator("list_accounts_for_parent").paginate(
-                ParentId=parent
-            )
-        else:
-            pages = organizations.get_paginator("list_accounts").paginate()
-        found: dict[str, DiscoveredTarget] = {}
-        for page in pages:
-            for account in page.get("Accounts") or []:
-                account_id = str(account.get("Id") or "")
-                if not account_id or account_id == own:
-                    continue
-                if str(account.get("Status") or "ACTIVE") != "ACTIVE":
-                    continue
-                target = {
-                    "account_id": account_id,
-                    "role_arn": f"arn:{partition}:iam::{account_id}:role/{role_name}",
-                }
-                if aws.member_external_id:
-                    target["external_id"] = aws.member_external_id
-                name = str(account.get("Name") or account_id)
-                found[account_id] = DiscoveredTarget(account_id, name, target)
+        try:
+            own, partition = session.account_id, session.partition
+            role_name = aws.member_role_name or DEFAULT_MEMBER_ROLE
+            organizations = session.client("organizations")
+            if parent:
+                pages = organizations.get_paginator("list_accounts_for_parent").paginate(
+                    ParentId=parent
+                )
+            else:
+                pages = organizations.get_paginator("list_accounts").paginate()
+            found: dict[str, DiscoveredTarget] = {}
+            for page in pages:
+                for account in page.get("Accounts") or []:
+                    account_id = str(account.get("Id") or "")
+                    if not account_id or account_id == own:
+                        continue
+                    if str(account.get("Status") or "ACTIVE") != "ACTIVE":
+                        continue
+                    target = {
+                        "account_id": account_id,
+                        "role_arn": f"arn:{partition}:iam::{account_id}:role/{role_name}",
+                    }
+                    if aws.member_external_id:
+                        target["external_id"] = aws.member_external_id
+                    name = str(account.get("Name") or account_id)
+                    found[account_id] = DiscoveredTarget(account_id, name, target)
+        finally:
+            session.close()
         return [found[k] for k in sorted(found)]
 
 
