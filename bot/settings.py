@@ -239,6 +239,7 @@ class Settings(BaseSettings):
             ca_bundle=self.ca_bundle,
             timeout_seconds=self.cloud_timeout_seconds,
             max_attempts=self.cloud_max_attempts,
+            concurrency=self.scan_concurrency,
         )
 
 

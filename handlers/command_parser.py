@@ -85,9 +85,9 @@ SPECS: tuple[CommandSpec, ...] = (
                 "failure digest (`/cspm digest help`; changes: operators).", ("digests",)),
     CommandSpec(Sub.OWNER, "<project> <@user|@group|none>", "Who a project's failure alerts "
                 "mention (operators).", ("owners",)),
-    CommandSpec(Sub.SUBSCRIBE, "<findings> [project=…] [provider=…] [severity=…]", "This "
-                "channel gets new failing findings of the matching projects after each scan "
-                "(operators).", ("sub",)),
+    CommandSpec(Sub.SUBSCRIBE, "<findings|failures> [project=…] [provider=…] "
+                "[severity=…]", "This channel gets the matching projects' new failing findings "
+                "after each scan, or their failure alerts (operators).", ("sub",)),
     CommandSpec(Sub.SUBSCRIPTIONS, "", "Every channel subscription, with Remove.",
                 ("subs",)),
     CommandSpec(Sub.MUTES, "", "Muted findings, with Unmute (mute from the findings view or "

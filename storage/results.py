@@ -114,6 +114,7 @@ class ScanPlan:
     scope: tuple[str, ...]
     check_ids: tuple[str, ...]
     stop_requested: bool
+    target: dict[str, str] | None = None  # the project's discovered account, if any
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ class JobClaim:
     check_ids: tuple[str, ...] = ()
     stop_requested: bool = False
     attempts: int = 0
+    target: dict[str, str] | None = None  # the project's discovered account, if any
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,7 @@ class ResultWriter:
                 scope=tuple(project.scope),
                 check_ids=tuple(project.check_ids),
                 stop_requested=scan.stop_requested_at is not None,
+                target=dict(project.target) if project.target else None,
             )
 
     def create_jobs(
@@ -424,6 +427,7 @@ class ResultWriter:
                     Scan.stop_requested_at,
                     Project.scope,
                     Project.check_ids,
+                    Project.target,
                 )
                 .join(Scan, Scan.id == Job.scan_id)
                 .join(Project, Project.id == Scan.project_id)
@@ -432,7 +436,7 @@ class ResultWriter:
             if found is None:
                 return JobClaim(False, "missing")
             (scan_id, unit, job_status, holder, attempts, scan_status, project_id,
-             connector_id, stop_at, scope, check_ids) = found  # fmt: skip
+             connector_id, stop_at, scope, check_ids, target) = found  # fmt: skip
             if JobStatus(job_status).is_finished:
                 return JobClaim(False, "final", scan_id, attempts=attempts)
             if not ScanStatus(scan_status).is_active:
@@ -468,6 +472,7 @@ class ResultWriter:
                 scope=tuple(scope),
                 check_ids=tuple(check_ids),
                 stop_requested=stop_at is not None,
+                target=dict(target) if target else None,
                 attempts=attempts,
             )
 

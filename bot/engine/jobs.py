@@ -143,13 +143,16 @@ class _CloudScan:
     secrets: list[str]
 
     def plan(self, scope: Sequence[str]) -> list[str]:
-        """The scan's units."""
+        """The scan's units, without those none of the scan's checks runs in (e.g. a
+        service none of the project's checks is about), unless that would leave none."""
         try:
-            return list(self.adapter.plan_units(self.session, scope))
+            units = list(self.adapter.plan_units(self.session, scope))
         except ScanCancelled:
             raise
         except Exception as exc:
             raise CloudCallError(self.adapter.classify(exc, self.secrets)) from None
+        busy = [u for u in units if checks_for_unit(self.checks, self.provider, u)]
+        return busy or units
 
     def close(self) -> None:
         """Release the session's connections."""

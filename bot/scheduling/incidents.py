@@ -141,19 +141,25 @@ class Transition:
     escalated: bool = False  # support was flagged by this scan for the first time
 
 
-def transition(s: Session, facts: ScanFacts, flag_support: bool, now: datetime) -> Transition:
-    """Move the project's open incident for this scan (in the caller's transaction)."""
+def transition(
+    s: Session, facts: ScanFacts, flag_support: bool, now: datetime, routed: bool = False
+) -> Transition:
+    """Move the project's open incident for this scan (in the caller's transaction).
+
+    A failing project opens an incident when it has an alert channel or when `routed` (some
+    channel subscribes to its failures); without an alert channel the incident's
+    `channel_id` is "" and only the subscribed channels get its alert."""
     scan, project = facts.scan, facts.project
     incidents = IncidentRepo(s)
     incident = incidents.open_for_project(project.id)
     if incident is not None and scan.id <= incident.last_scan_id:
         return Transition(Action.NONE, None)  # older than what the incident already shows
     if facts.failing and incident is None:
-        if not project.alert_channel:
+        if not project.alert_channel and not routed:
             return Transition(Action.NONE, None)
         incident = AlertIncident(
             project_id=project.id,
-            channel_id=project.alert_channel,
+            channel_id=project.alert_channel or "",
             ts=None,
             post_attempts=0,
             is_open=True,

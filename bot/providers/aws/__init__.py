@@ -6,17 +6,24 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
-from bot.domain import GLOBAL_UNIT
 from bot.errors import InputError
 from bot.providers.aws.credentials import FORM_FIELDS, AwsCredentials, fingerprint
+from bot.providers.aws.units import group_of, is_global, unit_group
 from bot.providers.checks import Check
 from bot.providers.spec import EndpointSetting, ProviderSpec
 
 
 def unit_checks(checks: Sequence[Check], unit: str) -> list[Check]:
-    """Global checks run in the "global" job, regional ones in every region's job."""
-    scope = "global" if unit == GLOBAL_UNIT else "regional"
-    return [c for c in checks if c.meta.scope == scope]
+    """Account-wide checks run in their service's `global:<group>` job (all of them in a
+    plain "global" job), regional ones in every region's job (`bot.providers.aws.units`)."""
+    if not is_global(unit):
+        return [c for c in checks if c.meta.scope == "regional"]
+    group = unit_group(unit)
+    return [
+        c
+        for c in checks
+        if c.meta.scope == "global" and (group is None or group_of(c.meta.id) == group)
+    ]
 
 
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -81,4 +88,5 @@ SPEC = ProviderSpec(
     unit_checks=unit_checks,
     check_scope=check_scope,
     scan_credentials=scan_credentials,
+    discovery="the organization's member accounts (AWS Organizations ListAccounts)",
 )

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
@@ -40,18 +41,26 @@ from botocore.exceptions import (
 )
 
 from bot.domain import (
-    GLOBAL_UNIT,
     CancelToken,
     CloudCallError,
     CloudEndpoints,
     CloudError,
     Credentials,
+    DiscoveredTarget,
     ErrorCategory,
     ValidationResult,
     mask,
 )
 from bot.errors import InputError
-from bot.providers.aws.credentials import ACCESS_KEY, IDENTITIES, MACHINE, AwsCredentials
+from bot.providers._pool import CallPool
+from bot.providers.aws.credentials import (
+    ACCESS_KEY,
+    DEFAULT_MEMBER_ROLE,
+    IDENTITIES,
+    MACHINE,
+    AwsCredentials,
+)
+from bot.providers.aws.units import global_units, is_global
 from bot.redaction import redact, redact_one_line
 
 # --------------------------------------------------------------------------------------------
@@ -183,6 +192,8 @@ def _client_config(endpoints: CloudEndpoints, region: str) -> Config:
         connect_timeout=endpoints.timeout_seconds,
         read_timeout=endpoints.timeout_seconds,
         user_agent_extra="cspm-bot",
+        # a collector's pool may use the client from `concurrency` threads at once
+        max_pool_connections=max(10, endpoints.concurrency),
         # Custom endpoints (proxies, stand-ins, private gateways) rarely serve virtual hosts.
         s3={"addressing_style": "path"} if endpoints.optional("aws_endpoint_url") else None,
         # ...nor per-account host names (S3 Control prefixes the account id to the host).
@@ -344,9 +355,17 @@ def _role_session(
 # --------------------------------------------------------------------------------------------
 
 
-class AwsSession:
-    """An authenticated scan session: cached clients whose every call checks the cancel token.
+T = TypeVar("T")
+R = TypeVar("R")
+CallListener = Callable[[str, str, str, Mapping[str, Any]], None]
+"""(service, operation, region, parameters), told before every API call of a session."""
 
+
+class AwsSession:
+    """An authenticated scan session: cached clients whose every call checks the cancel token,
+    the collectors' shared results (`collected`) and their bounded call pool (`map`).
+
+    One job opens one session, so what is collected is shared by the checks of one unit.
     Thread-safe: jobs for different regions may share one session.
     """
 
@@ -367,6 +386,39 @@ class AwsSession:
         self._identity: dict[str, str] | None = None
         self._collected: dict[str, Any] = {}
         self._collect_locks: dict[str, threading.Lock] = {}
+        self._pool = CallPool(endpoints.concurrency, cancel, name="cspm-aws-call")
+        self._calls: Counter[tuple[str, str, str]] = Counter()
+        self._listeners: list[CallListener] = []
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`[fn(item) for item in items]` with up to `endpoints.concurrency` calls at once, in
+        order (see `bot.providers._pool`): the per-resource calls of a collector."""
+        return self._pool.map(fn, items)
+
+    def close(self) -> None:
+        """Stop the session's call pool (the engine calls this when the job ends)."""
+        self._pool.close()
+
+    def calls(self) -> Counter[tuple[str, str, str]]:
+        """API calls made so far by (service, operation, region), first attempts only."""
+        with self._lock:
+            return Counter(self._calls)
+
+    def add_call_listener(self, listener: CallListener) -> None:
+        """Tell `listener` about every later API call (tests count identical requests)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _recorder(self, service: str, region: str) -> Callable[..., None]:
+        def record(model: Any = None, params: Any = None, **_: Any) -> None:
+            operation = str(getattr(model, "name", "") or "")
+            with self._lock:
+                self._calls[(service, operation, region)] += 1
+                listeners = list(self._listeners)
+            for listener in listeners:
+                listener(service, operation, region, dict(params or {}))
+
+        return record
 
     def collected(self, key: str, collect: Callable[[], Any]) -> Any:
         """What `collect()` returns, called once per session for `key` (e.g. the bucket list):
@@ -395,14 +447,17 @@ class AwsSession:
         return list(self._secrets)
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """The boto3 client for `service` in `region` ("global"/None = the default region)."""
-        resolved = self.default_region if region in (None, "", GLOBAL_UNIT) else str(region)
+        """The boto3 client for `service` in `region` (a global unit or None = the default
+        region)."""
+        resolved = self.default_region if region is None or is_global(region) else str(region)
         key = (service, resolved)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = _new_client(
-                    self._boto, service, resolved, self.endpoints, self.cancel
+                client = _new_client(self._boto, service, resolved, self.endpoints, self.cancel)
+                client.meta.events.register(
+                    "before-parameter-build", self._recorder(service, resolved)
                 )
+                self._clients[key] = client
             return self._clients[key]
 
     def _caller(self) -> dict[str, str]:
@@ -746,16 +801,58 @@ class AwsAdapter:
         return AwsSession(_require_aws(creds), endpoints, cancel)
 
     def plan_units(self, session: Any, scope: Sequence[str]) -> list[str]:
-        """`["global", *regions]`: the scope's regions, or every enabled region, sorted."""
+        """`["global:cloudtrail", "global:iam", "global:s3", *regions]`: the account-wide
+        units (`bot.providers.aws.units`), then the scope's regions or every enabled region,
+        sorted."""
         if scope:
-            regions = [r.strip() for r in scope if r.strip() and r.strip() != GLOBAL_UNIT]
+            regions = [r.strip() for r in scope if r.strip() and not is_global(r.strip())]
         else:
             regions = session.available_regions()
-        return [GLOBAL_UNIT, *sorted(set(regions))]
+        return [*global_units(), *sorted(set(regions))]
 
     def classify(self, exc: BaseException, secrets: Sequence[str]) -> CloudError:
         """Classify and redact any exception raised by an AWS call."""
         return classify_exception(exc, secrets)
+
+    def discover(
+        self, creds: Credentials, endpoints: CloudEndpoints, parent: str | None = None
+    ) -> list[DiscoveredTarget]:
+        """The organization's active member accounts (AWS Organizations ListAccounts, or
+        ListAccountsForParent for an OU or root id in `parent`), with the connector's identity
+        (its own role, if it has one). Each target assumes `member_role_name` (default
+        OrganizationAccountAccessRole) with `member_external_id`; the connector's own account
+        is left out (a project without a target scans it)."""
+        aws = _require_aws(creds)
+        session = AwsSession(aws, endpoints, CancelToken())
+        try:
+            own, partition = session.account_id, session.partition
+            role_name = aws.member_role_name or DEFAULT_MEMBER_ROLE
+            organizations = session.client("organizations")
+            if parent:
+                pages = organizations.get_paginator("list_accounts_for_parent").paginate(
+                    ParentId=parent
+                )
+            else:
+                pages = organizations.get_paginator("list_accounts").paginate()
+            found: dict[str, DiscoveredTarget] = {}
+            for page in pages:
+                for account in page.get("Accounts") or []:
+                    account_id = str(account.get("Id") or "")
+                    if not account_id or account_id == own:
+                        continue
+                    if str(account.get("Status") or "ACTIVE") != "ACTIVE":
+                        continue
+                    target = {
+                        "account_id": account_id,
+                        "role_arn": f"arn:{partition}:iam::{account_id}:role/{role_name}",
+                    }
+                    if aws.member_external_id:
+                        target["external_id"] = aws.member_external_id
+                    name = str(account.get("Name") or account_id)
+                    found[account_id] = DiscoveredTarget(account_id, name, target)
+        finally:
+            session.close()
+        return [found[k] for k in sorted(found)]
 
 
 ADAPTER = AwsAdapter()

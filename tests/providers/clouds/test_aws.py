@@ -417,6 +417,7 @@ def test_cancel_interrupts_retries(world: AwsWorld) -> None:
 def test_session_caches_clients_and_maps_global_to_the_default_region(world: AwsWorld) -> None:
     session = session_for(world, world.admin)
     assert session.client("iam") is session.client("iam", "global")
+    assert session.client("iam") is session.client("iam", "global:iam")
     assert session.client("iam") is session.client("iam", "us-east-1")
     assert session.client("ec2", "eu-west-1") is not session.client("ec2")
     assert session.client("ec2", "eu-west-1").meta.region_name == "eu-west-1"
@@ -434,14 +435,16 @@ def test_account_id_is_learned_once(world: AwsWorld) -> None:
 def test_plan_units_uses_the_scope_or_every_enabled_region(world: AwsWorld) -> None:
     session = session_for(world, world.admin)
     assert ADAPTER.plan_units(session, ["eu-west-1", "us-east-1", "eu-west-1"]) == [
-        "global",
+        "global:cloudtrail",
+        "global:iam",
+        "global:s3",
         "eu-west-1",
         "us-east-1",
     ]
     assert world.proxy.count() == 0
     units = ADAPTER.plan_units(session, [])
-    assert units[0] == "global"
-    assert units[1:] == sorted(units[1:]) and {"us-east-1", "eu-west-1"} <= set(units)
+    assert units[:3] == ["global:cloudtrail", "global:iam", "global:s3"]
+    assert units[3:] == sorted(units[3:]) and {"us-east-1", "eu-west-1"} <= set(units)
     assert world.proxy.calls == {("ec2", "us-east-1"): 1}
 
 
