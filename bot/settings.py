@@ -123,6 +123,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
     )
     slack_team_id: str | None = Field(default=None)
+    slack_timeout_seconds: int = Field(default=15, ge=1, le=120)
     max_request_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
