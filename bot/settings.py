@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     support_channel: str | None = Field(default=None)
     worker_priority: Literal["idle", "low", "normal"] = Field(
-        default="idle",
+        default="low",
     )
     # --- scheduling, digests, alerts (bot.scheduling.config reads these by name) --------
     alert_mention: str | None = Field(default=None)
