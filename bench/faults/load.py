@@ -385,9 +385,7 @@ def run(url: str, label: str, tmp: Path, quick: bool) -> Row:
         paced(events, builder.prepare(projects, SENDERS), 1.0)  # warm-up (not counted)
         time.sleep(1.0)
 
-        baseline = Interactions(
-            "baseline", builder.prepare(projects, baseline_n), "Scan projects"
-        )
+        baseline = Interactions("baseline", builder.prepare(projects, baseline_n), "Scan projects")
         with RssSampler(proc.pid) as idle_rss:
             baseline.sent = paced(events, baseline.prepared, seconds * baseline_n / total)
             time.sleep(2.0)
@@ -409,8 +407,10 @@ def run(url: str, label: str, tmp: Path, quick: bool) -> Row:
             while True:
                 counts = _scan_counts(url)
                 final_now = sum(counts.get(s, 0) for s in FINAL)
-                if scans_final_at is None and final_now >= scans and not (
-                    counts.get("queued") or counts.get("running")
+                if (
+                    scans_final_at is None
+                    and final_now >= scans
+                    and not (counts.get("queued") or counts.get("running"))
                 ):
                     scans_final_at = time.monotonic()
                 replies = slack.replies()

@@ -50,9 +50,10 @@ def _timed_out(error: BaseException | None) -> bool:
     return isinstance(error, TimeoutError)
 
 
-class SlackUnreachable(Exception):
+class SlackUnreachable(OSError):
     """A Slack call got no answer after every retry: `what` is the API method, or
-    ``response_url``. The cause is chained; the message holds no URL and no token."""
+    ``response_url``. The cause is chained; the message holds no URL and no token. An
+    `OSError`, like the network errors it replaces, so callers that handle those still do."""
 
     def __init__(self, what: str, cause: BaseException, timeout: float) -> None:
         self.what = what
