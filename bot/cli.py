@@ -237,6 +237,27 @@ def cmd_connector_replace(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_connector_discover(rt: Runtime, args: argparse.Namespace) -> int:
+    print("Listing the connector's accounts in the cloud…", file=sys.stderr)
+    scope = [u for u in (args.scope or "").split(",") if u.strip()]
+    result = rt.connectors.discover(args.name, actor=args.actor, parent=args.parent, scope=scope)
+
+    def text() -> str:
+        c = result.connector
+        head = (
+            f"Connector {c.name!r} ({c.provider}): {_plural(len(result.projects), 'account')} "
+            f"found; {result.count('created')} project(s) created, {result.count('updated')} "
+            f"updated, {result.count('unchanged')} unchanged."
+        )
+        if not result.projects:
+            return head
+        rows = [[p.name, p.target_id, p.target_name, p.change] for p in result.projects]
+        return head + "\n" + table(rows, ["PROJECT", "ACCOUNT", "NAME", "CHANGE"])
+
+    emit(args, result, text)
+    return 0
+
+
 def cmd_project_add(rt: Runtime, args: argparse.Namespace) -> int:
     scope = [u for u in (args.scope or "").split(",") if u.strip()]
     checks = [c.strip() for c in (args.checks or "").split(",") if c.strip()]
@@ -457,20 +478,34 @@ def cmd_scan_errors(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_scan_findings(rt: Runtime, args: argparse.Namespace) -> int:
-    report = rt.scans.findings(_scan_ref(rt, args.target))
+    """Every failing finding of a scan (every finding with --all), streamed to stdout as a
+    table, JSON, CSV or OCSF (`bot.findings_output`)."""
+    import os
 
-    def text() -> str:
-        counts = ", ".join(f"{sev.value} {n}" for sev, n in report.failed_counts.items())
-        head = (
-            f"Scan #{report.scan_id} of {report.project_name}: failing {counts or 'none'}"
-            f"; {report.passed} passed"
-        )
-        rows = [[f.severity.value, f.check_id, f.resource, f.region or "-"] for f in report.failing]
-        return head + (
-            "\n\n" + table(rows, ["SEVERITY", "CHECK", "RESOURCE", "REGION"]) if rows else ""
-        )
+    from bot import findings_output as out
+    from bot.services.findings import FindingsService
 
-    emit(args, report, text)
+    fmt = args.format or ("json" if args.json else "table")
+    if args.json and fmt != "json":
+        print(f"error: --json and --format {fmt} disagree: choose one.", file=sys.stderr)
+        return EXIT_USAGE
+    service = FindingsService(rt.db)
+    source = service.source(_scan_ref(rt, args.target))
+    items = service.stream(source, include_passed=args.all)
+    try:
+        if fmt == "csv":
+            out.write_csv(sys.stdout, source, items)
+        elif fmt == "ocsf":
+            out.write_ocsf(sys.stdout, source, items)
+        else:
+            counts = service.counts(source.scan)
+            if fmt == "json":
+                out.write_json(sys.stdout, source, counts, items)
+            else:
+                out.write_table(sys.stdout, out.summary_line(source, counts, args.all), items)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -788,6 +823,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("name")
     r.add_argument("--file", help="new credentials file; default: stdin")
+    dis = cmd(
+        con,
+        "discover",
+        cmd_connector_discover,
+        "one project per account the connector's organization has (AWS member accounts, "
+        "Azure subscriptions, GCP projects): created, or updated when run again",
+    )
+    dis.add_argument("name")
+    dis.add_argument(
+        "--parent",
+        help="only under this parent: an AWS OU or root id (ou-…, r-…), a GCP folders/N or "
+        "organizations/N (default: every account the connector can list)",
+    )
+    dis.add_argument(
+        "--scope",
+        help="scope of the AWS projects it creates, e.g. us-east-1,eu-west-1 (default: every "
+        "enabled region)",
+    )
     r.add_argument("--new-name", help="name for the new connector (default: the same)")
 
     proj = sub.add_parser("project", help="scan projects").add_subparsers(
@@ -832,8 +885,22 @@ def build_parser() -> argparse.ArgumentParser:
     e = cmd(scan, "errors", cmd_scan_errors, "a scan's error log (SCAN_ID or PROJECT)", READ)
     e.add_argument("target")
     e.add_argument("-v", "--verbose", action="store_true", help="include full details")
-    cmd(scan, "findings", cmd_scan_findings, "failing findings by severity", READ).add_argument(
-        "target"
+    f = cmd(
+        scan,
+        "findings",
+        cmd_scan_findings,
+        "a scan's failing findings (all with --all), most severe first, streamed (SCAN_ID or "
+        "PROJECT)",
+        READ,
+    )
+    f.add_argument("target")
+    f.add_argument("--all", action="store_true", help="passing findings too")
+    f.add_argument(
+        "--format",
+        choices=("table", "json", "csv", "ocsf"),
+        default=None,
+        help="table (default), json (same as --json), csv (with a header row) or ocsf (a JSON "
+        "array of OCSF 1.3.0 Compliance Finding events)",
     )
 
     ch = cmd(sub, "checks", cmd_serve, "list the checks, their controls and permissions", READ)

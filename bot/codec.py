@@ -245,9 +245,30 @@ class SubscriptionRef:
 @_register("fi")
 @dataclass(frozen=True)
 class FindingRef:
-    """A finding (Mute; the mute modal's metadata)."""
+    """A finding (Mute; the mute modal's metadata).
+
+    From the findings view, `scan_id` and `page` name the page the Mute button was on, and
+    the mute modal's metadata adds where that view is, so it is redrawn once the finding is
+    muted: `view_id` (a findings modal), or `channel_id` with `message_ts` (a posted message)
+    or `response_url` (an ephemeral reply).
+    """
 
     finding_id: int
+    scan_id: int | None = None
+    page: int = 0
+    view_id: str | None = None
+    channel_id: str | None = None
+    message_ts: str | None = None
+    response_url: str | None = None
+
+
+@_register("fp")
+@dataclass(frozen=True)
+class FindingsPageRef:
+    """A page of a scan's findings view (Prev / Next; the findings modal's metadata)."""
+
+    scan_id: int
+    page: int = 0
 
 
 @_register("mu")
@@ -273,6 +294,7 @@ CodecType = (
     | SupportRef
     | SubscriptionRef
     | FindingRef
+    | FindingsPageRef
     | MuteRef
 )
 """Every type the codec carries."""

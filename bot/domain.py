@@ -73,6 +73,9 @@ class ErrorCategory(StrEnum):
 
     INVALID_CREDENTIALS = "invalid_credentials"
     PERMISSION_DENIED = "permission_denied"
+    # The connector's identity works but may not assume a project's role (trust policy or
+    # external id): fixed on the role, not by replacing the connector.
+    ASSUME_ROLE_FAILED = "assume_role_failed"
     TEMPORARY = "temporary"
     UNKNOWN = "unknown"
 
@@ -85,6 +88,7 @@ class ErrorCategory(StrEnum):
 _CATEGORY_LABELS = {
     ErrorCategory.INVALID_CREDENTIALS: "authentication failed",
     ErrorCategory.PERMISSION_DENIED: "permission denied",
+    ErrorCategory.ASSUME_ROLE_FAILED: "role assumption failed",
     ErrorCategory.TEMPORARY: "temporary cloud error",
     ErrorCategory.UNKNOWN: "unknown processing error",
 }
@@ -220,6 +224,7 @@ class CloudEndpoints:
     ca_bundle: str | None = None
     timeout_seconds: float = 20.0
     max_attempts: int = 3  # retry budget for temporary errors, first attempt included
+    concurrency: int = 8  # per-resource calls one job makes at once (CSPM_SCAN_CONCURRENCY)
 
     def url(self, name: str) -> str:
         """A required endpoint setting (KeyError when it is neither set nor defaulted)."""
@@ -266,6 +271,18 @@ class CheckMeta:
     def controls(self, framework: str) -> tuple[str, ...]:
         """The control ids this check covers in `framework` (empty when unmapped)."""
         return tuple(self.frameworks.get(framework, ()))
+
+
+@dataclass(frozen=True)
+class DiscoveredTarget:
+    """One account, subscription or project a connector's identity can scan, as discovery
+    found it: the cloud's id for it, its name, what a scan needs to reach it (`target`, e.g.
+    the AWS member role; not secret) and the project scope that covers it."""
+
+    target_id: str
+    name: str
+    target: Mapping[str, str] = field(default_factory=dict)
+    scope: tuple[str, ...] = ()
 
 
 @dataclass

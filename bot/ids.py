@@ -59,6 +59,8 @@ class FindingsAction(StrEnum):
     """Findings of one scan."""
 
     OPEN = "findings.open"  # findings summary of a scan (value: ScanRef)
+    PREV = "findings.prev"  # the previous page of the findings view (value: FindingsPageRef)
+    NEXT = "findings.next"  # the next page of the findings view (value: FindingsPageRef)
 
 
 class FindingsView(StrEnum):
@@ -76,6 +78,7 @@ class ConnectorAction(StrEnum):
     VALIDATE = "connector.validate"  # validate a saved connector again (value: ConnectorRef)
     DELETE = "connector.delete"  # delete, behind a confirm dialog (value: ConnectorRef)
     LIST = "connector.list"  # show the connectors list (no value)
+    DISCOVER = "connector.discover"  # one project per account found (value: ConnectorRef)
 
 
 class ConnectorView(StrEnum):
@@ -145,7 +148,7 @@ class SupportInput(StrEnum):
 class MuteAction(StrEnum):
     """Muting findings."""
 
-    MUTE = "mute.open"  # the "Mute a finding…" select of a findings alert (option: FindingRef)
+    MUTE = "mute.open"  # "Mute a finding…" of an alert, Mute in the findings view (FindingRef)
     UNMUTE = "mute.lift"  # Unmute in `/cspm mutes` (value: MuteRef)
 
 

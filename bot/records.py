@@ -273,6 +273,33 @@ class ConnectorInfo:
 
 
 @dataclass(frozen=True)
+class DiscoveredProject:
+    """One project discovery created or found for an account of a connector.
+
+    name, project_id: the project; target_id, target_name: the account (AWS account id,
+    Azure subscription id, GCP project id) and its name in the cloud; change: "created",
+    "updated" (its target changed, e.g. another member role) or "unchanged"."""
+
+    project_id: int
+    name: str
+    target_id: str
+    target_name: str
+    change: str
+
+
+@dataclass(frozen=True)
+class DiscoveryResult:
+    """What `connector discover` did: one project per account found, by account id."""
+
+    connector: ConnectorInfo
+    projects: tuple[DiscoveredProject, ...] = ()
+
+    def count(self, change: str) -> int:
+        """How many projects were `change` ("created", "updated", "unchanged")."""
+        return sum(1 for p in self.projects if p.change == change)
+
+
+@dataclass(frozen=True)
 class ReplaceOutcome:
     """A successful replacement.
 
@@ -333,6 +360,49 @@ class FindingsSummary:
     failed_counts: Mapping[Severity, int] = field(default_factory=dict)
     passed: int = 0
     failing: Sequence[FailingFinding] = ()
+
+
+@dataclass(frozen=True)
+class FindingItem:
+    """One finding of a scan, as the findings exports and the paged findings view show it.
+
+    finding_id: its row; check_id, title, severity: the check; passed: its verdict;
+    resource, region ("" if global), detail: what it judged; controls: the check's benchmark
+    control ids by framework (``{"cis-aws-3.0": ("1.4",)}``); muted_until: when the mute of
+    this (check, resource, region) in the project expires (None: not muted).
+    """
+
+    finding_id: int
+    check_id: str
+    title: str
+    severity: Severity
+    passed: bool
+    resource: str
+    region: str = ""
+    detail: str = ""
+    controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    muted_until: datetime | None = None
+
+    @property
+    def control_ids(self) -> tuple[str, ...]:
+        """``("cis-aws-3.0 1.4", …)``: every benchmark control, framework first."""
+        return tuple(f"{fw} {c}" for fw, ids in sorted(self.controls.items()) for c in ids)
+
+
+@dataclass(frozen=True)
+class FindingsPage:
+    """One page of a scan's failing findings, most severe first (muted ones marked).
+
+    scan: the scan; failed_counts: failing findings per severity with muted ones left out;
+    muted: how many failing findings are muted; passed: passing findings;
+    findings: the page (its total_items counts muted findings too).
+    """
+
+    scan: ScanRow
+    failed_counts: Mapping[Severity, int]
+    muted: int
+    passed: int
+    findings: Page[FindingItem]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import providers
+from bot.database_url import sqlite_file, sqlite_url
 from bot.domain import CloudEndpoints
 from bot.errors import InputError
 
@@ -38,7 +39,7 @@ def default_data_dir() -> Path:
 
 def default_database_url() -> str:
     """The embedded default: a SQLite file in `default_data_dir`."""
-    return f"sqlite:///{default_data_dir() / 'cspm.db'}"
+    return sqlite_url(default_data_dir() / "cspm.db")
 
 
 def _csv(value: object) -> list[str]:
@@ -209,10 +210,8 @@ class Settings(BaseSettings):
     @cached_property
     def data_dir(self) -> Path:
         """Where the SQLite file (if any) and the generated key file live."""
-        if self.is_sqlite and ":memory:" not in self.database_url:
-            path = self.database_url.split("///", 1)[-1]
-            return Path(path).parent if path else default_data_dir()
-        return default_data_dir()
+        path = sqlite_file(self.database_url)
+        return path.parent if path is not None else default_data_dir()
 
     @property
     def resolved_key_file(self) -> Path:
@@ -240,6 +239,7 @@ class Settings(BaseSettings):
             ca_bundle=self.ca_bundle,
             timeout_seconds=self.cloud_timeout_seconds,
             max_attempts=self.cloud_max_attempts,
+            concurrency=self.scan_concurrency,
         )
 
 

@@ -71,8 +71,8 @@ SPECS: tuple[CommandSpec, ...] = (
                 "re-run in each row's menu."),
     CommandSpec(Sub.ERRORS, "<scan>", "The error log of a scan (#id, or a project for its "
                 "latest scan).", ("error", "errorlog", "log", "logs")),
-    CommandSpec(Sub.FINDINGS, "<scan>", "Failing findings of a scan (#id, or a project for "
-                "its latest scan)."),
+    CommandSpec(Sub.FINDINGS, "<scan>", "Failing findings of a scan by severity, a page at a "
+                "time, with Mute (#id, or a project for its latest scan)."),
     CommandSpec(Sub.SCAN, "<project>", "Start a scan of a project now (operators).",
                 ("run", "rerun", "start")),
     CommandSpec(Sub.STOP, "<project>", "Stop a project's running scan (operators)."),
@@ -85,12 +85,13 @@ SPECS: tuple[CommandSpec, ...] = (
                 "failure digest (`/cspm digest help`; changes: operators).", ("digests",)),
     CommandSpec(Sub.OWNER, "<project> <@user|@group|none>", "Who a project's failure alerts "
                 "mention (operators).", ("owners",)),
-    CommandSpec(Sub.SUBSCRIBE, "<findings> [project=…] [provider=…] [severity=…]", "This "
-                "channel gets new failing findings of the matching projects after each scan "
-                "(operators).", ("sub",)),
+    CommandSpec(Sub.SUBSCRIBE, "<findings|failures> [project=…] [provider=…] "
+                "[severity=…]", "This channel gets the matching projects' new failing findings "
+                "after each scan, or their failure alerts (operators).", ("sub",)),
     CommandSpec(Sub.SUBSCRIPTIONS, "", "Every channel subscription, with Remove.",
                 ("subs",)),
-    CommandSpec(Sub.MUTES, "", "Muted findings, with Unmute (mute from a findings alert).",
+    CommandSpec(Sub.MUTES, "", "Muted findings, with Unmute (mute from the findings view or "
+                "a findings alert).",
                 ("muted",)),
     CommandSpec(Sub.HELP, "", "This help.", ("?", "usage")),
 )  # fmt: skip

@@ -1,5 +1,5 @@
-"""Error logs and findings of a scan: the error log modal (entries expanded in place), the
-findings modal, ``/cspm errors`` and ``/cspm findings``.
+"""Error logs of a scan: the error log modal (entries expanded in place) and ``/cspm errors``
+(the findings view is `handlers.findings`).
 
 Only Partially Completed and Failed scans have an error log; each entry shows one line until
 it is expanded (views.update, the expanded entries kept in the modal's `ErrorLogState`).
@@ -7,19 +7,14 @@ it is expanded (views.update, the expanded entries kept in the modal's `ErrorLog
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from slack_bolt import App
 
 from bot import ids
 from bot.codec import EntryRef, ErrorLogState, ScanRef
-from bot.scheduling.clock import system_now
-from bot.scheduling.mutes import MuteService
 from bot.slack.context import SlackContext
 from bot.slack.listeners import Listeners, Request
 from bot.slack.origin import Origin
 from bot.views.errorlog import build_error_log
-from bot.views.findings import build_findings, build_findings_modal
 from handlers.command_parser import ParsedCommand, Sub
 from handlers.commands import Subcommands
 
@@ -30,34 +25,15 @@ def open_error_log(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
     ctx.replier(origin).open_modal(view)
 
 
-def _muted(ctx: SlackContext, scan_id: int) -> dict[tuple[str, str, str], datetime]:
-    """The muted findings of the scan's project (shown apart in the findings view)."""
-    return MuteService(ctx.rt.db, system_now).muted_keys(ctx.rt.scans.get(scan_id).project_id)
-
-
-def open_findings(ctx: SlackContext, origin: Origin, scan_id: int) -> None:
-    """Open the findings modal of a scan (muted findings apart)."""
-    summary = ctx.queries.findings(scan_id)
-    ctx.replier(origin).open_modal(build_findings_modal(summary, _muted(ctx, scan_id)))
-
-
 def errors_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
     """``/cspm errors <scan|project>``: the error log modal."""
     open_error_log(ctx, origin, ctx.queries.scan_id(cmd.argument))
 
 
-def findings_command(ctx: SlackContext, origin: Origin, cmd: ParsedCommand) -> None:
-    """``/cspm findings <scan|project>``: the failing findings, as a reply."""
-    scan_id = ctx.queries.scan_id(cmd.argument)
-    summary = ctx.queries.findings(scan_id)
-    ctx.replier(origin).reply(build_findings(summary, _muted(ctx, scan_id)))
-
-
 def register(app: App, ctx: SlackContext, commands: Subcommands) -> None:
-    """Register the error log and findings buttons and their subcommands."""
+    """Register the error log buttons and ``/cspm errors``."""
     on = Listeners(app, ctx)
     commands.add(Sub.ERRORS, errors_command)
-    commands.add(Sub.FINDINGS, findings_command)
 
     @on.action(ids.ErrorLogAction.OPEN, value=ScanRef)
     def open_log(req: Request) -> None:
@@ -72,7 +48,3 @@ def register(app: App, ctx: SlackContext, commands: Subcommands) -> None:
         new_state = state.with_expanded(req.value(EntryRef).entry_id, expand)
         view = build_error_log(ctx.queries.error_log(state.scan_id), new_state)
         ctx.replier(req.origin).update_modal(view, check=True)
-
-    @on.action(ids.FindingsAction.OPEN, value=ScanRef)
-    def findings(req: Request) -> None:
-        open_findings(ctx, req.origin, req.value(ScanRef).scan_id)

@@ -19,7 +19,8 @@ from bot.views.common import Payload
 from bot.views.history import build_history
 from handlers.command_parser import ParsedCommand, Sub
 from handlers.commands import Subcommands
-from handlers.errorlog import open_error_log, open_findings
+from handlers.errorlog import open_error_log
+from handlers.findings import open_findings
 from handlers.scans import rerun_and_tell
 
 

@@ -20,7 +20,7 @@ from bot.views.connectors import build_connectors
 from bot.views.projects import build_projects
 from handlers.command_parser import ParsedCommand, Sub
 from handlers.commands import Subcommands
-from handlers.errorlog import open_findings
+from handlers.findings import open_findings
 from handlers.history import history_payload
 from handlers.scans import start_scan
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
+from bot.database_url import sqlite_file
 from bot.errors import DatabaseUnavailableError
 
 LOW_SPACE_BYTES = 1 << 20
@@ -30,13 +31,6 @@ def _where(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is reported as given, minus any password part
         return url.split("@")[-1]
-
-
-def _sqlite_file(url: str) -> Path | None:
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[-1].split("?", 1)[0] if "///" in url else ""
-    return Path(path) if path and ":memory:" not in path else None
 
 
 def _free_bytes(path: Path) -> int | None:
@@ -132,7 +126,7 @@ def explain(exc: BaseException, url: str) -> DatabaseUnavailableError | None:
     if not isinstance(exc, DBAPIError):
         return None
     where = _where(url)
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if url.startswith("sqlite"):
         text = str(exc.orig).lower()
         message = _sqlite_message(text, path or Path(":memory:"), where)

@@ -247,3 +247,27 @@ class FindingMute(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class FailureAlertCopy(Base):
+    """A failure incident's alert in a channel subscribed to ``failures`` (besides the
+    project's alert channel): one per (incident, channel), written in the follow-up's
+    transaction before the message is posted, so each channel gets the incident's alert once
+    and its updates in the thread. ``ts`` is NULL until the message is posted."""
+
+    __tablename__ = "failure_alert_copies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_incidents.id", ondelete="CASCADE"), index=True
+    )
+    channel_id: Mapped[str] = mapped_column(String(40))
+    ts: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    post_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_post_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_post_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "channel_id", name="uq_failure_alert_copies_once"),
+    )

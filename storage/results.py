@@ -114,6 +114,7 @@ class ScanPlan:
     scope: tuple[str, ...]
     check_ids: tuple[str, ...]
     stop_requested: bool
+    target: dict[str, str] | None = None  # the project's discovered account, if any
     resumed: bool = False  # taken over from a planner that died: its jobs may exist already
     jobs_total: int = 0
 
@@ -144,6 +145,7 @@ class JobClaim:
     check_ids: tuple[str, ...] = ()
     stop_requested: bool = False
     attempts: int = 0
+    target: dict[str, str] | None = None  # the project's discovered account, if any
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,7 @@ class ResultWriter:
                 scope=tuple(project.scope),
                 check_ids=tuple(project.check_ids),
                 stop_requested=scan.stop_requested_at is not None,
+                target=dict(project.target) if project.target else None,
             )
 
     def _resume(
@@ -380,6 +383,7 @@ class ResultWriter:
             scope=tuple(project.scope),
             check_ids=tuple(project.check_ids),
             stop_requested=scan.stop_requested_at is not None,
+            target=dict(project.target) if project.target else None,
             resumed=True,
             jobs_total=scan.jobs_total,
         )
@@ -518,6 +522,7 @@ class ResultWriter:
                     Scan.stop_requested_at,
                     Project.scope,
                     Project.check_ids,
+                    Project.target,
                 )
                 .join(Scan, Scan.id == Job.scan_id)
                 .join(Project, Project.id == Scan.project_id)
@@ -526,7 +531,7 @@ class ResultWriter:
             if found is None:
                 return JobClaim(False, "missing")
             (scan_id, unit, job_status, holder, attempts, scan_status, project_id,
-             connector_id, stop_at, scope, check_ids) = found  # fmt: skip
+             connector_id, stop_at, scope, check_ids, target) = found  # fmt: skip
             if JobStatus(job_status).is_finished:
                 return JobClaim(False, "final", scan_id, attempts=attempts)
             if not ScanStatus(scan_status).is_active:
@@ -562,6 +567,7 @@ class ResultWriter:
                 scope=tuple(scope),
                 check_ids=tuple(check_ids),
                 stop_requested=stop_at is not None,
+                target=dict(target) if target else None,
                 attempts=attempts,
             )
 

@@ -61,6 +61,7 @@ from storage.results import (
     OwnerRow,
     ResultWriter,
     ScanNotQueued,
+    ScanPlan,
     Written,
 )
 
@@ -260,29 +261,23 @@ class ScanEngine:
             if plan.resumed and plan.jobs_total:
                 self._redispatch(scan_id)
                 return
-            self._plan(scan_id, owner, plan.connector_id, plan.scope, plan.check_ids, local)
+            self._plan(scan_id, owner, plan, local)
         except Exception:
             log.exception("planning scan %s crashed; recording it as failed", scan_id)
             self._plan_failed(scan_id, owner, INTERNAL)
         finally:
             self._leave(scan_id)
 
-    def _plan(
-        self,
-        scan_id: int,
-        owner: int,
-        connector_id: int,
-        scope: tuple[str, ...],
-        check_ids: tuple[str, ...],
-        local: _LocalScan,
-    ) -> None:
+    def _plan(self, scan_id: int, owner: int, plan: ScanPlan, local: _LocalScan) -> None:
         try:
-            provider, creds = self._write(self.load_credentials, connector_id)
+            provider, creds = self._write(self.load_credentials, plan.connector_id)
         except NotFoundError:
-            log.warning("scan %s: its connector %s was deleted", scan_id, connector_id)
+            log.warning("scan %s: its connector %s was deleted", scan_id, plan.connector_id)
             self._plan_failed(scan_id, owner, DELETED)
             return
-        target = ScanTarget(scan_id, provider, creds, scope, check_ids)
+        target = ScanTarget(
+            scan_id, provider, creds, plan.scope, plan.check_ids, account=plan.target
+        )
         try:
             local.token.checkpoint()
             units = self.runner.plan(target, local.token)
@@ -407,7 +402,9 @@ class ScanEngine:
             except NotFoundError:
                 outcome = UnitOutcome(errors=[ErrorRecord(DELETED)])
             else:
-                target = ScanTarget(scan_id, provider, creds, claim.scope, claim.check_ids)
+                target = ScanTarget(
+                    scan_id, provider, creds, claim.scope, claim.check_ids, account=claim.target
+                )
                 session = self.runner.open(target, local.token)
                 outcome = session.run_unit(unit, local.token)
         except ScanCancelled:

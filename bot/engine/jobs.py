@@ -8,10 +8,11 @@ between the planning of a scan and its jobs, which may run in other processes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot import providers
 from bot.domain import (
     CancelToken,
     CheckResult,
@@ -23,8 +24,11 @@ from bot.domain import (
     Provider,
     ScanCancelled,
 )
-from bot.providers import checks_for, checks_for_unit, get_adapter
+from bot.providers import checks_for, checks_for_unit
 from bot.providers.checks import Check
+
+_STOPS_THE_UNIT = frozenset({ErrorCategory.INVALID_CREDENTIALS, ErrorCategory.ASSUME_ROLE_FAILED})
+"""Errors after which no other check of the unit can work (no usable identity)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class ScanTarget:
     creds: Credentials
     scope: tuple[str, ...] = ()
     check_ids: tuple[str, ...] = ()
+    account: Mapping[str, str] | None = None  # the project's target account (discovery)
 
 
 class UnitSession(Protocol):
@@ -110,10 +115,12 @@ class CloudJobRunner:
 
     def open(self, target: ScanTarget, cancel: CancelToken) -> _CloudScan:
         """Open a session (for AWS no network call happens before the first check)."""
-        adapter = get_adapter(target.provider)
-        secrets = target.creds.secret_values()
+        spec = providers.get(target.provider)
+        adapter = spec.adapter()
+        creds = spec.credentials_for_scan(target.creds, target.scan_id, target.account)
+        secrets = creds.secret_values()
         try:
-            session = adapter.open_session(target.creds, self.endpoints, cancel)
+            session = adapter.open_session(creds, self.endpoints, cancel)
         except ScanCancelled:
             raise
         except Exception as exc:  # every cloud failure is classified, none escapes raw
@@ -136,13 +143,16 @@ class _CloudScan:
     secrets: list[str]
 
     def plan(self, scope: Sequence[str]) -> list[str]:
-        """The scan's units."""
+        """The scan's units, without those none of the scan's checks runs in (e.g. a
+        service none of the project's checks is about), unless that would leave none."""
         try:
-            return list(self.adapter.plan_units(self.session, scope))
+            units = list(self.adapter.plan_units(self.session, scope))
         except ScanCancelled:
             raise
         except Exception as exc:
             raise CloudCallError(self.adapter.classify(exc, self.secrets)) from None
+        busy = [u for u in units if checks_for_unit(self.checks, self.provider, u)]
+        return busy or units
 
     def close(self) -> None:
         """Release the session's connections."""
@@ -164,6 +174,6 @@ class _CloudScan:
             except Exception as exc:
                 error = self.adapter.classify(exc, self.secrets)
                 outcome.errors.append(ErrorRecord(error, check.meta.id))
-                if error.category is ErrorCategory.INVALID_CREDENTIALS:
+                if error.category in _STOPS_THE_UNIT:
                     break  # every other call would fail the same way
         return outcome

@@ -286,10 +286,13 @@ class LoopbackServer:
 
 def cloud_endpoints(values: dict[str, Any]) -> CloudEndpoints:
     """`CloudEndpoints` from one flat dict: the provider endpoint settings by name plus
-    ``ca_bundle``, ``timeout_seconds`` and ``max_attempts``; the rest keep their defaults."""
+    ``ca_bundle``, ``timeout_seconds``, ``max_attempts`` and ``concurrency``; the rest keep
+    their defaults."""
     from bot import providers
 
     common = {
-        k: values.pop(k) for k in ("ca_bundle", "timeout_seconds", "max_attempts") if k in values
+        k: values.pop(k)
+        for k in ("ca_bundle", "timeout_seconds", "max_attempts", "concurrency")
+        if k in values
     }
     return providers.endpoints(values, **common)

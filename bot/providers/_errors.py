@@ -11,6 +11,12 @@ from bot.redaction import redact, redact_one_line
 DETAIL_LIMIT = 4000
 
 
+ASSUME_ROLE_REMEDIATION = (
+    "Fix the role's trust policy (it must trust the connector's identity) or the external ID "
+    "the project uses, then re-run the scan."
+)
+
+
 def remediations(permission_denied: str) -> dict[ErrorCategory, str]:
     """The one-sentence next step per category; only the permission advice differs by cloud."""
     return {
@@ -18,6 +24,7 @@ def remediations(permission_denied: str) -> dict[ErrorCategory, str]:
             "Replace the connector with new credentials (saved credentials cannot be edited)."
         ),
         ErrorCategory.PERMISSION_DENIED: permission_denied,
+        ErrorCategory.ASSUME_ROLE_FAILED: ASSUME_ROLE_REMEDIATION,
         ErrorCategory.TEMPORARY: "Re-run the scan; contact support if it keeps failing.",
         ErrorCategory.UNKNOWN: "Contact support and include these error details.",
     }

@@ -107,6 +107,7 @@ def endpoints(
     ca_bundle: str | None = None,
     timeout_seconds: float = 20.0,
     max_attempts: int = 3,
+    concurrency: int = 8,
 ) -> CloudEndpoints:
     """`CloudEndpoints` with every registered provider's endpoint defaults, then `overrides`
     (by setting name, e.g. ``{"azure_arm_url": "https://127.0.0.1:8443"}``) on top."""
@@ -117,5 +118,9 @@ def endpoints(
     for name, value in (overrides or {}).items():
         urls[name] = value.rstrip("/") if isinstance(value, str) and value else None
     return CloudEndpoints(
-        urls=urls, ca_bundle=ca_bundle, timeout_seconds=timeout_seconds, max_attempts=max_attempts
+        urls=urls,
+        ca_bundle=ca_bundle,
+        timeout_seconds=timeout_seconds,
+        max_attempts=max_attempts,
+        concurrency=max(1, concurrency),
     )

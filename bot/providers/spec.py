@@ -65,6 +65,21 @@ class ProviderSpec:
     """Turns a credentials file's text into the raw form dict (default: a JSON object)."""
     check_scope: Callable[[Sequence[str]], None] | None = None
     """Raises `InputError` for scope units the provider cannot have (e.g. a bad region name)."""
+    discovery: str = ""
+    """What account discovery lists, in words (e.g. "AWS Organizations member accounts");
+    empty: the provider has none. The adapter then has `discover` (`DiscoveringAdapter`)."""
+    scan_credentials: Callable[[Any, int, Mapping[str, str] | None], Any] | None = None
+    """The credentials one scan's sessions use, from the connector's, the scan id and the
+    project's target account (None: the connector's own): e.g. AWS assumes the target's role
+    and names the role session after the scan. None: the connector's credentials as they are."""
+
+    def credentials_for_scan(
+        self, creds: Any, scan_id: int, target: Mapping[str, str] | None = None
+    ) -> Any:
+        """`scan_credentials` applied, or `creds` unchanged when the provider has none."""
+        if self.scan_credentials is None:
+            return creds
+        return self.scan_credentials(creds, scan_id, target)
 
     def adapter(self) -> CloudAdapter:
         """The provider's adapter (imported on first use)."""

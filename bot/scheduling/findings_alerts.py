@@ -8,6 +8,9 @@ channel: one message
 per scan listing the resources (continued in its thread past Slack's limits), and the
 findings that passed again as a thread reply. A `findings_alerts` row per (scan,
 subscription) is written before posting, so a channel gets a scan's findings once.
+
+The same subscriptions (parsed and stored here) route failure alerts too (``failures``,
+`bot.scheduling.followups`).
 """
 
 from __future__ import annotations
@@ -46,9 +49,13 @@ from storage.repositories.findings_alerts import (
 
 log = logging.getLogger(__name__)
 
-KINDS = ("findings",)
-"""The subscription kinds a channel can take (failure alerts go to a project's alert channel,
-digests to `/cspm digest subscribe`)."""
+KINDS = ("findings", "failures")
+"""The subscription kinds a channel can take: ``findings`` (new failing findings after each
+scan), ``failures`` (the failure alerts of the matching projects, also posted to their alert
+channel: `bot.scheduling.followups`)."""
+SEVERITY_KINDS = ("findings",)
+"""The kinds a severity filter applies to: a failure (a scan that could not check everything)
+has no severity, so ``failures`` and ``digest`` refuse ``severity=``."""
 DEFAULT_SEVERITY = Severity.HIGH
 _RANK = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 _PATTERN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.*? ")
@@ -65,19 +72,18 @@ class SubscriptionSpec:
 
 
 def parse_subscription(words: Sequence[str]) -> SubscriptionSpec:
-    """``findings project=web-* provider=aws severity=high`` → a spec; `InputError` naming
-    the bad word otherwise."""
+    """``findings project=web-* provider=aws severity=high`` (``failures`` / ``digest``: no
+    severity) → a spec; `InputError` naming the bad word otherwise."""
     if not words:
-        raise InputError("Say what to subscribe to: `findings`.")
-    kind = words[0].lower()
+        raise InputError("Say what to subscribe to: `findings` or `failures`.")
+    kind = {"failure": "failures", "digests": "digest"}.get(words[0].lower(), words[0].lower())
+    if kind == "digest":
+        raise InputError(
+            "`digest` is routed elsewhere: `/cspm digest subscribe` gives this channel the "
+            "digest. `/cspm subscribe` takes `findings` or `failures`."
+        )
     if kind not in KINDS:
-        if kind in ("failures", "digest", "digests"):
-            raise InputError(
-                f"`{kind}` is routed elsewhere: failure alerts go to a project's alert channel "
-                "(`cspm-bot project add --alert-channel`), digests to "
-                "`/cspm digest subscribe`. `/cspm subscribe` takes `findings`."
-            )
-        raise InputError(f"Unknown subscription kind {kind[:30]!r}: use `findings`.")
+        raise InputError(f"Unknown subscription kind {kind[:30]!r}: use `findings` or `failures`.")
     values: dict[str, str] = {}
     for word in words[1:]:
         key, sep, value = word.partition("=")
@@ -100,6 +106,12 @@ def parse_subscription(words: Sequence[str]) -> SubscriptionSpec:
             known = ", ".join(providers.names())
             raise InputError(f"Unknown provider {values['provider'][:20]!r}: {known}.")
     severity = DEFAULT_SEVERITY
+    if "severity" in values and kind not in SEVERITY_KINDS:
+        raise InputError(
+            f"`{kind}` takes no severity: failure alerts and digests are about scans that "
+            "could not check everything, which have no severity. Filter with `project=` and "
+            "`provider=`, or subscribe to `findings severity=…`."
+        )
     if "severity" in values:
         try:
             severity = Severity(values["severity"].lower())

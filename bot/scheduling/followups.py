@@ -18,6 +18,16 @@ update that message (chat.update) and reply in its thread: still failing → a t
 Completed → the message shows "recovered" and the incident closes. The incident row is written
 before the message is posted; one whose message could not be posted yet (ts NULL) is posted
 by the next tick.
+
+Routing: every channel with a ``failures`` subscription matching the project (name pattern,
+provider; `/cspm subscribe failures`) gets the incident's alert too, once per channel (a
+`failure_alert_copies` row per incident and channel, written in the follow-up's transaction
+before posting; unposted copies are posted by the next ticks like the incident's own
+message), updated in place and replied to in its thread like the alert channel's. Subscribed
+channels never get a mention (the owner is paged in the project's alert channel, which the
+copy names); the project's alert channel itself is never sent a copy. A project without an
+alert channel opens incidents when a channel subscribes to its failures. A channel whose
+subscription was removed gets nothing more (not even the recovery).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from bot.owners import owner_mention
 from bot.scheduling.config import SchedulingConfig
 from bot.scheduling.delivery import Deliverer
 from bot.scheduling.digest_query import FAILING, FINISHED, streak_of
+from bot.scheduling.findings_alerts import matches
 from bot.scheduling.incidents import (
     Action,
     ScanFacts,
@@ -46,9 +57,11 @@ from bot.views.alert import build_alert, build_alert_reply
 from bot.views.digest_models import AlertData, RetryNotice, SupportCase, SupportReason
 from storage.db import Database
 from storage.models import Connector, Project, Scan
+from storage.models_scheduling import AlertIncident, FailureAlertCopy
 from storage.repositories import ScanRepo
-from storage.repositories.alerts import FollowupRepo, IncidentRepo
+from storage.repositories.alerts import FailureCopyRepo, FollowupRepo, IncidentRepo
 from storage.repositories.digests import DeliveryRepo
+from storage.repositories.findings_alerts import ChannelSubscriptionRepo
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +81,15 @@ def retry_delay(attempt: int, base_seconds: float, factor: float) -> timedelta:
 
 
 @dataclass(frozen=True)
+class CopyPlan:
+    """The incident's alert in one subscribed channel: its row, and its message once posted."""
+
+    copy_id: int
+    channel_id: str
+    ts: str | None
+
+
+@dataclass(frozen=True)
 class Decision:
     """The outcome of following up one scan."""
 
@@ -83,6 +105,7 @@ class Decision:
     retry: RetryNotice | None = None
     retry_after_scan_id: int | None = None
     support: tuple[SupportCase, ...] = ()
+    copies: tuple[CopyPlan, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -90,6 +113,8 @@ class Decision:
         parts = [self.action.value]
         if self.paged:
             parts.append("paged")
+        if self.copies:
+            parts.append(f"{len(self.copies)} subscribed channel(s)")
         if self.retry:
             parts.append(f"retry {self.retry.attempt}/{self.retry.max_attempts}")
         if self.support:
@@ -214,13 +239,17 @@ class FollowupService:
             else ()
         )
         retry, exhausted = self._retry(scan, project, categories, history)
-        moved = transition(s, facts, bool(support), self.now())
+        routed = self._routed_channels(s, project, facts.connector)
+        moved = transition(s, facts, bool(support), self.now(), routed=bool(routed))
         incident = moved.incident
         alert = None
         page = False
+        copies: tuple[CopyPlan, ...] = ()
         if incident is not None:
-            # a person is needed unless an automatic retry may still fix it
-            needs_person = facts.failing and retry is None
+            copies = self._copies(s, incident, moved.action, routed)
+            # a person is needed unless an automatic retry may still fix it; they are paged
+            # in the project's alert channel (a project without one pages nobody)
+            needs_person = facts.failing and retry is None and bool(incident.channel_id)
             page = needs_person and (not incident.paged or moved.escalated)
             incident.paged = incident.paged or page
             alert = alert_data(
@@ -239,14 +268,54 @@ class FollowupService:
             action=moved.action,
             alert=alert,
             incident_id=incident.id if incident is not None else None,
-            channel_id=incident.channel_id if incident is not None else None,
+            channel_id=(incident.channel_id or None) if incident is not None else None,
             ts=incident.ts if incident is not None else None,
             escalated=moved.escalated,
             paged=page,
             retry=retry,
             retry_after_scan_id=scan.id if retry else None,
             support=support,
+            copies=copies,
         )
+
+    def _routed_channels(self, s: Session, project: Project, connector: Connector) -> list[str]:
+        """The channels subscribed to this project's failures, its alert channel left out."""
+        channels: dict[str, None] = {}
+        for sub in ChannelSubscriptionRepo(s).of_kind("failures"):
+            if sub.channel_id != project.alert_channel and matches(
+                sub, project.name, connector.provider
+            ):
+                channels.setdefault(sub.channel_id, None)
+        return list(channels)
+
+    def _copies(
+        self, s: Session, incident: AlertIncident, action: Action, routed: Sequence[str]
+    ) -> tuple[CopyPlan, ...]:
+        """The incident's copy in each subscribed channel (added for a channel that has none
+        yet while the project fails; a recovery only reaches channels that saw the alert)."""
+        if action is Action.NONE:
+            return ()
+        repo = FailureCopyRepo(s)
+        have = {c.channel_id: c for c in repo.of_incident(incident.id)}
+        plans = []
+        for channel in routed:
+            copy = have.get(channel)
+            if copy is None:
+                if action is Action.RECOVER:
+                    continue
+                copy = repo.add(
+                    FailureAlertCopy(
+                        incident_id=incident.id,
+                        channel_id=channel,
+                        ts=None,
+                        post_attempts=0,
+                        created_at=self.now(),
+                    )
+                )
+            elif copy.ts is None and action is Action.RECOVER:
+                continue
+            plans.append(CopyPlan(copy.id, channel, copy.ts))
+        return tuple(plans)
 
     # --- acting -----------------------------------------------------------------------------
     def process(self, scan_id: int) -> Decision | None:
@@ -270,9 +339,22 @@ class FollowupService:
     def _notify(self, decision: Decision) -> None:
         deliverer = self._deliverer()
         alert = decision.alert
-        if deliverer is None or alert is None or decision.channel_id is None:
+        if deliverer is None or alert is None:
             return
-        channel, ts = decision.channel_id, decision.ts
+        if decision.channel_id is not None:
+            self._notify_channel(deliverer, decision, alert, decision.channel_id)
+        copy = _routed(alert, decision.channel_id)
+        for plan in decision.copies:
+            if plan.ts is None:
+                self._post_copy(deliverer, plan.copy_id, plan.channel_id, copy)
+                continue
+            deliverer.update(plan.channel_id, plan.ts, build_alert(copy))
+            deliverer.post(plan.channel_id, build_alert_reply(copy), thread_ts=plan.ts)
+
+    def _notify_channel(
+        self, deliverer: Deliverer, decision: Decision, alert: AlertData, channel: str
+    ) -> None:
+        ts = decision.ts
         if decision.action is Action.POST or (decision.action is Action.UPDATE and ts is None):
             self._post_incident(deliverer, decision.incident_id, channel, alert)
             return
@@ -302,6 +384,25 @@ class FollowupService:
                 incident.last_post_error = (result.error or "unknown error")[:300]
             incident.last_post_at = self.now()
 
+    def _post_copy(
+        self, deliverer: Deliverer, copy_id: int, channel: str, alert: AlertData
+    ) -> None:
+        result = deliverer.post(channel, build_alert(alert))
+        with self.db.unit_of_work() as s:
+            copy = FailureCopyRepo(s).get(copy_id)
+            if copy is None or copy.ts is not None:
+                return
+            if result.ok and result.ts:
+                copy.ts = result.ts
+                copy.last_post_error = None
+            else:
+                log.warning(
+                    "alert for %s not posted to %s: %s", alert.project.name, channel, result.error
+                )
+                copy.post_attempts += 1
+                copy.last_post_error = (result.error or "unknown error")[:300]
+            copy.last_post_at = self.now()
+
     # --- recovery ---------------------------------------------------------------------------
     def unfollowed_scans(self, limit: int = 200) -> list[int]:
         """Scans that ended in the sweep window and were not followed up yet."""
@@ -318,8 +419,9 @@ class FollowupService:
         return done
 
     def repost_unposted(self) -> int:
-        """Post the message of open incidents whose first post failed (with backoff, and
-        giving up after `MAX_POST_ATTEMPTS`: the digest still lists the failure)."""
+        """Post the message of open incidents whose first post failed, in the alert channel
+        or a subscribed one (with backoff, and giving up after `MAX_POST_ATTEMPTS`: the digest
+        still lists the failure)."""
         deliverer = self._deliverer()
         if deliverer is None:
             return 0
@@ -330,11 +432,21 @@ class FollowupService:
                 for i in IncidentRepo(s).unposted(MAX_POST_ATTEMPTS)
                 if i.last_post_at is None or i.last_post_at + repost_backoff(i.post_attempts) <= now
             ]
+            copies = [
+                (c.id, c.channel_id, i.id, i.last_scan_id, i.channel_id)
+                for c, i in FailureCopyRepo(s).unposted(MAX_POST_ATTEMPTS)
+                if c.last_post_at is None or c.last_post_at + repost_backoff(c.post_attempts) <= now
+            ]
         posted = 0
         for incident_id, scan_id, channel in pending:
             alert = self.rebuild(incident_id, scan_id)
             if alert is not None:
                 self._post_incident(deliverer, incident_id, channel, alert)
+                posted += 1
+        for copy_id, channel, incident_id, scan_id, home in copies:
+            alert = self.rebuild(incident_id, scan_id)
+            if alert is not None:
+                self._post_copy(deliverer, copy_id, channel, _routed(alert, home or None))
                 posted += 1
         return posted
 
@@ -376,3 +488,8 @@ class FollowupService:
 
 def _without_mention(alert: AlertData) -> AlertData:
     return replace(alert, mention=None)
+
+
+def _routed(alert: AlertData, home_channel: str | None) -> AlertData:
+    """The alert as a subscribed channel gets it: no mention, the alert channel named."""
+    return replace(alert, mention=None, routed=True, home_channel=home_channel)

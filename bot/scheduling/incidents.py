@@ -29,9 +29,10 @@ _MENTION = re.compile(r"^<!subteam\^[A-Z0-9]{2,20}(\|[^<>]{1,80})?>$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
 ERROR_PRIORITY = {
     ErrorCategory.INVALID_CREDENTIALS: 0,
-    ErrorCategory.PERMISSION_DENIED: 1,
-    ErrorCategory.UNKNOWN: 2,
-    ErrorCategory.TEMPORARY: 3,
+    ErrorCategory.ASSUME_ROLE_FAILED: 1,
+    ErrorCategory.PERMISSION_DENIED: 2,
+    ErrorCategory.UNKNOWN: 3,
+    ErrorCategory.TEMPORARY: 4,
 }
 """Which error an alert leads with: the one whose next step is most specific."""
 
@@ -140,19 +141,25 @@ class Transition:
     escalated: bool = False  # support was flagged by this scan for the first time
 
 
-def transition(s: Session, facts: ScanFacts, flag_support: bool, now: datetime) -> Transition:
-    """Move the project's open incident for this scan (in the caller's transaction)."""
+def transition(
+    s: Session, facts: ScanFacts, flag_support: bool, now: datetime, routed: bool = False
+) -> Transition:
+    """Move the project's open incident for this scan (in the caller's transaction).
+
+    A failing project opens an incident when it has an alert channel or when `routed` (some
+    channel subscribes to its failures); without an alert channel the incident's
+    `channel_id` is "" and only the subscribed channels get its alert."""
     scan, project = facts.scan, facts.project
     incidents = IncidentRepo(s)
     incident = incidents.open_for_project(project.id)
     if incident is not None and scan.id <= incident.last_scan_id:
         return Transition(Action.NONE, None)  # older than what the incident already shows
     if facts.failing and incident is None:
-        if not project.alert_channel:
+        if not project.alert_channel and not routed:
             return Transition(Action.NONE, None)
         incident = AlertIncident(
             project_id=project.id,
-            channel_id=project.alert_channel,
+            channel_id=project.alert_channel or "",
             ts=None,
             post_attempts=0,
             is_open=True,

@@ -10,7 +10,7 @@ from bot.domain import ScanStatus
 from bot.records import (
     ConnectorInfo,
     ErrorLogData,
-    FindingsSummary,
+    FindingsPage,
     HistoryData,
     HomeData,
     Page,
@@ -19,13 +19,14 @@ from bot.records import (
     SupportBundle,
 )
 from bot.runtime import Runtime
+from bot.services.findings import FindingsService
 from bot.views import connectors as connectors_view
+from bot.views import findings as findings_view
 from bot.views import history as history_view
 from bot.views import home as home_view
 from bot.views import projects as projects_view
 
 HOME_FAILING_MAX = 30
-FINDINGS_LIMIT = 200
 
 
 class Queries:
@@ -60,9 +61,10 @@ class Queries:
         """A scan's error log with the connector to fix (if it still exists)."""
         return self.rt.scans.error_log(scan_id)
 
-    def findings(self, scan_id: int) -> FindingsSummary:
-        """Failing findings of a scan by severity."""
-        return self.rt.scans.findings(scan_id, limit=FINDINGS_LIMIT)
+    def findings_page(self, scan_id: int, page: int = 0) -> FindingsPage:
+        """One page of a scan's failing findings, most severe first (muted ones marked and
+        left out of the counts)."""
+        return FindingsService(self.rt.db).page(scan_id, page, findings_view.PAGE_SIZE)
 
     def connectors_page(
         self, page: int = 0, per_page: int = connectors_view.PAGE_SIZE

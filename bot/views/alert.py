@@ -112,6 +112,16 @@ def _where_line(data: AlertData) -> str:
     return line
 
 
+def _routed_line(data: AlertData) -> str | None:
+    """Why a subscribed channel sees this alert, and where the owner is paged."""
+    if not data.routed:
+        return None
+    line = ":satellite_antenna: Sent here by this channel's `failures` subscription"
+    if data.home_channel:
+        return f"{line}; the owner is paged in <#{md(data.home_channel, 40)}>"
+    return f"{line}; the project has no alert channel, nobody is paged"
+
+
 def _support_lines(data: AlertData) -> list[str]:
     return [
         f":sos: *Support case*: {_SUPPORT_WORDS.get(c.reason.value, c.reason.value)} — "
@@ -171,9 +181,10 @@ def _recovered(data: AlertData) -> Payload:
     notes.append(f"{data.failures} failing scan{'s' if data.failures != 1 else ''}")
     if data.scan.finished_at is not None:
         notes.append(f"recovered {slack_date(data.scan.finished_at)}")
+    routed = _routed_line(data)
     blocks = [
         section(text),
-        context(" · ".join(notes)),
+        context(" · ".join(notes), *([routed] if routed else [])),
         actions(
             button(
                 "History",
@@ -207,6 +218,9 @@ def build_alert(data: AlertData) -> Payload:
     retry = _retry_line(data)
     if retry:
         notes.append(retry)
+    routed = _routed_line(data)
+    if routed:
+        notes.append(routed)
     blocks.append(context(*notes))
     blocks.append(_buttons(data))
     fallback = (

@@ -221,6 +221,7 @@ _JOB_BADGES = {
 _CATEGORY_EMOJI = {
     ErrorCategory.INVALID_CREDENTIALS: ":key:",
     ErrorCategory.PERMISSION_DENIED: ":no_entry:",
+    ErrorCategory.ASSUME_ROLE_FAILED: ":closed_lock_with_key:",
     ErrorCategory.TEMPORARY: ":repeat:",
     ErrorCategory.UNKNOWN: ":grey_question:",
 }

@@ -192,6 +192,8 @@ def _causes_block(data: DigestData) -> Block | None:
         line = f"{category_emoji(group.category)} *{category_title(group.category)}* — {scans}"
         if group.project_names:
             line += f": {_names(group.project_names)}"
+        if group.category is ErrorCategory.ASSUME_ROLE_FAILED:
+            line += "\n      _Next step: fix the role's trust policy or the external ID._"
         lines.append(line)
     return section("*By cause*\n" + join_limited(lines, 2800, "…and {n} more causes"))
 

@@ -198,6 +198,9 @@ class AlertData:
     mention: who to ping, ``<@U…>`` or ``<!subteam^S…>`` (already checked); None: nobody.
     account_id: the cloud account the connector reaches; missing_permissions: every
     permission the scan's errors name; digest_link: the latest digest that listed the project.
+    routed: this copy goes to a channel subscribed to ``failures`` (never with a mention);
+    home_channel: the project's own alert channel, where its owner is paged (None: it has
+    none).
     """
 
     project: ProjectInfo
@@ -216,3 +219,5 @@ class AlertData:
     account_id: str | None = None
     missing_permissions: Sequence[str] = ()
     digest_link: str | None = None
+    routed: bool = False
+    home_channel: str | None = None

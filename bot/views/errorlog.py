@@ -8,6 +8,7 @@ remediation and the next step for its category:
 - invalid_credentials → ``Fix credentials`` (starts the guided connector replacement)
 - temporary → ``Re-run scan``
 - permission_denied → names the missing permission, then ``Re-run scan``
+- assume_role_failed → fix the role's trust policy or the external ID, then ``Re-run scan``
 - unknown → ``Contact support``
 
 Only Partially Completed and Failed scans have entries; other scans get an explanation.
@@ -107,6 +108,13 @@ def _next_step(entry: ErrorEntryView, scan_id: int) -> tuple[str, list[Block]]:
         else:
             what = "The credentials work but lack a permission this check needs."
         return f"{what} Grant it to the connector's identity, then re-run the scan.", [rerun]
+    if entry.category is ErrorCategory.ASSUME_ROLE_FAILED:
+        return (
+            "The connector's identity works, but it may not assume this project's role. Fix "
+            "the role's trust policy (it must trust the connector's identity) or the external "
+            "ID, then re-run the scan. Replacing the connector does not help.",
+            [rerun],
+        )
     if entry.category is ErrorCategory.TEMPORARY:
         return (
             "A temporary cloud error (throttling, an outage or a timeout). The bot already "

@@ -1,27 +1,27 @@
-"""Findings of one scan: failing counts by severity and the failing resources.
+"""The findings view of one scan: failing counts by severity, then its failing resources a
+page at a time, most severe first, each with its benchmark control ids and *Mute* (or, when a
+mute covers it, until when). Muted findings stay listed, marked, and are left out of the
+counts. Prev / Next carry the scan and the page (`FindingsPageRef`).
 
-Long lists are cut per severity with "…and N more"; the whole surface stays within Slack's
-limits whatever the number of findings.
+A page holds at most `PAGE_SIZE` findings, one block each, so the whole surface stays within
+Slack's limits whatever the number of findings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-
 from bot import ids
-from bot.codec import ScanRef, encode, encode_metadata
+from bot.codec import FindingRef, FindingsPageRef, ScanRef, encode, encode_metadata
 from bot.domain import SEVERITY_ORDER, Severity
-from bot.records import FailingFinding, FindingsSummary
+from bot.records import FindingItem, FindingsPage
 from bot.views.common import (
     Block,
     Payload,
+    actions,
     button,
     context,
     divider,
     fields_section,
     header,
-    join_limited,
     md,
     message,
     modal,
@@ -31,111 +31,105 @@ from bot.views.common import (
     status_badge,
 )
 
-SEVERITY_TEXT_MAX = 1800
-"""Characters of failing findings listed per severity."""
+PAGE_SIZE = 15
+"""Findings per page."""
 TITLE_MAX = 80
-RESOURCE_MAX = 120
+RESOURCE_MAX = 150
+CONTROLS_MAX = 120
 
 
-Muted = Mapping[tuple[str, str, str], datetime]
-"""Muted findings of the project: (check id, resource, region) → when the mute expires."""
-
-
-def _key(f: FailingFinding) -> tuple[str, str, str]:
-    return (f.check_id, f.resource, f.region or "")
-
-
-def _finding_line(f: FailingFinding) -> str:
+def _finding_block(f: FindingItem, scan_id: int, page: int) -> Block:
     region = f" ({md(f.region, 30)})" if f.region else ""
-    return (
-        f"`{md(f.check_id, 40)}` {md(f.title, TITLE_MAX)} — `{md(f.resource, RESOURCE_MAX)}`"
-        f"{region}"
-    )
-
-
-def _muted_block(items: list[FailingFinding], muted: Muted) -> Block:
+    controls = ", ".join(f.control_ids)
     lines = [
-        f"{_finding_line(f)} · until {slack_date(muted[_key(f)], '{date_short_pretty}')}"
-        for f in items
+        f"`{md(f.check_id, 60)}` {md(f.title, TITLE_MAX)}",
+        f"`{md(f.resource, RESOURCE_MAX)}`{region}",
     ]
-    text = join_limited(lines, SEVERITY_TEXT_MAX - 60, "…and {n} more")
-    return section(f"*:zipper_mouth_face: Muted* ({len(items)}, not counted above)\n{text}")
+    if controls:
+        lines.append(f"_{md(controls, CONTROLS_MAX)}_")
+    if f.muted_until is not None:
+        until = slack_date(f.muted_until, "{date_short_pretty}")
+        lines.append(f":zipper_mouth_face: Muted until {until}: not counted")
+        return section("\n".join(lines))
+    mute = button("Mute", ids.MuteAction.MUTE, encode(FindingRef(f.finding_id, scan_id, page)))
+    return section("\n".join(lines), accessory=mute)
 
 
-def findings_blocks(summary: FindingsSummary, muted: Muted | None = None) -> list[Block]:
-    """The blocks shared by the findings message and modal; `muted` findings are listed
-    apart and left out of the counts."""
-    muted = muted or {}
-    silenced = [f for f in summary.failing if _key(f) in muted]
-    counts = {s: int(summary.failed_counts.get(s, 0)) for s in SEVERITY_ORDER}
-    for f in silenced:
-        counts[f.severity] = max(0, counts[f.severity] - 1)
-    failing_total = sum(counts.values())
+def _paging(data: FindingsPage) -> list[Block]:
+    page = data.findings
+    if page.total_pages <= 1:
+        return []
+    scan_id = data.scan.scan_id
+    buttons: list[Block] = []
+    if page.has_prev:
+        ref = FindingsPageRef(scan_id, page.page - 1)
+        buttons.append(button("◀ Prev", ids.FindingsAction.PREV, encode(ref)))
+    if page.has_next:
+        ref = FindingsPageRef(scan_id, page.page + 1)
+        buttons.append(button("Next ▶", ids.FindingsAction.NEXT, encode(ref)))
+    noun = "failing finding" if page.total_items == 1 else "failing findings"
+    return [
+        context(f"Page {page.page + 1} of {page.total_pages} · {page.total_items} {noun}"),
+        actions(*buttons),
+    ]
+
+
+def findings_blocks(data: FindingsPage) -> list[Block]:
+    """The blocks shared by the findings message and modal."""
+    scan = data.scan
+    counts = {s: int(data.failed_counts.get(s, 0)) for s in SEVERITY_ORDER}
+    summary = [f"*{severity_badge(s)}*\n{counts[s]} failing" for s in SEVERITY_ORDER]
+    summary.append(f"*:white_check_mark: Passed*\n{data.passed}")
+    if data.muted:
+        summary.append(f"*:zipper_mouth_face: Muted*\n{data.muted} (not counted)")
     blocks: list[Block] = [
         context(
-            f"Scan #{summary.scan_id} · {status_badge(summary.status)}"
-            + (f" · finished {slack_date(summary.finished_at)}" if summary.finished_at else "")
+            f"Scan #{scan.scan_id} · {status_badge(scan.status)}"
+            + (f" · finished {slack_date(scan.finished_at)}" if scan.finished_at else "")
         ),
-        fields_section(
-            [f"*{severity_badge(s)}*\n{counts[s]} failing" for s in SEVERITY_ORDER]
-            + [f"*:white_check_mark: Passed*\n{summary.passed}"]
-        ),
+        fields_section(summary),
     ]
-    if summary.status.is_active:
+    if scan.status.is_active:
         blocks.append(context("The scan is still running: these numbers are not final."))
-    elif summary.status.has_errors:
+    elif scan.status.has_errors:
         blocks.append(
             section(
                 ":warning: Some jobs of this scan failed, so some resources were not checked.",
                 accessory=button(
-                    "Error log", ids.ErrorLogAction.OPEN, encode(ScanRef(summary.scan_id))
+                    "Error log", ids.ErrorLogAction.OPEN, encode(ScanRef(scan.scan_id))
                 ),
             )
         )
     blocks.append(divider())
-    shown = [f for f in summary.failing if _key(f) not in muted]
-    if failing_total == 0 and not shown:
+    items = list(data.findings.items)
+    if not items:
         blocks.append(section(":white_check_mark: No failing findings."))
-        if silenced:
-            blocks.append(_muted_block(silenced, muted))
         return blocks
-    by_severity: dict[Severity, list[FailingFinding]] = {s: [] for s in SEVERITY_ORDER}
-    for f in shown:
-        by_severity[f.severity].append(f)
-    for severity in SEVERITY_ORDER:
-        items = by_severity[severity]
-        if not items:
-            continue
-        # the counts may exceed the rows the service passed in: say how many are not listed
-        unlisted = max(0, counts[severity] - len(items))
-        lines = [_finding_line(f) for f in items]
-        text = join_limited(lines, SEVERITY_TEXT_MAX - 40, "…and {n} more")
-        if unlisted:
-            text += f"\n…and {unlisted} more not listed"
-        count = max(counts[severity], len(items))
-        blocks.append(section(f"*{severity_badge(severity)}* ({count})\n{text}"))
-    if silenced:
-        blocks.append(_muted_block(silenced, muted))
+    current: Severity | None = None
+    for f in items:
+        if f.severity is not current:
+            current = f.severity
+            blocks.append(section(f"*{severity_badge(current)}* ({counts[current]} failing)"))
+        blocks.append(_finding_block(f, scan.scan_id, data.findings.page))
+    blocks.extend(_paging(data))
     return blocks
 
 
-def build_findings(summary: FindingsSummary, muted: Muted | None = None) -> Payload:
-    """The findings summary as a message (`muted` findings apart, not counted)."""
-    blocks = [header(f"Findings · {summary.project_name}"), *findings_blocks(summary, muted)]
-    silenced = sum(1 for f in summary.failing if _key(f) in (muted or {}))
-    total = max(0, sum(summary.failed_counts.values()) - silenced)
-    return message(f"Findings of {summary.project_name}: {total} failing", blocks)
+def build_findings(data: FindingsPage) -> Payload:
+    """The findings view as a message."""
+    name = data.scan.project_name
+    blocks = [header(f"Findings · {name}"), *findings_blocks(data)]
+    total = sum(data.failed_counts.values())
+    return message(f"Findings of {name}: {total} failing", blocks)
 
 
-def build_findings_modal(summary: FindingsSummary, muted: Muted | None = None) -> Payload:
-    """The findings summary as a modal (from a history row's menu)."""
-    blocks = [
-        section(f"*{md(summary.project_name, 150)}*"),
-        *findings_blocks(summary, muted),
-    ]
+def build_findings_modal(data: FindingsPage) -> Payload:
+    """The findings view as a modal (from a history row's menu or a project's *Findings*)."""
+    blocks = [section(f"*{md(data.scan.project_name, 150)}*"), *findings_blocks(data)]
+    ref = FindingsPageRef(data.scan.scan_id, data.findings.page)
     return modal(
         "Findings",
         blocks,
         callback_id=ids.FindingsView.MODAL,
-        private_metadata=encode_metadata(ScanRef(summary.scan_id)),
+        private_metadata=encode_metadata(ref),
     )

@@ -225,14 +225,24 @@ def build_resolved_reply(data: FindingsAlertData) -> list[Payload]:
     return out
 
 
-def build_subscribe_reply(info: SubscriptionInfo, created: bool) -> Payload:
-    """Ephemeral confirmation of ``/cspm subscribe``."""
+_WHAT = {
+    "findings": "New failing findings of these projects after each scan",
+    "failures": (
+        "The failure alerts of these projects, updated in place and in their thread; "
+        "nobody is mentioned here (owners are paged in the project's alert channel)"
+    ),
+}
+
+
+def build_subscribe_reply(info: SubscriptionInfo, created: bool, note: str = "") -> Payload:
+    """Ephemeral confirmation of ``/cspm subscribe`` (`note`: e.g. the digest's schedule)."""
     verb = "now gets" if created else "already gets"
     text = f":satellite_antenna: <#{md(info.channel_id, 40)}> {verb} *{info.label}*."
-    return message(
-        f"Subscribed: {info.kind}",
-        [section(text), context("`/cspm subscriptions` lists and removes this channel's slices")],
-    )
+    notes = [_WHAT.get(info.kind, "")]
+    if note:
+        notes.append(md(note, 300))
+    notes.append("`/cspm subscriptions` lists and removes this channel's slices")
+    return message(f"Subscribed: {info.kind}", [section(text), context(*notes)])
 
 
 def build_subscriptions(rows: Sequence[SubscriptionInfo], channel_id: str) -> Payload:
@@ -240,7 +250,7 @@ def build_subscriptions(rows: Sequence[SubscriptionInfo], channel_id: str) -> Pa
     if not rows:
         return message(
             "No subscriptions",
-            [section("No channel subscribes to findings alerts yet. " + SUBSCRIBE_USAGE)],
+            [section("No channel subscribes to alerts or digests yet.\n" + SUBSCRIBE_USAGE)],
         )
     ordered = sorted(
         rows, key=lambda r: (r.channel_id != channel_id, r.channel_id, r.subscription_id)
@@ -272,7 +282,10 @@ def build_subscriptions(rows: Sequence[SubscriptionInfo], channel_id: str) -> Pa
 
 SUBSCRIBE_USAGE = (
     "`/cspm subscribe findings [project=web-*] [provider=aws] [severity=high]` — new failing "
-    "findings of the matching projects, after each scan, in this channel."
+    "findings of the matching projects, after each scan, in this channel\n"
+    "`/cspm subscribe failures [project=prod-*] [provider=aws]` — the failure alerts of the "
+    "matching projects in this channel too (no mention here)\n"
+    "`/cspm subscriptions` — every channel's slices, with *Remove*"
 )
 
 

@@ -51,9 +51,15 @@ def _what(check_id: str, resource: str, region: str) -> str:
 
 
 def build_mute_modal(
-    finding_id: int, project_name: str, check_id: str, resource: str, region: str
+    finding_id: int,
+    project_name: str,
+    check_id: str,
+    resource: str,
+    region: str,
+    ref: FindingRef | None = None,
 ) -> Payload:
-    """The mute modal: the finding, a reason (required) and an expiry."""
+    """The mute modal: the finding, a reason (required) and an expiry. `ref` (the finding
+    and where the findings view it came from is) becomes its metadata."""
     days = [option(f"{d} day{'s' if d != 1 else ''}", str(d)) for d in MUTE_DAYS]
     blocks: list[Block] = [
         section(f"Mute in *{md(project_name, 80)}*: {_what(check_id, resource, region)}"),
@@ -86,7 +92,7 @@ def build_mute_modal(
         blocks,
         callback_id=ids.MuteView.SUBMIT,
         submit="Mute",
-        private_metadata=encode_metadata(FindingRef(finding_id)),
+        private_metadata=encode_metadata(ref or FindingRef(finding_id)),
     )
 
 

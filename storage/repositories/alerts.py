@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Scan
-from storage.models_scheduling import AlertIncident, ScanFollowup
+from storage.models_scheduling import AlertIncident, FailureAlertCopy, ScanFollowup
 
 
 class IncidentRepo:
@@ -55,6 +55,7 @@ class IncidentRepo:
             select(AlertIncident).where(
                 AlertIncident.is_open.is_(True),
                 AlertIncident.ts.is_(None),
+                AlertIncident.channel_id != "",  # no alert channel: only subscribed channels
                 AlertIncident.post_attempts < max_attempts,
             )
         ).all()
@@ -65,6 +66,45 @@ class IncidentRepo:
         if project_id is not None:
             query = query.where(AlertIncident.project_id == project_id)
         return self.s.scalars(query).all()
+
+
+class FailureCopyRepo:
+    """An incident's alert in the channels subscribed to ``failures``: one row per channel."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def of_incident(self, incident_id: int) -> Sequence[FailureAlertCopy]:
+        """The incident's copies, oldest first."""
+        return self.s.scalars(
+            select(FailureAlertCopy)
+            .where(FailureAlertCopy.incident_id == incident_id)
+            .order_by(FailureAlertCopy.id)
+        ).all()
+
+    def add(self, copy: FailureAlertCopy) -> FailureAlertCopy:
+        """Stage a copy and assign its id (IntegrityError when the channel has one)."""
+        self.s.add(copy)
+        self.s.flush()
+        return copy
+
+    def get(self, copy_id: int) -> FailureAlertCopy | None:
+        """One copy."""
+        return self.s.get(FailureAlertCopy, copy_id)
+
+    def unposted(self, max_attempts: int) -> Sequence[tuple[FailureAlertCopy, AlertIncident]]:
+        """Copies of open incidents never posted, with tries left."""
+        rows = self.s.execute(
+            select(FailureAlertCopy, AlertIncident)
+            .join(AlertIncident, AlertIncident.id == FailureAlertCopy.incident_id)
+            .where(
+                AlertIncident.is_open.is_(True),
+                FailureAlertCopy.ts.is_(None),
+                FailureAlertCopy.post_attempts < max_attempts,
+            )
+            .order_by(FailureAlertCopy.id)
+        ).all()
+        return [(c, i) for c, i in rows]
 
 
 class FollowupRepo:

@@ -67,7 +67,7 @@ def onboarded(env: dict[str, str], aws: Any) -> dict[str, str]:
 def test_new_user_reaches_completed(env: dict[str, str], onboarded: dict[str, str]) -> None:
     out = cli(env, "scan", "run", "web")
     assert out.returncode == 0, out.stderr
-    assert "Completed — All 3 jobs succeeded" in out.stdout
+    assert "Completed — All 5 jobs succeeded" in out.stdout
     assert "  … " in out.stderr  # progress lines while it ran
     listed = cli(env, "project", "list", "--json")
     data = json.loads(listed.stdout)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.domain import ErrorCategory, JobStatus, ScanStatus
 from bot.errors import ConflictError, InputError, ValidationFailedError
+from bot.providers.aws.units import global_units
 from storage.models import AuditEvent, Connector
 from tests.conftest import make_settings
 
@@ -56,8 +57,10 @@ def test_completed_scan_records_findings(rt: Any, project: dict[str, str], aws: 
     )
     scan = run(rt)
     assert scan.status is ScanStatus.COMPLETED
-    assert scan.status_message == "All 4 jobs succeeded"
-    assert sorted(j.unit for j in rt.scans.jobs(scan.scan_id)) == sorted(["global", *REGIONS])
+    assert scan.status_message == "All 6 jobs succeeded"  # 3 account-wide units, 3 regions
+    assert sorted(j.unit for j in rt.scans.jobs(scan.scan_id)) == sorted(
+        [*global_units(), *REGIONS]
+    )
     assert rt.scans.errors(scan.scan_id) == []
     report = rt.scans.findings(scan.scan_id)
     assert report.passed + sum(report.failed_counts.values()) > 0
@@ -79,7 +82,7 @@ def test_one_region_throttled_past_the_budget_is_partially_completed(
     aws_proxy.throttle(region="eu-west-1")
     scan = run(rt)
     assert scan.status is ScanStatus.PARTIALLY_COMPLETED
-    assert scan.status_message.startswith("1 of 4 jobs failed: temporary cloud error")
+    assert scan.status_message.startswith("1 of 6 jobs failed: temporary cloud error")
     assert "eu-west-1" in scan.status_message
     jobs = {j.unit: j for j in rt.scans.jobs(scan.scan_id)}
     assert jobs["eu-west-1"].status is JobStatus.FAILED

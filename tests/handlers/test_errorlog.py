@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import ids
 from bot.codec import ReplaceFlowState, decode
+from bot.domain import ErrorCategory, JobStatus, ScanStatus
 from tests.handlers.screens import history_of_every_status, open_error_log
 from tests.support.query import all_text, button_texts
 from tests.support.slackbot import (
@@ -12,6 +13,16 @@ from tests.support.slackbot import (
     OPERATOR,
     READER,
     Bot,
+    JobSpec,
+    seed_connector,
+    seed_project,
+    seed_scan,
+)
+
+ASSUME_ROLE_ERROR = (
+    ErrorCategory.ASSUME_ROLE_FAILED,
+    "AccessDenied",
+    "The connector's identity could not assume arn:aws:iam::210987654321:role/CspmAudit.",
 )
 
 
@@ -83,3 +94,27 @@ def test_rerun_from_the_error_log_reports_in_the_dm(bot: Bot) -> None:
     progress = bot.slack.last("chat.postMessage")
     assert progress.body["channel"] == OPERATOR and "Scan of web" in progress.text()
     assert bot.rt.scans.history("web").scans.items[0].trigger == "rerun"
+
+
+def test_a_failed_role_assumption_says_to_fix_the_trust_policy_not_the_connector(
+    bot: Bot,
+) -> None:
+    seed_connector(bot.rt)
+    seed_project(bot.rt, "acme-prod")
+    failed = seed_scan(
+        bot.rt,
+        "acme-prod",
+        ScanStatus.FAILED,
+        [JobSpec("global", JobStatus.FAILED, ASSUME_ROLE_ERROR)],
+    )
+    bot.driver.command("history acme-prod", READER)
+    view_id = open_error_log(bot, bot.slack.last("response_url").body, failed)
+    assert "Role assumption failed" in all_text(bot.slack.views[view_id])
+    bot.driver.click_in_view(view_id, ids.ErrorLogAction.EXPAND, READER)
+    expanded = bot.slack.views[view_id]
+    text = all_text(expanded)
+    assert "role/CspmAudit" in text
+    assert "trust policy" in text and "external ID" in text
+    assert "Replacing the connector does not help" in text
+    assert "Re-run scan" in button_texts(expanded)
+    assert "Fix credentials" not in button_texts(expanded)

@@ -75,7 +75,7 @@ def test_run_posts_progress_that_updates_until_completed(make_bot: Any, aws: Any
     assert _wait_status(bot, scan_id) is ScanStatus.COMPLETED
     ts = posted.result["ts"]
     final = _final_message(bot, CHANNEL, ts, "Completed")
-    assert "All 2 jobs succeeded" in all_text(final)
+    assert "All 4 jobs succeeded" in all_text(final)
     assert button_texts(final) == ["History", "Findings", "Re-run"]
 
     updates = [c for c in bot.slack.calls_to("chat.update") if c.body["ts"] == ts]

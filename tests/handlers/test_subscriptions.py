@@ -40,9 +40,35 @@ def test_channels_subscribe_to_slices_list_and_remove_them(bot: Bot) -> None:
     assert "C0OPS" not in all_text(after) and "C0SEC" in all_text(after)
 
 
+def test_failures_slices_are_listed_without_severity_and_removed(bot: Bot) -> None:
+    bot.driver.command("subscribe failures provider=aws", OPERATOR, channel="C0AWS")
+    reply = _reply(bot)
+    assert_valid_message(reply)
+    assert "<#C0AWS> now gets *failures · all projects · AWS*" in all_text(reply)
+    assert "nobody is mentioned here" in all_text(reply)
+    bot.driver.command("sub failures project=Prod-*", OPERATOR, channel="C0PROD")
+    assert "failures · projects `prod-*` · every provider*" in all_text(_reply(bot))
+    bot.driver.command("subscribe findings", OPERATOR, channel="C0PROD")
+
+    bot.driver.command("subscriptions", READER, channel="C0PROD")
+    listing = _reply(bot)
+    assert_valid_message(listing)
+    text = all_text(listing)
+    assert "failures · projects `prod-*` · every provider" in text
+    assert "failures · all projects · AWS" in text and "findings · all projects" in text
+    assert button_texts(listing).count("Remove") == 3
+    bot.driver.click_in_message(listing, ids.SubscriptionAction.REMOVE, OPERATOR)  # C0PROD's
+    after = all_text(_reply(bot))
+    assert "failures · projects `prod-*`" not in after and "failures · all projects · AWS" in after
+
+
 def test_mistakes_get_usage_and_readers_are_refused(bot: Bot) -> None:
-    bot.driver.command("subscribe failures", OPERATOR)
-    assert "failure alerts go to a project's alert channel" in all_text(_reply(bot))
+    bot.driver.command("subscribe failures severity=high", OPERATOR)
+    assert "`failures` takes no severity" in all_text(_reply(bot))
+    bot.driver.command("subscribe outages", OPERATOR)
+    assert "Unknown subscription kind 'outages'" in all_text(_reply(bot))
+    bot.driver.command("subscribe failures project=prod/*", OPERATOR)
+    assert "A project pattern uses letters" in all_text(_reply(bot))
     bot.driver.command("subscribe findings severity=urgent", OPERATOR)
     assert "Unknown severity 'urgent'" in all_text(_reply(bot))
     bot.driver.command("subscribe findings provider=oracle", OPERATOR)

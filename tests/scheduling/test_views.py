@@ -258,3 +258,13 @@ def test_sparkline() -> None:
 
     assert sparkline([]) == "" and sparkline([0, 0]) == "▁▁"
     assert sparkline([0, 1, 2, 4, 8]) == "▁▂▃▅█"
+
+
+def test_digest_gives_the_assume_role_cause_its_next_step() -> None:
+    data = _big_digest(2)
+    groups = (CauseGroup(ErrorCategory.ASSUME_ROLE_FAILED, 2, ("acme-prod", "acme-dev")),)
+    payload = build_digest(DigestData(**{**data.__dict__, "causes": groups}))
+    assert_valid_message(payload)
+    text = _texts(payload)
+    assert "Role assumption failed* — 2 scans" in text
+    assert "fix the role's trust policy or the external ID" in text

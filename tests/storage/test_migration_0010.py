@@ -44,7 +44,7 @@ def test_0010_counts_the_jobs_of_existing_scans_as_done(database_url: str) -> No
                     {"i": job_id, "s": status},
                 )
         db.upgrade()
-        assert current_revision(db.engine) == "0010"
+        assert (current_revision(db.engine) or "") >= "0010"
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT jobs_done FROM scans")).scalar() == 2
             assert conn.execute(text("SELECT SUM(attempts) FROM jobs")).scalar() == 0

@@ -97,6 +97,7 @@ def entry(
     codes = {
         ErrorCategory.INVALID_CREDENTIALS: "InvalidClientTokenId",
         ErrorCategory.PERMISSION_DENIED: "AccessDenied",
+        ErrorCategory.ASSUME_ROLE_FAILED: "AccessDenied",
         ErrorCategory.TEMPORARY: "Throttling",
         ErrorCategory.UNKNOWN: "InternalFailure",
     }

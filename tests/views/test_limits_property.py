@@ -14,8 +14,8 @@ from bot.records import (
     ConnectorInfo,
     ErrorEntryView,
     ErrorLogData,
-    FailingFinding,
-    FindingsSummary,
+    FindingItem,
+    FindingsPage,
     HistoryData,
     HomeData,
     JobRow,
@@ -195,14 +195,29 @@ def test_connectors(items, page, state, error, attempts) -> None:
     times,
     st.dictionaries(st.sampled_from(Severity), st.integers(0, 10**6)),
     st.lists(
-        st.builds(FailingFinding, texts, texts, st.sampled_from(Severity), texts, texts),
-        max_size=300,
+        st.builds(
+            FindingItem,
+            ids_,
+            texts,
+            texts,
+            st.sampled_from(Severity),
+            st.just(False),
+            texts,
+            texts,
+            texts,
+            st.dictionaries(texts, st.lists(texts, max_size=5).map(tuple), max_size=3),
+            st.none() | times,
+        ),
+        max_size=findings.PAGE_SIZE,
     ),
+    st.integers(0, 10**6),
 )
-def test_findings(scan_id, name, status, finished, counts, failing) -> None:
-    summary = FindingsSummary(scan_id, name, status, finished, counts, 5, failing)
-    assert_valid_message(findings.build_findings(summary))
-    assert_valid_view(findings.build_findings_modal(summary))
+def test_findings(scan_id, name, status, finished, counts, items, page) -> None:
+    scan = ScanRow(scan_id, 1, status, finished_at=finished, project_name=name)
+    pages = page + 2
+    data = FindingsPage(scan, counts, 3, 5, Page(items, page, pages, pages * len(items)))
+    assert_valid_message(findings.build_findings(data))
+    assert_valid_view(findings.build_findings_modal(data))
 
 
 @FAST

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from bot.domain import GLOBAL_UNIT
 from bot.errors import InputError
 from bot.providers.aws.credentials import FORM_FIELDS, AwsCredentials, fingerprint
+from bot.providers.aws.units import group_of, is_global, unit_group
 from bot.providers.checks import Check
 from bot.providers.spec import EndpointSetting, ProviderSpec
 
 
 def unit_checks(checks: Sequence[Check], unit: str) -> list[Check]:
-    """Global checks run in the "global" job, regional ones in every region's job."""
-    scope = "global" if unit == GLOBAL_UNIT else "regional"
-    return [c for c in checks if c.meta.scope == scope]
+    """Account-wide checks run in their service's `global:<group>` job (all of them in a
+    plain "global" job), regional ones in every region's job (`bot.providers.aws.units`)."""
+    if not is_global(unit):
+        return [c for c in checks if c.meta.scope == "regional"]
+    group = unit_group(unit)
+    return [
+        c
+        for c in checks
+        if c.meta.scope == "global" and (group is None or group_of(c.meta.id) == group)
+    ]
 
 
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -31,6 +39,25 @@ def check_scope(scope: Sequence[str]) -> None:
         )
 
 
+def session_name(scan_id: int) -> str:
+    """The role session name of a scan's AssumeRole calls: shows in the member account's
+    CloudTrail which bot scan used the role."""
+    return f"cspm-bot-scan-{scan_id}"
+
+
+def scan_credentials(
+    creds: AwsCredentials, scan_id: int, target: Mapping[str, str] | None
+) -> AwsCredentials:
+    """The connector's credentials for one scan: a project with a target account assumes
+    that account's role (with its external ID) instead of the connector's own role; every
+    role session is named after the scan."""
+    changes: dict[str, str | None] = {"session_name": session_name(scan_id)}
+    if target and target.get("role_arn"):
+        changes["role_arn"] = target["role_arn"]
+        changes["external_id"] = target.get("external_id") or None
+    return dataclasses.replace(creds, **changes)  # type: ignore[arg-type]
+
+
 SPEC = ProviderSpec(
     name="aws",
     display_name="AWS",
@@ -40,7 +67,10 @@ SPEC = ProviderSpec(
     form_fields=FORM_FIELDS,
     fingerprint=fingerprint,
     validation_call="AWS STS GetCallerIdentity",
-    credentials_file='{"access_key_id", "secret_access_key", "role_arn"?, "external_id"?}',
+    credentials_file=(
+        '{"access_key_id", "secret_access_key", "role_arn"?, "external_id"?, '
+        '"member_role_name"?, "member_external_id"?} or {"identity": "machine", ...}'
+    ),
     endpoints=(
         EndpointSetting(
             "aws_endpoint_url",
@@ -57,4 +87,6 @@ SPEC = ProviderSpec(
     ),
     unit_checks=unit_checks,
     check_scope=check_scope,
+    scan_credentials=scan_credentials,
+    discovery="the organization's member accounts (AWS Organizations ListAccounts)",
 )

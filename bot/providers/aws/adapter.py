@@ -1,7 +1,8 @@
 """AWS: credential parsing, live validation, scan sessions, job planning, error classification.
 
 Every boto3 client is built here with the connector's own keys only (never ambient
-credentials), the configured endpoint/CA bundle/timeouts, botocore's *standard* retry mode
+credentials; the machine's own identity only for a connector whose `identity` is "machine"),
+the configured endpoint/CA bundle/timeouts, botocore's *standard* retry mode
 bounded by `CloudEndpoints.max_attempts`, and two event hooks: a cancellation checkpoint before
 every call (and before every retry attempt) and an error annotation that records which
 service/operation/region failed, so `classify` can name the missing IAM action.
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
@@ -39,18 +41,26 @@ from botocore.exceptions import (
 )
 
 from bot.domain import (
-    GLOBAL_UNIT,
     CancelToken,
     CloudCallError,
     CloudEndpoints,
     CloudError,
     Credentials,
+    DiscoveredTarget,
     ErrorCategory,
     ValidationResult,
     mask,
 )
 from bot.errors import InputError
-from bot.providers.aws.credentials import AwsCredentials
+from bot.providers._pool import CallPool
+from bot.providers.aws.credentials import (
+    ACCESS_KEY,
+    DEFAULT_MEMBER_ROLE,
+    IDENTITIES,
+    MACHINE,
+    AwsCredentials,
+)
+from bot.providers.aws.units import global_units, is_global
 from bot.redaction import redact, redact_one_line
 
 # --------------------------------------------------------------------------------------------
@@ -64,6 +74,18 @@ _EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _ANY_KEY_ID_RE = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 
 ROLE_SESSION_NAME = "cspm-bot"
+_ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ASSUME_ROLE_OPERATIONS = frozenset({"AssumeRole"})
+# What AssumeRole answers for a role it cannot hand out, besides AccessDenied: a malformed or
+# unknown role ARN, an external ID of the wrong shape, STS disabled in the region.
+_ASSUME_ROLE_FAILURE_CODES = frozenset(
+    {
+        "ValidationError",
+        "InvalidParameterValue",
+        "MalformedPolicyDocument",
+        "RegionDisabledException",
+    }
+)
 
 # --------------------------------------------------------------------------------------------
 # Error codes by category
@@ -149,6 +171,10 @@ REMEDIATION_INVALID = (
 )
 REMEDIATION_TEMPORARY = "Re-run the scan; contact support if it keeps failing."
 REMEDIATION_UNKNOWN = "Contact support with the error details."
+REMEDIATION_ASSUME_ROLE = (
+    "Fix the role's trust policy (it must trust the connector's identity) or the external ID "
+    "the project uses, then re-run the scan."
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,6 +192,8 @@ def _client_config(endpoints: CloudEndpoints, region: str) -> Config:
         connect_timeout=endpoints.timeout_seconds,
         read_timeout=endpoints.timeout_seconds,
         user_agent_extra="cspm-bot",
+        # a collector's pool may use the client from `concurrency` threads at once
+        max_pool_connections=max(10, endpoints.concurrency),
         # Custom endpoints (proxies, stand-ins, private gateways) rarely serve virtual hosts.
         s3={"addressing_style": "path"} if endpoints.optional("aws_endpoint_url") else None,
         # ...nor per-account host names (S3 Control prefixes the account id to the host).
@@ -181,14 +209,22 @@ def _core_session() -> botocore.session.Session:
 
 def _require_keys(creds: AwsCredentials) -> None:
     """Refuse empty keys: boto3 treats "" as "not given" and would fall back to the host's
-    own credentials (environment, profile, instance role)."""
+    own credentials (environment, profile, instance role). Only a connector created with the
+    machine identity uses those."""
+    if creds.uses_machine_identity:
+        return
     if not creds.access_key_id.strip() or not creds.secret_access_key.strip():
         raise NoCredentialsError()
 
 
 def _base_session(creds: AwsCredentials, endpoints: CloudEndpoints) -> boto3.session.Session:
-    """A boto3 session holding exactly the connector's key, never ambient credentials."""
+    """A boto3 session holding exactly the connector's key, never ambient credentials; for a
+    machine-identity connector (and only for one), boto3's default chain without profiles."""
     _require_keys(creds)
+    if creds.uses_machine_identity:
+        return boto3.session.Session(
+            botocore_session=_core_session(), region_name=endpoints.url("aws_default_region")
+        )
     return boto3.session.Session(
         botocore_session=_core_session(),
         aws_access_key_id=creds.access_key_id,
@@ -288,10 +324,17 @@ class _AssumeRoleProvider(CredentialProvider):  # type: ignore[misc]
 
 def _assume_role(sts: Any, creds: AwsCredentials) -> dict[str, Any]:
     """Call STS AssumeRole for the connector's role; returns the `Credentials` mapping."""
-    kwargs: dict[str, Any] = {"RoleArn": creds.role_arn, "RoleSessionName": ROLE_SESSION_NAME}
+    kwargs: dict[str, Any] = {
+        "RoleArn": creds.role_arn,
+        "RoleSessionName": creds.session_name or ROLE_SESSION_NAME,
+    }
     if creds.external_id:
         kwargs["ExternalId"] = creds.external_id
-    return dict(sts.assume_role(**kwargs)["Credentials"])
+    try:
+        return dict(sts.assume_role(**kwargs)["Credentials"])
+    except ClientError as exc:  # name the role in the error (AWS does not always)
+        exc.response.setdefault("CspmRole", str(creds.role_arn))
+        raise
 
 
 def _role_session(
@@ -312,9 +355,17 @@ def _role_session(
 # --------------------------------------------------------------------------------------------
 
 
-class AwsSession:
-    """An authenticated scan session: cached clients whose every call checks the cancel token.
+T = TypeVar("T")
+R = TypeVar("R")
+CallListener = Callable[[str, str, str, Mapping[str, Any]], None]
+"""(service, operation, region, parameters), told before every API call of a session."""
 
+
+class AwsSession:
+    """An authenticated scan session: cached clients whose every call checks the cancel token,
+    the collectors' shared results (`collected`) and their bounded call pool (`map`).
+
+    One job opens one session, so what is collected is shared by the checks of one unit.
     Thread-safe: jobs for different regions may share one session.
     """
 
@@ -325,7 +376,7 @@ class AwsSession:
         self.cancel = cancel
         self._secrets = creds.secret_values()
         if creds.role_arn:
-            _require_keys(creds)
+            _require_keys(creds)  # before any call: an empty key never reaches the chain
             self._boto = _role_session(creds, endpoints, cancel)
         else:
             self._boto = _base_session(creds, endpoints)
@@ -335,6 +386,39 @@ class AwsSession:
         self._identity: dict[str, str] | None = None
         self._collected: dict[str, Any] = {}
         self._collect_locks: dict[str, threading.Lock] = {}
+        self._pool = CallPool(endpoints.concurrency, cancel, name="cspm-aws-call")
+        self._calls: Counter[tuple[str, str, str]] = Counter()
+        self._listeners: list[CallListener] = []
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`[fn(item) for item in items]` with up to `endpoints.concurrency` calls at once, in
+        order (see `bot.providers._pool`): the per-resource calls of a collector."""
+        return self._pool.map(fn, items)
+
+    def close(self) -> None:
+        """Stop the session's call pool (the engine calls this when the job ends)."""
+        self._pool.close()
+
+    def calls(self) -> Counter[tuple[str, str, str]]:
+        """API calls made so far by (service, operation, region), first attempts only."""
+        with self._lock:
+            return Counter(self._calls)
+
+    def add_call_listener(self, listener: CallListener) -> None:
+        """Tell `listener` about every later API call (tests count identical requests)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _recorder(self, service: str, region: str) -> Callable[..., None]:
+        def record(model: Any = None, params: Any = None, **_: Any) -> None:
+            operation = str(getattr(model, "name", "") or "")
+            with self._lock:
+                self._calls[(service, operation, region)] += 1
+                listeners = list(self._listeners)
+            for listener in listeners:
+                listener(service, operation, region, dict(params or {}))
+
+        return record
 
     def collected(self, key: str, collect: Callable[[], Any]) -> Any:
         """What `collect()` returns, called once per session for `key` (e.g. the bucket list):
@@ -363,14 +447,17 @@ class AwsSession:
         return list(self._secrets)
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """The boto3 client for `service` in `region` ("global"/None = the default region)."""
-        resolved = self.default_region if region in (None, "", GLOBAL_UNIT) else str(region)
+        """The boto3 client for `service` in `region` (a global unit or None = the default
+        region)."""
+        resolved = self.default_region if region is None or is_global(region) else str(region)
         key = (service, resolved)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = _new_client(
-                    self._boto, service, resolved, self.endpoints, self.cancel
+                client = _new_client(self._boto, service, resolved, self.endpoints, self.cancel)
+                client.meta.events.register(
+                    "before-parameter-build", self._recorder(service, resolved)
                 )
+                self._clients[key] = client
             return self._clients[key]
 
     def _caller(self) -> dict[str, str]:
@@ -459,6 +546,20 @@ def _category(code: str, status: int, exc: BaseException) -> ErrorCategory:
     return ErrorCategory.UNKNOWN
 
 
+def _is_assume_role_failure(
+    category: ErrorCategory, code: str, message: str, call: Mapping[str, str]
+) -> bool:
+    """AssumeRole refused a role the connector's identity asked for: denied by the role's
+    trust policy or the key's policy, a wrong external ID, a malformed or unknown role.
+    Rejected keys stay invalid_credentials, throttling stays temporary."""
+    if category in (ErrorCategory.INVALID_CREDENTIALS, ErrorCategory.TEMPORARY):
+        return False
+    asked = call.get("operation") in _ASSUME_ROLE_OPERATIONS or "sts:AssumeRole" in message
+    return asked and (
+        category is ErrorCategory.PERMISSION_DENIED or code in _ASSUME_ROLE_FAILURE_CODES
+    )
+
+
 def _mask_key_ids(text: str) -> str:
     return _ANY_KEY_ID_RE.sub(lambda m: mask(m.group(0)), text)
 
@@ -473,6 +574,8 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
     else:
         code, provider_message, status, call = type(exc).__name__, str(exc), 0, {}
     category = _category(code, status, exc)
+    if _is_assume_role_failure(category, code, provider_message, call):
+        category = ErrorCategory.ASSUME_ROLE_FAILED
 
     def clean(text: str) -> str:
         return redact_one_line(_mask_key_ids(text), secret_list)
@@ -499,12 +602,7 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
             message += f" on {resource}." if resource and resource != "*" else "."
         else:
             message = f"Permission denied{where} ({code}): {said}"
-        if action == "sts:AssumeRole":
-            remediation = (
-                "Allow the access key to call sts:AssumeRole on the role, and check the "
-                "role's trust policy and external ID."
-            )
-        elif action:
+        if action:
             remediation = (
                 f"Grant {action} to the scanner's IAM identity "
                 "(the AWS managed SecurityAudit policy covers every check)."
@@ -514,6 +612,12 @@ def classify_exception(exc: BaseException, secrets: Sequence[str]) -> CloudError
                 "Grant the missing permission to the scanner's IAM identity "
                 "(the AWS managed SecurityAudit policy covers every check)."
             )
+    elif category is ErrorCategory.ASSUME_ROLE_FAILED:
+        resource_match = _RESOURCE_PATTERN.search(provider_message)
+        role = str((getattr(exc, "response", None) or {}).get("CspmRole") or "")
+        role = role or (resource_match.group(1) if resource_match else "the project's role")
+        message = f"The connector's identity could not assume {role} ({code}): {said}"
+        remediation = REMEDIATION_ASSUME_ROLE
     elif category is ErrorCategory.TEMPORARY:
         if isinstance(exc, BotoCoreError):
             message = f"Could not reach AWS ({code}): {said}"
@@ -550,14 +654,8 @@ def _field(raw: Mapping[str, str], name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def parse_aws_credentials(raw: Mapping[str, str]) -> AwsCredentials:
-    """Check raw form/CLI input; raise `InputError` listing every bad field at once."""
-    key_id = _field(raw, "access_key_id")
-    secret = _field(raw, "secret_access_key")
-    role_arn = _field(raw, "role_arn")
-    external_id = _field(raw, "external_id")
+def _key_errors(key_id: str, secret: str) -> dict[str, str]:
     errors: dict[str, str] = {}
-
     if not key_id:
         errors["access_key_id"] = "Enter the access key ID."
     elif key_id.startswith("ASIA") and _KEY_ID_RE.match(key_id):
@@ -581,29 +679,73 @@ def parse_aws_credentials(raw: Mapping[str, str]) -> AwsCredentials:
         errors["secret_access_key"] = (
             "A secret access key contains only letters, digits, '/' and '+'."
         )
+    return errors
 
+
+def role_errors(role_arn: str, external_id: str, prefix: str = "") -> dict[str, str]:
+    """Problems of a role ARN and its external ID (fields named with `prefix`)."""
+    errors: dict[str, str] = {}
     if role_arn and not _ROLE_ARN_RE.match(role_arn):
-        errors["role_arn"] = (
+        errors[prefix + "role_arn"] = (
             "A role ARN looks like arn:aws:iam::123456789012:role/CspmScanner "
             "(12-digit account id, then role/ and the role name)."
         )
     if external_id:
         if not role_arn:
-            errors["external_id"] = "An external ID is only used together with a role ARN."
+            errors[prefix + "external_id"] = "An external ID is only used together with a role ARN."
         elif not _EXTERNAL_ID_RE.match(external_id):
-            errors["external_id"] = (
+            errors[prefix + "external_id"] = (
                 "An external ID is 2 to 1224 characters: letters, digits and _+=,.@:/-"
             )
+    return errors
+
+
+def parse_aws_credentials(raw: Mapping[str, str]) -> AwsCredentials:
+    """Check raw form/CLI input; raise `InputError` listing every bad field at once.
+
+    `identity` is "access_key" (the default: the key fields are required) or "machine" (the
+    machine's own identity; no key fields). Nothing else ever uses the machine's identity."""
+    key_id = _field(raw, "access_key_id")
+    secret = _field(raw, "secret_access_key")
+    role_arn = _field(raw, "role_arn")
+    external_id = _field(raw, "external_id")
+    identity = _field(raw, "identity").lower() or ACCESS_KEY
+    member_role = _field(raw, "member_role_name")
+    member_external_id = _field(raw, "member_external_id")
+    errors: dict[str, str] = {}
+
+    if identity not in IDENTITIES:
+        errors["identity"] = 'The identity is "access_key" (the default) or "machine".'
+    elif identity == MACHINE:
+        if key_id or secret:
+            errors["access_key_id"] = (
+                "A machine-identity connector uses this machine's own credentials: leave the "
+                "access key fields empty."
+            )
+    else:
+        errors.update(_key_errors(key_id, secret))
+    errors.update(role_errors(role_arn, external_id))
+    if member_role and not _ROLE_NAME_RE.match(member_role):
+        errors["member_role_name"] = (
+            "A role name is 1 to 64 characters: letters, digits and _+=,.@- (not an ARN)."
+        )
+    if member_external_id and not _EXTERNAL_ID_RE.match(member_external_id):
+        errors["member_external_id"] = (
+            "An external ID is 2 to 1224 characters: letters, digits and _+=,.@:/-"
+        )
 
     if errors:
         raise InputError(
             "Some AWS credential fields need fixing: " + " ".join(errors.values()), fields=errors
         )
     return AwsCredentials(
-        access_key_id=key_id,
-        secret_access_key=secret,
+        access_key_id=key_id if identity != MACHINE else "",
+        secret_access_key=secret if identity != MACHINE else "",
         role_arn=role_arn or None,
         external_id=external_id or None,
+        identity=identity,
+        member_role_name=member_role or None,
+        member_external_id=member_external_id or None,
     )
 
 
@@ -659,16 +801,58 @@ class AwsAdapter:
         return AwsSession(_require_aws(creds), endpoints, cancel)
 
     def plan_units(self, session: Any, scope: Sequence[str]) -> list[str]:
-        """`["global", *regions]`: the scope's regions, or every enabled region, sorted."""
+        """`["global:cloudtrail", "global:iam", "global:s3", *regions]`: the account-wide
+        units (`bot.providers.aws.units`), then the scope's regions or every enabled region,
+        sorted."""
         if scope:
-            regions = [r.strip() for r in scope if r.strip() and r.strip() != GLOBAL_UNIT]
+            regions = [r.strip() for r in scope if r.strip() and not is_global(r.strip())]
         else:
             regions = session.available_regions()
-        return [GLOBAL_UNIT, *sorted(set(regions))]
+        return [*global_units(), *sorted(set(regions))]
 
     def classify(self, exc: BaseException, secrets: Sequence[str]) -> CloudError:
         """Classify and redact any exception raised by an AWS call."""
         return classify_exception(exc, secrets)
+
+    def discover(
+        self, creds: Credentials, endpoints: CloudEndpoints, parent: str | None = None
+    ) -> list[DiscoveredTarget]:
+        """The organization's active member accounts (AWS Organizations ListAccounts, or
+        ListAccountsForParent for an OU or root id in `parent`), with the connector's identity
+        (its own role, if it has one). Each target assumes `member_role_name` (default
+        OrganizationAccountAccessRole) with `member_external_id`; the connector's own account
+        is left out (a project without a target scans it)."""
+        aws = _require_aws(creds)
+        session = AwsSession(aws, endpoints, CancelToken())
+        try:
+            own, partition = session.account_id, session.partition
+            role_name = aws.member_role_name or DEFAULT_MEMBER_ROLE
+            organizations = session.client("organizations")
+            if parent:
+                pages = organizations.get_paginator("list_accounts_for_parent").paginate(
+                    ParentId=parent
+                )
+            else:
+                pages = organizations.get_paginator("list_accounts").paginate()
+            found: dict[str, DiscoveredTarget] = {}
+            for page in pages:
+                for account in page.get("Accounts") or []:
+                    account_id = str(account.get("Id") or "")
+                    if not account_id or account_id == own:
+                        continue
+                    if str(account.get("Status") or "ACTIVE") != "ACTIVE":
+                        continue
+                    target = {
+                        "account_id": account_id,
+                        "role_arn": f"arn:{partition}:iam::{account_id}:role/{role_name}",
+                    }
+                    if aws.member_external_id:
+                        target["external_id"] = aws.member_external_id
+                    name = str(account.get("Name") or account_id)
+                    found[account_id] = DiscoveredTarget(account_id, name, target)
+        finally:
+            session.close()
+        return [found[k] for k in sorted(found)]
 
 
 ADAPTER = AwsAdapter()

@@ -4,7 +4,7 @@ scanner key. No test here may reach real AWS or use the machine's own credential
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -61,3 +61,15 @@ def scan_session(aws_account: MotoStandIn, auditor: AwsCredentials) -> AwsSessio
     """A scan session as the engine opens it, as the least-privilege auditor."""
     endpoints = aws_account.endpoints(max_attempts=1)
     return ADAPTER.open_session(auditor, endpoints, CancelToken())
+
+
+@pytest.fixture
+def new_session(
+    aws_account: MotoStandIn, auditor: AwsCredentials
+) -> Iterator[Callable[[], AwsSession]]:
+    """Fresh scan sessions (each collects anew, as each scan's job does), as the auditor."""
+
+    def make() -> AwsSession:
+        return ADAPTER.open_session(auditor, aws_account.endpoints(max_attempts=1), CancelToken())
+
+    yield make

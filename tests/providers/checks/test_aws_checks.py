@@ -3,6 +3,7 @@ and each judge as a pure function."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -275,10 +276,13 @@ def test_ebs_encryption_by_default(scan_session: AwsSession, seeded: dict[str, s
     ]
 
 
-def test_multi_region_cloudtrail(aws_account: MotoStandIn, scan_session: AwsSession) -> None:
+def test_multi_region_cloudtrail(
+    aws_account: MotoStandIn, new_session: Callable[[], AwsSession]
+) -> None:
+    """Three scans (a session collects the trails once, so one session each)."""
     aws_account.client("s3").create_bucket(Bucket="trail-logs")
     cloudtrail = aws_account.client("cloudtrail")
-    [none] = cloudtrail_multi_region.run(scan_session, "global")
+    [none] = cloudtrail_multi_region.run(new_session(), "global")
     assert (none.resource, none.passed, none.detail) == (
         ACCOUNT,
         False,
@@ -288,11 +292,11 @@ def test_multi_region_cloudtrail(aws_account: MotoStandIn, scan_session: AwsSess
     cloudtrail.create_trail(Name="local", S3BucketName="trail-logs")
     cloudtrail.start_logging(Name="local")
     cloudtrail.create_trail(Name="org", S3BucketName="trail-logs", IsMultiRegionTrail=True)
-    [idle] = cloudtrail_multi_region.run(scan_session, "global")
+    [idle] = cloudtrail_multi_region.run(new_session(), "global")
     assert not idle.passed and idle.detail == "Multi-region trail not logging: org."
 
     cloudtrail.start_logging(Name="org")
-    [logging] = cloudtrail_multi_region.run(scan_session, "global")
+    [logging] = cloudtrail_multi_region.run(new_session(), "global")
     assert logging.passed and logging.detail == "Multi-region trail logging: org."
 
 

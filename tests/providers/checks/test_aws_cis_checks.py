@@ -5,7 +5,7 @@ cannot produce one side (root MFA, root usage), in its judge test below."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -372,18 +372,6 @@ def seeded(aws_account: MotoStandIn) -> dict[str, str]:
     _seed_iam(aws_account)
     _seed_trails(aws_account)
     return _seed_regional(aws_account)
-
-
-@pytest.fixture
-def new_session(
-    aws_account: MotoStandIn, auditor: AwsCredentials
-) -> Iterator[Callable[[], AwsSession]]:
-    """Fresh scan sessions (each collects anew), as the least-privilege auditor."""
-
-    def make() -> AwsSession:
-        return ADAPTER.open_session(auditor, aws_account.endpoints(max_attempts=1), CancelToken())
-
-    yield make
 
 
 @pytest.fixture(scope="module")

@@ -138,12 +138,99 @@ def test_role_is_assumed_before_identity(world: AwsWorld) -> None:
     assert session.client("iam").get_account_summary()["SummaryMap"]
 
 
-def test_wrong_external_id_names_assume_role(world: AwsWorld) -> None:
+def test_wrong_external_id_is_its_own_category(world: AwsWorld) -> None:
     creds = AwsCredentials(*astuple_creds(world.admin), world.role_arn, "not-the-right-one")
     error = assert_clean(ADAPTER.validate(creds, world.endpoints()).error, creds)
-    assert error.category is ErrorCategory.PERMISSION_DENIED
-    assert "sts:AssumeRole" in error.message
+    assert error.category is ErrorCategory.ASSUME_ROLE_FAILED
+    assert (error.code, error.missing_permissions) == ("AccessDenied", ())
+    assert world.role_arn in error.message
+    assert "trust policy" in error.remediation and "external ID" in error.remediation
+
+
+def test_assume_role_denied_in_a_scan_session_is_its_own_category(world: AwsWorld) -> None:
+    creds = AwsCredentials(*astuple_creds(world.admin), world.role_arn, "not-the-right-one")
+    session = ADAPTER.open_session(creds, world.endpoints(), CancelToken())
+    with pytest.raises(ClientError) as caught:
+        session.client("iam").get_account_summary()
+    error = assert_clean(ADAPTER.classify(caught.value, creds.secret_values()), creds)
+    assert error.category is ErrorCategory.ASSUME_ROLE_FAILED
     assert "external ID" in error.remediation
+
+
+def test_a_key_that_may_not_assume_roles_is_an_assume_role_failure(world: AwsWorld) -> None:
+    creds = AwsCredentials(*astuple_creds(world.nobody), world.role_arn, EXTERNAL_ID)
+    error = assert_clean(ADAPTER.validate(creds, world.endpoints()).error, creds)
+    assert error.category is ErrorCategory.ASSUME_ROLE_FAILED
+
+
+def test_a_rejected_key_assuming_a_role_stays_invalid_credentials(world: AwsWorld) -> None:
+    creds = AwsCredentials(UNKNOWN_KEY_ID, world.admin.secret_access_key, world.role_arn)
+    error = assert_clean(ADAPTER.validate(creds, world.endpoints()).error, creds)
+    assert error.category is ErrorCategory.INVALID_CREDENTIALS
+
+
+def test_scan_sessions_name_the_role_session_after_the_scan(world: AwsWorld) -> None:
+    from moto.sts.models import sts_backends
+
+    from bot.providers import get
+
+    creds = AwsCredentials(*astuple_creds(world.admin), world.role_arn, EXTERNAL_ID)
+    scan_creds = get("aws").credentials_for_scan(creds, 4242)
+    session = ADAPTER.open_session(scan_creds, world.endpoints(), CancelToken())
+    assert session.caller_arn.endswith(":assumed-role/CspmScanRole/cspm-bot-scan-4242")
+    assumed = sts_backends[world.standin.account_id]["aws"].assumed_roles
+    assert any(
+        r.session_name == "cspm-bot-scan-4242" and r.role_arn == world.role_arn for r in assumed
+    )
+    assert "cspm-bot-scan" not in str(get("aws").credentials_for_scan(creds, 1))  # repr: no name
+
+
+def test_machine_identity_is_explicit(world: AwsWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    # valid stand-in credentials in the environment: only a machine-identity connector uses them
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", world.admin.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", world.admin.secret_access_key)
+    bad_key = AwsCredentials(UNKNOWN_KEY_ID, world.nobody.secret_access_key)
+    error = ADAPTER.validate(bad_key, world.endpoints()).error
+    assert error is not None and error.category is ErrorCategory.INVALID_CREDENTIALS
+    session = ADAPTER.open_session(bad_key, world.endpoints(), CancelToken())
+    with pytest.raises(ClientError):
+        session.client("sts").get_caller_identity()
+    blank = ADAPTER.validate(AwsCredentials("", ""), world.endpoints()).error
+    assert blank is not None and blank.code == "NoCredentialsError"
+
+    machine = ADAPTER.parse_credentials({"identity": "machine"})
+    assert machine.uses_machine_identity and machine.secret_values() == []
+    result = ADAPTER.validate(machine, world.endpoints())
+    assert result.ok and result.account_label.endswith(":user/scanner")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    none_here = ADAPTER.validate(machine, world.endpoints()).error
+    assert none_here is not None and none_here.category is ErrorCategory.INVALID_CREDENTIALS
+
+
+def test_parse_identity_and_member_role_fields() -> None:
+    role = "arn:aws:iam::123456789012:role/CspmHub"
+    machine = ADAPTER.parse_credentials({"identity": " Machine ", "role_arn": role})
+    assert (machine.identity, machine.access_key_id, machine.role_arn) == ("machine", "", role)
+    with pytest.raises(InputError) as caught:
+        ADAPTER.parse_credentials({"identity": "machine", "access_key_id": GOOD_ID})
+    assert "access_key_id" in caught.value.fields
+    with pytest.raises(InputError) as caught:
+        ADAPTER.parse_credentials({"identity": "instance", "member_role_name": "arn:aws:x"})
+    assert set(caught.value.fields) >= {"identity", "member_role_name"}
+    parsed = ADAPTER.parse_credentials(
+        {
+            "access_key_id": GOOD_ID,
+            "secret_access_key": GOOD_SECRET,
+            "member_role_name": "CspmAudit",
+            "member_external_id": "ext-123",
+        }
+    )
+    assert (parsed.identity, parsed.member_role_name, parsed.member_external_id) == (
+        "access_key",
+        "CspmAudit",
+        "ext-123",
+    )
 
 
 def astuple_creds(creds: AwsCredentials) -> tuple[str, str]:
@@ -330,6 +417,7 @@ def test_cancel_interrupts_retries(world: AwsWorld) -> None:
 def test_session_caches_clients_and_maps_global_to_the_default_region(world: AwsWorld) -> None:
     session = session_for(world, world.admin)
     assert session.client("iam") is session.client("iam", "global")
+    assert session.client("iam") is session.client("iam", "global:iam")
     assert session.client("iam") is session.client("iam", "us-east-1")
     assert session.client("ec2", "eu-west-1") is not session.client("ec2")
     assert session.client("ec2", "eu-west-1").meta.region_name == "eu-west-1"
@@ -347,14 +435,16 @@ def test_account_id_is_learned_once(world: AwsWorld) -> None:
 def test_plan_units_uses_the_scope_or_every_enabled_region(world: AwsWorld) -> None:
     session = session_for(world, world.admin)
     assert ADAPTER.plan_units(session, ["eu-west-1", "us-east-1", "eu-west-1"]) == [
-        "global",
+        "global:cloudtrail",
+        "global:iam",
+        "global:s3",
         "eu-west-1",
         "us-east-1",
     ]
     assert world.proxy.count() == 0
     units = ADAPTER.plan_units(session, [])
-    assert units[0] == "global"
-    assert units[1:] == sorted(units[1:]) and {"us-east-1", "eu-west-1"} <= set(units)
+    assert units[:3] == ["global:cloudtrail", "global:iam", "global:s3"]
+    assert units[3:] == sorted(units[3:]) and {"us-east-1", "eu-west-1"} <= set(units)
     assert world.proxy.calls == {("ec2", "us-east-1"): 1}
 
 
@@ -404,6 +494,21 @@ def test_classify_codes(code: str, status: int, category: ErrorCategory) -> None
     error = ADAPTER.classify(client_error(code, "text", status), [])
     assert (error.category, error.code) == (category, code)
     assert error.remediation.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "category"),
+    [
+        ("AccessDenied", 403, ErrorCategory.ASSUME_ROLE_FAILED),
+        ("ValidationError", 400, ErrorCategory.ASSUME_ROLE_FAILED),
+        ("RegionDisabledException", 403, ErrorCategory.ASSUME_ROLE_FAILED),
+        ("InvalidClientTokenId", 403, ErrorCategory.INVALID_CREDENTIALS),
+        ("Throttling", 400, ErrorCategory.TEMPORARY),
+    ],
+)
+def test_classify_assume_role_failures(code: str, status: int, category: ErrorCategory) -> None:
+    error = ADAPTER.classify(client_error(code, "text", status, "AssumeRole"), [])
+    assert error.category is category
 
 
 def test_classify_parses_the_action_from_modern_denial_messages() -> None:

@@ -1,22 +1,29 @@
-"""Small helpers shared by the AWS checks (collectors only; judges stay pure in each module)."""
+"""Small helpers shared by the AWS checks (collectors only; judges stay pure in each module).
+
+A collector gathers what checks need from one service, through the session it is given
+(never a module-level client): `collected` memoises it per session under a key, so checks
+that need the same data share one set of calls (one job = one session = one unit), and
+`each` spreads its per-resource calls over the session's bounded call pool.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from bot.domain import GLOBAL_UNIT
+from bot.providers.aws.units import is_global
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def region_of(unit: str) -> str | None:
-    """The region a job unit stands for; None for the global unit (default region)."""
-    return None if unit in ("", GLOBAL_UNIT) else unit
+    """The region a job unit stands for; None for the global units (default region)."""
+    return None if is_global(unit) else unit
 
 
 def partition_for_region(region: str) -> str:
@@ -52,6 +59,13 @@ def collected(session: Any, key: str, collect: Callable[[], T]) -> T:
     return share(key, collect) if share else collect()  # type: ignore[no-any-return]
 
 
+def each(session: Any, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """`[fn(item) for item in items]` on the session's bounded call pool (`AwsSession.map`:
+    up to `CSPM_SCAN_CONCURRENCY` calls at once, in order), else one after the other."""
+    spread = getattr(session, "map", None)
+    return list(spread(fn, items)) if spread else [fn(item) for item in items]
+
+
 def list_buckets(session: Any) -> list[dict[str, Any]]:
     """Every S3 bucket of the account: `Name` and `BucketRegion`, its real region. S3 omits
     `BucketRegion` from ListBuckets in some partitions and older APIs: the region then comes
@@ -65,10 +79,12 @@ def list_buckets(session: Any) -> list[dict[str, Any]]:
         buckets: list[dict[str, Any]] = []
         for page in s3.get_paginator("list_buckets").paginate():
             buckets.extend(dict(b) for b in page.get("Buckets", []))
-        for bucket in buckets:
-            if not bucket.get("BucketRegion"):
-                got = s3.get_bucket_location(Bucket=bucket["Name"])
-                bucket["BucketRegion"] = location_region(got.get("LocationConstraint"))
+
+        def locate(bucket: dict[str, Any]) -> None:
+            got = s3.get_bucket_location(Bucket=bucket["Name"])
+            bucket["BucketRegion"] = location_region(got.get("LocationConstraint"))
+
+        each(session, locate, [b for b in buckets if not b.get("BucketRegion")])
         return buckets
 
     return [dict(b) for b in collected(session, "s3.list_buckets", collect)]
@@ -137,8 +153,13 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
 
 
 def account_summary(session: Any) -> dict[str, int]:
-    """IAM GetAccountSummary's SummaryMap (root MFA and root access key flags)."""
-    return dict(session.client("iam").get_account_summary()["SummaryMap"])
+    """IAM GetAccountSummary's SummaryMap (root MFA and root access key flags), read once
+    per scan session."""
+
+    def collect() -> dict[str, int]:
+        return dict(session.client("iam").get_account_summary()["SummaryMap"])
+
+    return dict(collected(session, "iam.account_summary", collect))
 
 
 def root_arn(session: Any) -> str:

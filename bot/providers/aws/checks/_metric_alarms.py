@@ -56,15 +56,24 @@ def _log_group(arn: str) -> tuple[str, str]:
 
 
 def _alarms(session: Any, region: str) -> dict[tuple[str, str], list[str]]:
-    """(namespace, metric) → names of the region's metric alarms that have an action."""
-    cloudwatch = session.client("cloudwatch", region)
-    found: dict[tuple[str, str], list[str]] = {}
-    for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"]):
-        for alarm in page.get("MetricAlarms", []):
-            if alarm.get("AlarmActions"):
-                key = (str(alarm.get("Namespace")), str(alarm.get("MetricName")))
-                found.setdefault(key, []).append(str(alarm["AlarmName"]))
-    return found
+    """(namespace, metric) → names of the region's metric alarms that have an action, read
+    once per region and scan session."""
+
+    def collect() -> dict[tuple[str, str], list[str]]:
+        cloudwatch = session.client("cloudwatch", region)
+        found: dict[tuple[str, str], list[str]] = {}
+        pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm"])
+        for page in pages:
+            for alarm in page.get("MetricAlarms", []):
+                if alarm.get("AlarmActions"):
+                    key = (str(alarm.get("Namespace")), str(alarm.get("MetricName")))
+                    found.setdefault(key, []).append(str(alarm["AlarmName"]))
+        return found
+
+    got: dict[tuple[str, str], list[str]] = collected(
+        session, f"cloudwatch.alarms:{region}", collect
+    )
+    return got
 
 
 def metric_filters(session: Any) -> list[MetricFilter]:

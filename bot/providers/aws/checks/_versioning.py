@@ -9,6 +9,7 @@ from bot.providers.aws.checks._common import (
     S3_LIST_PERMISSIONS,
     bucket_client,
     collected,
+    each,
     list_buckets,
 )
 
@@ -28,18 +29,16 @@ class BucketVersioning:
 def bucket_versioning(session: Any) -> list[BucketVersioning]:
     """Each bucket's GetBucketVersioning, read once per scan session."""
 
+    def one(bucket: dict[str, Any]) -> BucketVersioning:
+        got = bucket_client(session, bucket).get_bucket_versioning(Bucket=bucket["Name"])
+        return BucketVersioning(
+            name=bucket["Name"],
+            region=str(bucket["BucketRegion"]),
+            status=str(got.get("Status") or ""),
+            mfa_delete=str(got.get("MFADelete") or ""),
+        )
+
     def collect() -> list[BucketVersioning]:
-        found = []
-        for bucket in list_buckets(session):
-            got = bucket_client(session, bucket).get_bucket_versioning(Bucket=bucket["Name"])
-            found.append(
-                BucketVersioning(
-                    name=bucket["Name"],
-                    region=str(bucket["BucketRegion"]),
-                    status=str(got.get("Status") or ""),
-                    mfa_delete=str(got.get("MFADelete") or ""),
-                )
-            )
-        return found
+        return each(session, one, list_buckets(session))
 
     return list(collected(session, "s3.bucket_versioning", collect))

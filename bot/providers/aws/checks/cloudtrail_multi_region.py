@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
+from bot.providers.aws.checks._trails import region_trails
 
 PERMISSIONS = ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus")
 """The IAM actions the check calls."""
@@ -42,21 +43,10 @@ class Trail:
 def collect(session: Any) -> list[Trail]:
     """Every trail visible from the default region (shadow trails included); logging status
     is read from each multi-region trail's home region."""
-    listed = session.client("cloudtrail").describe_trails(includeShadowTrails=True)
-    trails = []
-    seen: set[str] = set()
-    for trail in listed.get("trailList", []):
-        arn = str(trail.get("TrailARN") or trail["Name"])
-        if arn in seen:
-            continue
-        seen.add(arn)
-        multi = bool(trail.get("IsMultiRegionTrail"))
-        logging = False
-        if multi:
-            home = session.client("cloudtrail", trail.get("HomeRegion") or None)
-            logging = bool(home.get_trail_status(Name=arn).get("IsLogging"))
-        trails.append(Trail(name=str(trail["Name"]), multi_region=multi, logging=logging))
-    return trails
+    return [
+        Trail(name=t.name, multi_region=t.multi_region, logging=t.multi_region and t.logging)
+        for t in region_trails(session, session.default_region)
+    ]
 
 
 def judge(trails: Iterable[Trail], account_id: str) -> list[CheckResult]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
 from bot.providers.aws.checks._common import partition_for_region, region_of
+from bot.providers.aws.checks._ports import security_groups
 
 PERMISSIONS = ("ec2:DescribeSecurityGroups",)
 """The IAM actions the check calls."""
@@ -26,15 +27,11 @@ META = CheckMeta(
 
 
 def collect(session: Any, region: str | None) -> list[dict[str, Any]]:
-    """The default security group of every VPC in the region (paginated)."""
-    ec2 = session.client("ec2", region)
-    groups: list[dict[str, Any]] = []
-    pages = ec2.get_paginator("describe_security_groups").paginate(
-        Filters=[{"Name": "group-name", "Values": ["default"]}]
-    )
-    for page in pages:
-        groups.extend(g for g in page.get("SecurityGroups", []) if g.get("GroupName") == "default")
-    return groups
+    """The default security group of every VPC in the region: those named "default" (a
+    name only AWS may give) of the region's groups, listed once per scan session and shared
+    with the other security group checks."""
+    groups = security_groups(session, region or session.default_region)
+    return [g for g in groups if g.get("GroupName") == "default"]
 
 
 def judge(groups: Iterable[Mapping[str, Any]], region: str) -> list[CheckResult]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
 from bot.providers.aws.checks._common import partition_for_region, region_of
+from bot.providers.aws.checks._ports import security_groups
 
 ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
@@ -36,12 +37,9 @@ META = CheckMeta(
 
 
 def collect(session: Any, region: str | None) -> list[dict[str, Any]]:
-    """Every security group in the region (EC2 DescribeSecurityGroups, paginated)."""
-    ec2 = session.client("ec2", region)
-    groups: list[dict[str, Any]] = []
-    for page in ec2.get_paginator("describe_security_groups").paginate():
-        groups.extend(page.get("SecurityGroups", []))
-    return groups
+    """Every security group in the region (EC2 DescribeSecurityGroups, paginated), shared
+    with the other security group checks of the scan session."""
+    return security_groups(session, region or session.default_region)
 
 
 def _open_sources(permission: Mapping[str, Any]) -> list[str]:

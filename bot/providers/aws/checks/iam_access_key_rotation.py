@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity, mask
+from bot.providers.aws.checks._common import collected, each, iam_users, paginate
 
 MAX_AGE_DAYS = 90
 
@@ -41,23 +42,26 @@ class AccessKey:
 
 
 def collect(session: Any) -> list[AccessKey]:
-    """Every access key of every IAM user (paginated)."""
+    """Every access key of every IAM user (the shared user list, then ListAccessKeys per
+    user on the session's call pool), read once per scan session."""
     iam = session.client("iam")
-    keys: list[AccessKey] = []
-    for page in iam.get_paginator("list_users").paginate():
-        for user in page.get("Users", []):
-            pages = iam.get_paginator("list_access_keys").paginate(UserName=user["UserName"])
-            for key_page in pages:
-                for meta in key_page.get("AccessKeyMetadata", []):
-                    keys.append(
-                        AccessKey(
-                            user_arn=user["Arn"],
-                            key_id=meta["AccessKeyId"],
-                            status=meta.get("Status", "Active"),
-                            created=meta["CreateDate"],
-                        )
-                    )
-    return keys
+
+    def of_user(user: dict[str, Any]) -> list[AccessKey]:
+        listed = paginate(iam, "list_access_keys", "AccessKeyMetadata", UserName=user["UserName"])
+        return [
+            AccessKey(
+                user_arn=user["Arn"],
+                key_id=meta["AccessKeyId"],
+                status=meta.get("Status", "Active"),
+                created=meta["CreateDate"],
+            )
+            for meta in listed
+        ]
+
+    def gather() -> list[AccessKey]:
+        return [key for keys in each(session, of_user, iam_users(session)) for key in keys]
+
+    return list(collected(session, "iam.access_keys", gather))
 
 
 def judge(

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from bot.domain import CheckMeta, CheckResult, Severity
-from bot.providers.aws.checks._common import paginate
+from bot.providers.aws.checks._common import each, paginate
 
 PERMISSIONS = ("iam:ListPolicies", "iam:GetPolicyVersion")
 """The IAM actions the check calls."""
@@ -43,16 +43,18 @@ class Policy:
 def collect(session: Any) -> list[Policy]:
     """Attached customer managed policies with their default document."""
     iam = session.client("iam")
-    found = []
-    for policy in paginate(iam, "list_policies", "Policies", Scope="Local", OnlyAttached=True):
+
+    def one(policy: dict[str, Any]) -> Policy:
         version = iam.get_policy_version(
             PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
         )["PolicyVersion"]
         document = version["Document"]
         if isinstance(document, str):
             document = json.loads(unquote(document))
-        found.append(Policy(str(policy["Arn"]), document))
-    return found
+        return Policy(str(policy["Arn"]), document)
+
+    listed = paginate(iam, "list_policies", "Policies", Scope="Local", OnlyAttached=True)
+    return each(session, one, listed)
 
 
 def _listed(value: Any) -> list[Any]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
-from bot.providers.aws.checks._common import iam_users, paginate
+from bot.providers.aws.checks._common import each, iam_users, paginate
 
 PERMISSIONS = ("iam:ListUsers", "iam:ListAttachedUserPolicies", "iam:ListUserPolicies")
 """The IAM actions the check calls."""
@@ -40,19 +40,18 @@ class UserPolicies:
 def collect(session: Any) -> list[UserPolicies]:
     """Every user's attached managed policies and inline policy names."""
     iam = session.client("iam")
-    found = []
-    for user in iam_users(session):
+
+    def one(user: dict[str, Any]) -> UserPolicies:
         name = user["UserName"]
         attached = paginate(iam, "list_attached_user_policies", "AttachedPolicies", UserName=name)
         inline = paginate(iam, "list_user_policies", "PolicyNames", UserName=name)
-        found.append(
-            UserPolicies(
-                arn=str(user["Arn"]),
-                attached=tuple(str(p["PolicyName"]) for p in attached),
-                inline=tuple(str(p) for p in inline),
-            )
+        return UserPolicies(
+            arn=str(user["Arn"]),
+            attached=tuple(str(p["PolicyName"]) for p in attached),
+            inline=tuple(str(p) for p in inline),
         )
-    return found
+
+    return each(session, one, iam_users(session))
 
 
 def judge(users: Iterable[UserPolicies]) -> list[CheckResult]:

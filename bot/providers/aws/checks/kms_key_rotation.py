@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
-from bot.providers.aws.checks._common import paginate, region_of
+from bot.providers.aws.checks._common import each, paginate, region_of
 
 PERMISSIONS = ("kms:ListKeys", "kms:DescribeKey", "kms:GetKeyRotationStatus")
 """The IAM actions the check calls."""
@@ -38,8 +38,8 @@ class Key:
 def collect(session: Any, region: str) -> list[Key]:
     """The region's enabled customer managed symmetric keys with their rotation status."""
     kms = session.client("kms", region)
-    found = []
-    for listed in paginate(kms, "list_keys", "Keys"):
+
+    def one(listed: dict[str, Any]) -> Key | None:
         meta = kms.describe_key(KeyId=listed["KeyId"])["KeyMetadata"]
         if (
             meta.get("KeyManager") != "CUSTOMER"
@@ -47,10 +47,11 @@ def collect(session: Any, region: str) -> list[Key]:
             or meta.get("KeySpec", "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT"
             or meta.get("Origin", "AWS_KMS") != "AWS_KMS"
         ):
-            continue
+            return None
         status = kms.get_key_rotation_status(KeyId=listed["KeyId"])
-        found.append(Key(str(meta["Arn"]), bool(status.get("KeyRotationEnabled"))))
-    return found
+        return Key(str(meta["Arn"]), bool(status.get("KeyRotationEnabled")))
+
+    return [k for k in each(session, one, paginate(kms, "list_keys", "Keys")) if k is not None]
 
 
 def judge(keys: Iterable[Key], region: str) -> list[CheckResult]:

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
-from bot.providers.aws.checks._common import S3_LIST_PERMISSIONS, error_code, list_buckets
+from bot.providers.aws.checks._common import (
+    S3_LIST_PERMISSIONS,
+    collected,
+    each,
+    error_code,
+    list_buckets,
+)
 
 PERMISSIONS = (*S3_LIST_PERMISSIONS, "s3:GetEncryptionConfiguration")
 """The IAM actions the check calls."""
@@ -34,27 +40,33 @@ class BucketEncryption:
     algorithms: tuple[str, ...]
 
 
+def _one(session: Any, bucket: dict[str, Any]) -> BucketEncryption:
+    region = str(bucket.get("BucketRegion") or "")
+    s3 = session.client("s3", region or None)
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket["Name"])[
+            "ServerSideEncryptionConfiguration"
+        ].get("Rules", [])
+    except Exception as exc:
+        if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
+            raise
+        rules = []
+    algorithms = tuple(
+        str(rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"])
+        for rule in rules
+        if rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+    )
+    return BucketEncryption(name=bucket["Name"], region=region, algorithms=algorithms)
+
+
 def collect(session: Any) -> list[BucketEncryption]:
-    """Each bucket's default encryption rules (S3 GetBucketEncryption)."""
-    found = []
-    for bucket in list_buckets(session):
-        region = str(bucket.get("BucketRegion") or "")
-        s3 = session.client("s3", region or None)
-        try:
-            rules = s3.get_bucket_encryption(Bucket=bucket["Name"])[
-                "ServerSideEncryptionConfiguration"
-            ].get("Rules", [])
-        except Exception as exc:
-            if error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
-                raise
-            rules = []
-        algorithms = tuple(
-            str(rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"])
-            for rule in rules
-            if rule.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
-        )
-        found.append(BucketEncryption(name=bucket["Name"], region=region, algorithms=algorithms))
-    return found
+    """Each bucket's default encryption rules (S3 GetBucketEncryption, one call per bucket
+    on the session's call pool), read once per scan session."""
+
+    def gather() -> list[BucketEncryption]:
+        return each(session, lambda bucket: _one(session, bucket), list_buckets(session))
+
+    return list(collected(session, "s3.bucket_encryption", gather))
 
 
 def judge(buckets: Iterable[BucketEncryption], partition: str = "aws") -> list[CheckResult]:

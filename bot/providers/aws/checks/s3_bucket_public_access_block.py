@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import CheckMeta, CheckResult, Severity
-from bot.providers.aws.checks._common import S3_LIST_PERMISSIONS, error_code, list_buckets
+from bot.providers.aws.checks._common import (
+    S3_LIST_PERMISSIONS,
+    collected,
+    each,
+    error_code,
+    list_buckets,
+)
 from bot.providers.aws.checks.s3_account_public_access_block import account_block
 
 SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -48,22 +54,26 @@ class BucketBlock:
     config: Mapping[str, bool] | None
 
 
+def _one(session: Any, bucket: dict[str, Any]) -> BucketBlock:
+    region = str(bucket.get("BucketRegion") or "")
+    s3 = session.client("s3", region or None)
+    try:
+        config = s3.get_public_access_block(Bucket=bucket["Name"])["PublicAccessBlockConfiguration"]
+    except Exception as exc:
+        if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        config = None
+    return BucketBlock(name=bucket["Name"], region=region, config=config)
+
+
 def collect(session: Any) -> list[BucketBlock]:
-    """Each bucket's public access block (S3 GetPublicAccessBlock)."""
-    found = []
-    for bucket in list_buckets(session):
-        region = str(bucket.get("BucketRegion") or "")
-        s3 = session.client("s3", region or None)
-        try:
-            config = s3.get_public_access_block(Bucket=bucket["Name"])[
-                "PublicAccessBlockConfiguration"
-            ]
-        except Exception as exc:
-            if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
-                raise
-            config = None
-        found.append(BucketBlock(name=bucket["Name"], region=region, config=config))
-    return found
+    """Each bucket's public access block (S3 GetPublicAccessBlock, one call per bucket on
+    the session's call pool), read once per scan session."""
+
+    def gather() -> list[BucketBlock]:
+        return each(session, lambda bucket: _one(session, bucket), list_buckets(session))
+
+    return list(collected(session, "s3.bucket_public_access_block", gather))
 
 
 def judge(

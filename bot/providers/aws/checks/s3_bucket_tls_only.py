@@ -11,6 +11,8 @@ from bot.domain import CheckMeta, CheckResult, Severity
 from bot.providers.aws.checks._common import (
     S3_LIST_PERMISSIONS,
     bucket_client,
+    collected,
+    each,
     error_code,
     list_buckets,
 )
@@ -46,19 +48,25 @@ class BucketPolicy:
     policy: Mapping[str, Any] | None
 
 
+def _one(session: Any, bucket: dict[str, Any]) -> BucketPolicy:
+    try:
+        text = bucket_client(session, bucket).get_bucket_policy(Bucket=bucket["Name"])["Policy"]
+        policy: Mapping[str, Any] | None = json.loads(text)
+    except Exception as exc:
+        if error_code(exc) != "NoSuchBucketPolicy":
+            raise
+        policy = None
+    return BucketPolicy(bucket["Name"], str(bucket["BucketRegion"]), policy)
+
+
 def collect(session: Any) -> list[BucketPolicy]:
-    """Each bucket's policy (S3 GetBucketPolicy)."""
-    found = []
-    for bucket in list_buckets(session):
-        try:
-            text = bucket_client(session, bucket).get_bucket_policy(Bucket=bucket["Name"])["Policy"]
-            policy: Mapping[str, Any] | None = json.loads(text)
-        except Exception as exc:
-            if error_code(exc) != "NoSuchBucketPolicy":
-                raise
-            policy = None
-        found.append(BucketPolicy(bucket["Name"], str(bucket["BucketRegion"]), policy))
-    return found
+    """Each bucket's policy (S3 GetBucketPolicy, one call per bucket on the session's call
+    pool), read once per scan session."""
+
+    def gather() -> list[BucketPolicy]:
+        return each(session, lambda bucket: _one(session, bucket), list_buckets(session))
+
+    return list(collected(session, "s3.bucket_policy", gather))
 
 
 def _listed(value: Any) -> list[Any]:
