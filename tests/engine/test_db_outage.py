@@ -136,7 +136,7 @@ def test_a_scan_running_through_a_database_outage_ends_once_it_is_back(
                 others = s.scalars(
                     select(Job.status).where(Job.scan_id == scan.scan_id, Job.unit != SLOW)
                 ).all()
-            return status == "running" and sorted(others) == ["succeeded", "succeeded"]
+            return status == "running" and others and set(others) == {"succeeded"}
 
         _wait("the slow job runs, the others are written", slow_job_running)
         go_away()
@@ -148,11 +148,8 @@ def test_a_scan_running_through_a_database_outage_ends_once_it_is_back(
 
         assert rt.scans.wait(scan.scan_id, timeout=90) is ScanStatus.COMPLETED
         jobs = {j.unit: j.status for j in rt.scans.jobs(scan.scan_id)}
-        assert jobs == {
-            "global": JobStatus.SUCCEEDED,
-            "us-east-1": JobStatus.SUCCEEDED,
-            SLOW: JobStatus.SUCCEEDED,
-        }
+        assert SLOW in jobs and "us-east-1" in jobs
+        assert set(jobs.values()) == {JobStatus.SUCCEEDED}
         assert rt.scans.errors(scan.scan_id) == []
         again = rt.scans.start("web", trigger="cli", actor="test")  # the project is free
         assert rt.scans.wait(again.scan_id, timeout=90) is ScanStatus.COMPLETED
