@@ -130,6 +130,24 @@ def explain(exc: BaseException, url: str) -> DatabaseUnavailableError | None:
     if url.startswith("sqlite"):
         text = str(exc.orig).lower()
         message = _sqlite_message(text, path or Path(":memory:"), where)
+        transient = "database is locked" in text
     else:
         message = _postgres_message(exc, where)
-    return DatabaseUnavailableError(message) if message else None
+        transient = message is not None and _postgres_gone(exc)
+    return DatabaseUnavailableError(message, transient=transient) if message else None
+
+
+def _postgres_gone(exc: DBAPIError) -> bool:
+    """A server that is down, restarting or unreachable (not one refusing what it was asked)."""
+    code = str(getattr(exc.orig, "sqlstate", "") or "")
+    text = str(exc.orig).lower()
+    if code in (_PG_READ_ONLY, _PG_DISK_FULL) or "authentication failed" in text:
+        return False
+    if "does not exist" in text and "database" in text:
+        return False
+    return (
+        code.startswith(_PG_GONE_CLASSES)
+        or exc.connection_invalidated
+        or "connection" in text
+        or "the database system is" in text
+    )
