@@ -14,8 +14,10 @@ misbehave, on SQLite and on PostgreSQL, printed as a table (one row per fault an
 - A full disk under the database (a small tmpfs as root; else RLIMIT_FSIZE): a clear error,
   nothing corrupted (SQLite integrity_check, pg_amcheck).
 - A read-only database at start: a clear error and exit code, no traceback.
-- Load: concurrent scans on one `cspm-bot serve` and a stream of Slack requests, against an
-  idle baseline in the same run (see bench/faults/load.py).
+- Load: concurrent scans on one `cspm-bot serve` and a stream of Slack requests over a send
+  window, then a bounded drain; every request must get exactly one reply of the right kind
+  (counted per interaction) and every scan end final; against an idle baseline in the same
+  run (see bench/faults/load.py).
 
 PostgreSQL rows use CSPM_TEST_DATABASE_URL (reset) or a private cluster; without
 CSPM_TEST_DATABASE_URL, or without initdb/pg_ctl, they are skipped with the reason printed.

@@ -7,6 +7,8 @@ program would. The benchmark talks to it through three extra endpoints:
 
 - ``GET /_bench/calls?method=M``: the bodies of the recorded calls of `M`, oldest first;
 - ``GET /_bench/summary``: calls per method, and every invalid payload the bot sent;
+- ``GET /_bench/replies``: every accepted response_url post by response_url id, as
+  ``[received at (time.monotonic, system-wide on Linux), first 80 characters of its text]``;
 - response_url ids starting with ``B`` are accepted on first use, so the load generator can
   make its own without a round trip per request;
 - with ``BENCH_SOCKET_PORT`` set, ``apps.connections.open`` hands out URLs of the Socket Mode
@@ -48,6 +50,22 @@ class BenchStandIn(SlackStandIn):
     socket_port = int(os.environ.get("BENCH_SOCKET_PORT") or 0)
     _tickets = count(1)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.replies: dict[str, list[tuple[float, str]]] = {}
+
+    def _response_url(self, request: Request) -> Reply:
+        reply = super()._response_url(request)
+        if reply.status == 200:
+            url_id = request.path.removeprefix("/response/")
+            try:
+                text = str(json.loads(request.body.decode() or "{}").get("text", ""))
+            except ValueError:
+                text = ""
+            with self._lock:
+                self.replies.setdefault(url_id, []).append((time.monotonic(), text[:80]))
+        return reply
+
     def route(self, request: Request) -> Reply:
         if request.path == "/api/apps.connections.open" and self.socket_port:
             url = f"ws://127.0.0.1:{self.socket_port}/link/?ticket=bench-{next(self._tickets)}"
@@ -65,6 +83,9 @@ class BenchStandIn(SlackStandIn):
                     if c.method in ("views.open", "views.push") and c.body.get("trigger_id")
                 )
             return Reply(200, {"response_urls": urls, "trigger_ids": triggers})
+        if request.path == "/_bench/replies":
+            with self._lock:
+                return Reply(200, {k: list(v) for k, v in self.replies.items()})
         if request.path == "/_bench/summary":
             with self._lock:
                 methods = Counter(c.method for c in self.requests)
@@ -135,6 +156,11 @@ class StandInProcess:
         """Every response_url id posted to and every trigger id a modal was opened with."""
         found = self._http.get(f"{self.base_url}/_bench/answered").json()
         return {*found["response_urls"], *found["trigger_ids"]}
+
+    def replies(self) -> dict[str, list[tuple[float, str]]]:
+        """Accepted response_url posts by response_url id: (received at, text)."""
+        found = self._http.get(f"{self.base_url}/_bench/replies").json()
+        return {k: [(float(at), str(text)) for at, text in v] for k, v in found.items()}
 
     def total_calls(self) -> int:
         """How many calls the stand-in has received so far."""

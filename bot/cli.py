@@ -237,6 +237,27 @@ def cmd_connector_replace(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_connector_discover(rt: Runtime, args: argparse.Namespace) -> int:
+    print("Listing the connector's accounts in the cloud…", file=sys.stderr)
+    scope = [u for u in (args.scope or "").split(",") if u.strip()]
+    result = rt.connectors.discover(args.name, actor=args.actor, parent=args.parent, scope=scope)
+
+    def text() -> str:
+        c = result.connector
+        head = (
+            f"Connector {c.name!r} ({c.provider}): {_plural(len(result.projects), 'account')} "
+            f"found; {result.count('created')} project(s) created, {result.count('updated')} "
+            f"updated, {result.count('unchanged')} unchanged."
+        )
+        if not result.projects:
+            return head
+        rows = [[p.name, p.target_id, p.target_name, p.change] for p in result.projects]
+        return head + "\n" + table(rows, ["PROJECT", "ACCOUNT", "NAME", "CHANGE"])
+
+    emit(args, result, text)
+    return 0
+
+
 def cmd_project_add(rt: Runtime, args: argparse.Namespace) -> int:
     scope = [u for u in (args.scope or "").split(",") if u.strip()]
     checks = [c.strip() for c in (args.checks or "").split(",") if c.strip()]
@@ -802,6 +823,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("name")
     r.add_argument("--file", help="new credentials file; default: stdin")
+    dis = cmd(
+        con,
+        "discover",
+        cmd_connector_discover,
+        "one project per account the connector's organization has (AWS member accounts, "
+        "Azure subscriptions, GCP projects): created, or updated when run again",
+    )
+    dis.add_argument("name")
+    dis.add_argument(
+        "--parent",
+        help="only under this parent: an AWS OU or root id (ou-…, r-…), a GCP folders/N or "
+        "organizations/N (default: every account the connector can list)",
+    )
+    dis.add_argument(
+        "--scope",
+        help="scope of the AWS projects it creates, e.g. us-east-1,eu-west-1 (default: every "
+        "enabled region)",
+    )
     r.add_argument("--new-name", help="name for the new connector (default: the same)")
 
     proj = sub.add_parser("project", help="scan projects").add_subparsers(

@@ -273,6 +273,18 @@ class CheckMeta:
         return tuple(self.frameworks.get(framework, ()))
 
 
+@dataclass(frozen=True)
+class DiscoveredTarget:
+    """One account, subscription or project a connector's identity can scan, as discovery
+    found it: the cloud's id for it, its name, what a scan needs to reach it (`target`, e.g.
+    the AWS member role; not secret) and the project scope that covers it."""
+
+    target_id: str
+    name: str
+    target: Mapping[str, str] = field(default_factory=dict)
+    scope: tuple[str, ...] = ()
+
+
 @dataclass
 class JobPlan:
     """One unit of a scan: an AWS region (or "global"), an Azure subscription, a GCP project."""

@@ -70,4 +70,11 @@ class OverloadedError(CspmError):
 
 class DatabaseUnavailableError(CspmError):
     """The database cannot be used right now (read-only, disk full, locked, unreachable):
-    the message names the database and what to do; nothing was changed."""
+    the message names the database and what to do; nothing was changed.
+
+    `transient` is True when waiting is the fix (a lock held by another process, a server
+    down or restarting): work in progress tries again until the database is back."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient

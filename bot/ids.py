@@ -78,6 +78,7 @@ class ConnectorAction(StrEnum):
     VALIDATE = "connector.validate"  # validate a saved connector again (value: ConnectorRef)
     DELETE = "connector.delete"  # delete, behind a confirm dialog (value: ConnectorRef)
     LIST = "connector.list"  # show the connectors list (no value)
+    DISCOVER = "connector.discover"  # one project per account found (value: ConnectorRef)
 
 
 class ConnectorView(StrEnum):

@@ -273,6 +273,33 @@ class ConnectorInfo:
 
 
 @dataclass(frozen=True)
+class DiscoveredProject:
+    """One project discovery created or found for an account of a connector.
+
+    name, project_id: the project; target_id, target_name: the account (AWS account id,
+    Azure subscription id, GCP project id) and its name in the cloud; change: "created",
+    "updated" (its target changed, e.g. another member role) or "unchanged"."""
+
+    project_id: int
+    name: str
+    target_id: str
+    target_name: str
+    change: str
+
+
+@dataclass(frozen=True)
+class DiscoveryResult:
+    """What `connector discover` did: one project per account found, by account id."""
+
+    connector: ConnectorInfo
+    projects: tuple[DiscoveredProject, ...] = ()
+
+    def count(self, change: str) -> int:
+        """How many projects were `change` ("created", "updated", "unchanged")."""
+        return sum(1 for p in self.projects if p.change == change)
+
+
+@dataclass(frozen=True)
 class ReplaceOutcome:
     """A successful replacement.
 

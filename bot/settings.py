@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import providers
+from bot.database_url import sqlite_file, sqlite_url
 from bot.domain import CloudEndpoints
 from bot.errors import InputError
 
@@ -38,7 +39,7 @@ def default_data_dir() -> Path:
 
 def default_database_url() -> str:
     """The embedded default: a SQLite file in `default_data_dir`."""
-    return f"sqlite:///{default_data_dir() / 'cspm.db'}"
+    return sqlite_url(default_data_dir() / "cspm.db")
 
 
 def _csv(value: object) -> list[str]:
@@ -122,6 +123,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
     )
     slack_team_id: str | None = Field(default=None)
+    slack_timeout_seconds: int = Field(default=15, ge=1, le=120)
     max_request_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
@@ -131,7 +133,7 @@ class Settings(BaseSettings):
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     support_channel: str | None = Field(default=None)
     worker_priority: Literal["idle", "low", "normal"] = Field(
-        default="idle",
+        default="low",
     )
     # --- scheduling, digests, alerts (bot.scheduling.config reads these by name) --------
     alert_mention: str | None = Field(default=None)
@@ -209,10 +211,8 @@ class Settings(BaseSettings):
     @cached_property
     def data_dir(self) -> Path:
         """Where the SQLite file (if any) and the generated key file live."""
-        if self.is_sqlite and ":memory:" not in self.database_url:
-            path = self.database_url.split("///", 1)[-1]
-            return Path(path).parent if path else default_data_dir()
-        return default_data_dir()
+        path = sqlite_file(self.database_url)
+        return path.parent if path is not None else default_data_dir()
 
     @property
     def resolved_key_file(self) -> Path:

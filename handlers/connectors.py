@@ -32,6 +32,7 @@ from bot.views.connectors import (
     build_create_connector,
     build_create_success,
     build_deleted,
+    build_discovered,
     build_replace_explain,
     build_replace_form,
     build_replace_success,
@@ -241,6 +242,11 @@ def register(app: App, ctx: SlackContext, commands: Subcommands) -> None:
     @on.action(ids.ConnectorAction.VALIDATE, value=ConnectorRef, middleware=admin)
     def validate(req: Request) -> None:
         validate_and_tell(ctx, req.origin, req.value(ConnectorRef).connector_id)
+
+    @on.action(ids.ConnectorAction.DISCOVER, value=ConnectorRef, middleware=admin)
+    def discover(req: Request) -> None:
+        result = ctx.rt.connectors.discover(req.value(ConnectorRef).connector_id, req.origin.actor)
+        ctx.replier(req.origin).reply(build_discovered(result))
 
     @on.action(ids.ConnectorAction.DELETE, value=ConnectorRef, middleware=admin)
     def delete(req: Request) -> None:

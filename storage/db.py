@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.database_url import sqlite_file
 from bot.private_files import create_private_file
 from storage.failures import explain
 
@@ -46,14 +47,9 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL, or None for other databases and in-memory SQLite."""
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[-1] if "///" in url else ""
-    path = path.split("?", 1)[0]
-    if not path or ":memory:" in path:
-        return None
-    return Path(path)
+    """The file of a SQLite URL, as SQLAlchemy opens it (percent-decoded), or None for other
+    databases and in-memory SQLite."""
+    return sqlite_file(url)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError
 
+from bot.database_url import sqlite_file
 from bot.errors import DatabaseUnavailableError
 
 LOW_SPACE_BYTES = 1 << 20
@@ -30,13 +31,6 @@ def _where(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is reported as given, minus any password part
         return url.split("@")[-1]
-
-
-def _sqlite_file(url: str) -> Path | None:
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[-1].split("?", 1)[0] if "///" in url else ""
-    return Path(path) if path and ":memory:" not in path else None
 
 
 def _free_bytes(path: Path) -> int | None:
@@ -132,10 +126,28 @@ def explain(exc: BaseException, url: str) -> DatabaseUnavailableError | None:
     if not isinstance(exc, DBAPIError):
         return None
     where = _where(url)
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if url.startswith("sqlite"):
         text = str(exc.orig).lower()
         message = _sqlite_message(text, path or Path(":memory:"), where)
+        transient = "database is locked" in text
     else:
         message = _postgres_message(exc, where)
-    return DatabaseUnavailableError(message) if message else None
+        transient = message is not None and _postgres_gone(exc)
+    return DatabaseUnavailableError(message, transient=transient) if message else None
+
+
+def _postgres_gone(exc: DBAPIError) -> bool:
+    """A server that is down, restarting or unreachable (not one refusing what it was asked)."""
+    code = str(getattr(exc.orig, "sqlstate", "") or "")
+    text = str(exc.orig).lower()
+    if code in (_PG_READ_ONLY, _PG_DISK_FULL) or "authentication failed" in text:
+        return False
+    if "does not exist" in text and "database" in text:
+        return False
+    return (
+        code.startswith(_PG_GONE_CLASSES)
+        or exc.connection_invalidated
+        or "connection" in text
+        or "the database system is" in text
+    )

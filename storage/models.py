@@ -111,8 +111,19 @@ class Project(Base):
     """A named scan configuration: connector, scope, checks, schedule and alert channel."""
 
     __tablename__ = "projects"
-    # A connector's projects by name: counted and listed a few at a time per connector.
-    __table_args__ = (Index("ix_projects_connector_name", "connector_id", "name"),)
+    __table_args__ = (
+        # A connector's projects by name: counted and listed a few at a time per connector.
+        Index("ix_projects_connector_name", "connector_id", "name"),
+        # One project per discovered account of a connector: discovery again updates it.
+        Index(
+            "uq_projects_connector_target",
+            "connector_id",
+            "target_id",
+            unique=True,
+            sqlite_where=text("target_id IS NOT NULL"),
+            postgresql_where=text("target_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
@@ -131,6 +142,12 @@ class Project(Base):
     last_scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     # ... and its status, so counting projects per status never touches the scans table.
     last_status: Mapped[str | None] = mapped_column(String(24), nullable=True, index=True)
+    # The account, subscription or project of the connector's organization this project scans
+    # (set by discovery; NULL: what the connector's own identity reaches). `target_id` is the
+    # cloud's id of it (AWS account id, Azure subscription id, GCP project id); `target` what
+    # a scan needs to reach it (AWS: account_id, role_arn, external_id). Not secret.
+    target_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    target: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
     connector: Mapped[Connector] = relationship(back_populates="projects")
 

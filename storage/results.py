@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -114,6 +114,9 @@ class ScanPlan:
     scope: tuple[str, ...]
     check_ids: tuple[str, ...]
     stop_requested: bool
+    target: dict[str, str] | None = None  # the project's discovered account, if any
+    resumed: bool = False  # taken over from a planner that died: its jobs may exist already
+    jobs_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class JobClaim:
     check_ids: tuple[str, ...] = ()
     stop_requested: bool = False
     attempts: int = 0
+    target: dict[str, str] | None = None  # the project's discovered account, if any
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,7 @@ class ActiveWork:
     jobs_total: int
     jobs_done: int
     job_owner_ids: frozenset[int]
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -291,11 +296,19 @@ class ResultWriter:
                 .values(owner_id=owner_id)
             )
 
-    def begin(self, scan_id: int, owner_id: int, owner_name: str) -> ScanPlan:
+    def begin(
+        self,
+        scan_id: int,
+        owner_id: int,
+        owner_name: str,
+        may_take_over: Callable[[OwnerRow], bool] | None = None,
+    ) -> ScanPlan:
         """Mark a queued scan running by `owner_id` and return what planning it needs.
 
-        A scan queued with a connector that was replaced since runs with the connector its
-        project uses now. Raises ScanNotQueued when the scan is missing or not queued.
+        A running scan whose planner `may_take_over` accepts (shown dead) is taken over
+        instead: its plan comes back `resumed`, with the jobs it has so far. A scan queued
+        with a connector that was replaced since runs with the connector its project uses
+        now. Raises ScanNotQueued when the scan is missing, or neither queued nor resumable.
         """
         now = _now()
         with self.db.unit_of_work() as s:
@@ -312,7 +325,7 @@ class ResultWriter:
                 )
             )
             if _rowcount(marked) != 1:
-                raise ScanNotQueued(f"scan {scan_id} is not queued")
+                return self._resume(s, scan_id, owner_id, owner_name, may_take_over)
             scan = s.get(Scan, scan_id)
             assert scan is not None
             project = s.get(Project, scan.project_id)
@@ -328,7 +341,64 @@ class ResultWriter:
                 scope=tuple(project.scope),
                 check_ids=tuple(project.check_ids),
                 stop_requested=scan.stop_requested_at is not None,
+                target=dict(project.target) if project.target else None,
             )
+
+    def _resume(
+        self,
+        s: Session,
+        scan_id: int,
+        owner_id: int,
+        owner_name: str,
+        may_take_over: Callable[[OwnerRow], bool] | None,
+    ) -> ScanPlan:
+        """`begin` for a running scan whose planner died: take it over, if allowed."""
+        found = s.execute(select(Scan.status, Scan.owner_id).where(Scan.id == scan_id)).first()
+        if found is None or found[0] != ScanStatus.RUNNING.value or may_take_over is None:
+            raise ScanNotQueued(f"scan {scan_id} is not queued")
+        holder = found[1]
+        if holder is not None:
+            row = s.get(Owner, holder)
+            if row is not None and not may_take_over(_owner_row(row)):
+                raise ScanNotQueued(f"scan {scan_id} is planned by a live process")
+        taken = s.execute(
+            update(Scan)
+            .where(
+                Scan.id == scan_id,
+                Scan.status == ScanStatus.RUNNING.value,
+                (Scan.owner_id == holder) if holder is not None else Scan.owner_id.is_(None),
+            )
+            .values(owner_id=owner_id, owner=owner_name[:120], heartbeat_at=_now())
+        )
+        if _rowcount(taken) != 1:
+            raise ScanNotQueued(f"scan {scan_id} was taken over by another process")
+        scan = s.get(Scan, scan_id)
+        assert scan is not None
+        project = s.get(Project, scan.project_id)
+        assert project is not None
+        return ScanPlan(
+            scan_id=scan_id,
+            project_id=project.id,
+            connector_id=scan.connector_id,
+            scope=tuple(project.scope),
+            check_ids=tuple(project.check_ids),
+            stop_requested=scan.stop_requested_at is not None,
+            target=dict(project.target) if project.target else None,
+            resumed=True,
+            jobs_total=scan.jobs_total,
+        )
+
+    def unfinished_job_ids(self, scan_id: int) -> list[int]:
+        """The ids of a scan's queued or running jobs, oldest first."""
+        with self.db.read() as s:
+            return [
+                int(i)
+                for i in s.scalars(
+                    select(Job.id)
+                    .where(Job.scan_id == scan_id, Job.status.in_(UNFINISHED_JOBS))
+                    .order_by(Job.id)
+                )
+            ]
 
     def create_jobs(
         self, scan_id: int, units: Sequence[str], owner_id: int, holder_id: int | None
@@ -349,6 +419,12 @@ class ResultWriter:
             if _rowcount(mine) != 1:
                 s.rollback()
                 return None
+            existing = s.execute(
+                select(Job.id, Job.unit).where(Job.scan_id == scan_id).order_by(Job.id)
+            ).all()
+            if existing:  # planned before (a planner that died, a write tried again)
+                s.rollback()
+                return [int(job_id) for job_id, _ in existing]
             jobs = [
                 Job(scan_id=scan_id, unit=u, status=JobStatus.QUEUED.value, owner_id=holder_id)
                 for u in units
@@ -365,6 +441,28 @@ class ResultWriter:
     def end_unplanned(self, scan_id: int, owner_id: int) -> Written:
         """Finalise a scan that ended before it had jobs (stopped while planning)."""
         return self._end_unplanned(scan_id, owner_id, None, None)
+
+    def fail_queued(
+        self, scan_id: int, error: CloudError, holders: set[int | None] | None = None
+    ) -> Written:
+        """End a scan that never started (still queued) as failed, with one failed job and
+        `error` as its error entry. With `holders`, only while the scan is held by one of them
+        (None: by nobody). Nothing when the scan is not queued any more."""
+        with self.db.unit_of_work() as s:
+            query = select(Scan).where(Scan.id == scan_id, Scan.status == ScanStatus.QUEUED.value)
+            if holders is not None:
+                ids = [h for h in holders if h is not None]
+                conditions = [Scan.owner_id.in_(ids)] if ids else []
+                if None in holders:
+                    conditions.append(Scan.owner_id.is_(None))
+                if not conditions:
+                    return Written(False)
+                query = query.where(or_(*conditions))
+            scan = s.scalar(query.with_for_update())
+            if scan is None:
+                return Written(False)
+            self._add_plan_job(s, scan_id, JobStatus.FAILED, error)
+            return Written(True, scan.project_id, self._finalize(s, scan))
 
     def _end_unplanned(
         self, scan_id: int, owner_id: int, status: JobStatus | None, error: CloudError | None
@@ -424,6 +522,7 @@ class ResultWriter:
                     Scan.stop_requested_at,
                     Project.scope,
                     Project.check_ids,
+                    Project.target,
                 )
                 .join(Scan, Scan.id == Job.scan_id)
                 .join(Project, Project.id == Scan.project_id)
@@ -432,7 +531,7 @@ class ResultWriter:
             if found is None:
                 return JobClaim(False, "missing")
             (scan_id, unit, job_status, holder, attempts, scan_status, project_id,
-             connector_id, stop_at, scope, check_ids) = found  # fmt: skip
+             connector_id, stop_at, scope, check_ids, target) = found  # fmt: skip
             if JobStatus(job_status).is_finished:
                 return JobClaim(False, "final", scan_id, attempts=attempts)
             if not ScanStatus(scan_status).is_active:
@@ -468,6 +567,7 @@ class ResultWriter:
                 scope=tuple(scope),
                 check_ids=tuple(check_ids),
                 stop_requested=stop_at is not None,
+                target=dict(target) if target else None,
                 attempts=attempts,
             )
 
@@ -567,9 +667,14 @@ class ResultWriter:
         owner rows they name."""
         with self.db.read() as s:
             scans = s.execute(
-                select(Scan.id, Scan.status, Scan.owner_id, Scan.jobs_total, Scan.jobs_done).where(
-                    Scan.status.in_(ACTIVE_STATUSES)
-                )
+                select(
+                    Scan.id,
+                    Scan.status,
+                    Scan.owner_id,
+                    Scan.jobs_total,
+                    Scan.jobs_done,
+                    Scan.created_at,
+                ).where(Scan.status.in_(ACTIVE_STATUSES))
             ).all()
             if not scans:
                 return [], {}
@@ -593,8 +698,9 @@ class ResultWriter:
                     total,
                     done,
                     frozenset(holders.get(scan_id, ())),
+                    created,
                 )
-                for scan_id, status, owner, total, done in scans
+                for scan_id, status, owner, total, done, created in scans
             ]
             ids = {w.owner_id for w in work if w.owner_id is not None}
             ids |= {h for w in work for h in w.job_owner_ids}

@@ -7,8 +7,10 @@ itself. Fan-in is the database's jobs-done counter (the last job finalises the s
 Stop is the database flag that every worker's stop watcher polls, so nothing here waits on a
 task's result.
 
-Sending retries while the broker is down (about two minutes): a scan planned during a Redis
-restart hands its jobs over once Redis is back.
+Sending a job retries while the broker is down (about two minutes): a scan planned during a
+Redis restart hands its jobs over once Redis is back. Sending a scan's plan retries for about
+15 s only: a scan started while the broker is down ends Failed at once with a temporary-error
+entry saying so (`ScanService.start`), and whoever started it is told; nothing stays queued.
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ DISPATCH_RETRY = {
     "interval_step": 0.5,
     "interval_max": 2.0,
 }
+PLAN_DISPATCH_RETRY = {
+    "max_retries": 9,
+    "interval_start": 0.5,
+    "interval_step": 0.5,
+    "interval_max": 2.0,
+}
 
 
 class BrokerUnavailable(CspmError):
@@ -45,17 +53,17 @@ class CeleryDispatcher:
         self.app = app
 
     def dispatch_plan(self, scan_id: int) -> None:
-        """Enqueue ``plan_scan(scan_id)``."""
-        self._send(PLAN_TASK, scan_id)
+        """Enqueue ``plan_scan(scan_id)`` (raises BrokerUnavailable after about 15 s)."""
+        self._send(PLAN_TASK, PLAN_DISPATCH_RETRY, scan_id)
 
     def dispatch_job(self, scan_id: int, job_id: int) -> None:
         """Enqueue ``run_job(scan_id, job_id)``."""
-        self._send(JOB_TASK, scan_id, job_id)
+        self._send(JOB_TASK, DISPATCH_RETRY, scan_id, job_id)
 
-    def _send(self, task: str, *ids: int) -> None:
+    def _send(self, task: str, policy: dict[str, float], *ids: int) -> None:
         try:
             self.app.send_task(
-                task, args=list(ids), queue=SCANS_QUEUE, retry=True, retry_policy=DISPATCH_RETRY
+                task, args=list(ids), queue=SCANS_QUEUE, retry=True, retry_policy=policy
             )
         except Exception as exc:
             log.error("could not enqueue %s%s: %s", task, ids, type(exc).__name__)

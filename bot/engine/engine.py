@@ -48,7 +48,7 @@ from bot.engine.dispatch import InProcessDispatcher, JobDispatcher
 from bot.engine.jobs import ErrorRecord, JobRunner, ScanTarget, UnitOutcome, UnitSession
 from bot.engine.ownership import OwnerFacts, ProcessIdentity, describe, is_dead, this_process
 from bot.engine.status import ScanStatusRules
-from bot.errors import NotFoundError
+from bot.errors import CspmError, DatabaseUnavailableError, NotFoundError
 from bot.redaction import redact
 from storage.db import Database
 from storage.results import (
@@ -61,6 +61,7 @@ from storage.results import (
     OwnerRow,
     ResultWriter,
     ScanNotQueued,
+    ScanPlan,
     Written,
 )
 
@@ -72,6 +73,12 @@ T = TypeVar("T")
 
 DEFAULT_TAKEOVER_GRACE = timedelta(minutes=10)
 STOP_POLL_SECONDS = 0.25
+DB_RETRY_FIRST = 0.5
+"""Seconds before the first new attempt at a write the database refused for a while."""
+DB_RETRY_MAX = 5.0
+"""Longest pause between attempts while the database is unavailable."""
+DB_RETRY_WARN_EVERY = 60.0
+"""A long outage is logged again every this many seconds."""
 
 
 def _now() -> datetime:
@@ -237,7 +244,9 @@ class ScanEngine:
             self._interrupt_own(scan_id, owner)
             return
         try:
-            plan = self.writer.begin(scan_id, owner, self.owner)
+            plan = self._write(
+                self.writer.begin, scan_id, owner, self.owner, self._may_resume(scan_id)
+            )
         except ScanNotQueued:
             log.info("scan %s is not queued any more; not planning it", scan_id)
             return
@@ -245,30 +254,30 @@ class ScanEngine:
         try:
             if plan.stop_requested:
                 local.token.cancel()
-            self._emit(scan_id, plan.project_id, "started", ScanStatus.RUNNING)
-            self._plan(scan_id, owner, plan.connector_id, plan.scope, plan.check_ids, local)
+            if plan.resumed:
+                log.warning("scan %s: its planner died; planning it here", scan_id)
+            else:
+                self._emit(scan_id, plan.project_id, "started", ScanStatus.RUNNING)
+            if plan.resumed and plan.jobs_total:
+                self._redispatch(scan_id)
+                return
+            self._plan(scan_id, owner, plan, local)
         except Exception:
             log.exception("planning scan %s crashed; recording it as failed", scan_id)
             self._plan_failed(scan_id, owner, INTERNAL)
         finally:
             self._leave(scan_id)
 
-    def _plan(
-        self,
-        scan_id: int,
-        owner: int,
-        connector_id: int,
-        scope: tuple[str, ...],
-        check_ids: tuple[str, ...],
-        local: _LocalScan,
-    ) -> None:
+    def _plan(self, scan_id: int, owner: int, plan: ScanPlan, local: _LocalScan) -> None:
         try:
-            provider, creds = self.load_credentials(connector_id)
+            provider, creds = self._write(self.load_credentials, plan.connector_id)
         except NotFoundError:
-            log.warning("scan %s: its connector %s was deleted", scan_id, connector_id)
+            log.warning("scan %s: its connector %s was deleted", scan_id, plan.connector_id)
             self._plan_failed(scan_id, owner, DELETED)
             return
-        target = ScanTarget(scan_id, provider, creds, scope, check_ids)
+        target = ScanTarget(
+            scan_id, provider, creds, plan.scope, plan.check_ids, account=plan.target
+        )
         try:
             local.token.checkpoint()
             units = self.runner.plan(target, local.token)
@@ -293,6 +302,46 @@ class ScanEngine:
             return
         for job_id in job_ids:
             self.dispatcher.dispatch_job(scan_id, job_id)
+
+    def _may_resume(self, scan_id: int) -> Callable[[OwnerRow], bool]:
+        """Whether a running scan held by `row` may be planned again here: its planner is
+        dead, or it is this process and no thread of it works on the scan (a write whose
+        commit was not acknowledged, tried again)."""
+
+        def check(row: OwnerRow) -> bool:
+            if row.owner_id == self._owner_id:
+                with self._lock:
+                    return scan_id not in self._local
+            return self._may_take_over(row)
+
+        return check
+
+    def _redispatch(self, scan_id: int) -> None:
+        """Hand out again the unfinished jobs of a scan whose planner died part-way through
+        dispatching them: a job already run or running elsewhere is not run twice (its
+        claim says so), one never handed out runs now."""
+        job_ids = self._write(self.writer.unfinished_job_ids, scan_id)
+        log.warning("scan %s: handing out its %d unfinished job(s) again", scan_id, len(job_ids))
+        for job_id in job_ids:
+            self.dispatcher.dispatch_job(scan_id, job_id)
+
+    def fail_undispatched(self, scan_id: int, exc: BaseException) -> bool:
+        """A queued scan that could not be handed to any process (the task queue is down)
+        ends Failed with a temporary-error entry saying why; False if it was not queued."""
+        message = (
+            exc.message
+            if isinstance(exc, CspmError)
+            else "The scan could not be handed to a process that runs it."
+        )
+        error = CloudError(
+            ErrorCategory.TEMPORARY,
+            type(exc).__name__[:120],
+            message,
+            "Check that the task queue (CSPM_BROKER_URL) is reachable, then re-run the scan.",
+        )
+        written = self._write(self.writer.fail_queued, scan_id, error)
+        self._after(scan_id, written)
+        return written.final is not None
 
     def _plan_failed(self, scan_id: int, owner: int, error: CloudError) -> None:
         self._after(scan_id, self._write(self.writer.record_plan_failure, scan_id, owner, error))
@@ -349,11 +398,13 @@ class ScanEngine:
         session: UnitSession | None = None
         try:
             try:
-                provider, creds = self.load_credentials(claim.connector_id)
+                provider, creds = self._write(self.load_credentials, claim.connector_id)
             except NotFoundError:
                 outcome = UnitOutcome(errors=[ErrorRecord(DELETED)])
             else:
-                target = ScanTarget(scan_id, provider, creds, claim.scope, claim.check_ids)
+                target = ScanTarget(
+                    scan_id, provider, creds, claim.scope, claim.check_ids, account=claim.target
+                )
                 session = self.runner.open(target, local.token)
                 outcome = session.run_unit(unit, local.token)
         except ScanCancelled:
@@ -400,18 +451,32 @@ class ScanEngine:
 
     # --- writes, events ------------------------------------------------------------------
     def _write(self, fn: Callable[..., T], *args: object) -> T:
-        """Call a result-writer method, retrying while the database is unavailable (each
-        write is one conditional transaction, so trying again never writes twice)."""
-        delays = (0.5, 1.0, 2.0, 4.0, 8.0)
-        for delay in delays:
+        """Call a result-writer method (or a database read), trying again for as long as the
+        database is unavailable (locked by another process, a server down or restarting):
+        the process that holds the work is alive, so nobody else takes it over, and it must
+        carry on once the database is back. Each write is one conditional transaction, so
+        trying again never writes twice. Gives up only when this process shuts down."""
+        delay = DB_RETRY_FIRST
+        waited = 0.0
+        warned_at = 0.0
+        while True:
             try:
                 return fn(*args)
             except Exception as exc:
-                if not _is_transient(exc):
+                if not _is_transient(exc) or self._closing or self._stopped.is_set():
                     raise
-                log.warning("database busy or unavailable (%s); trying again", type(exc).__name__)
-                time.sleep(delay)
-        return fn(*args)
+                if waited == 0.0 or waited - warned_at >= DB_RETRY_WARN_EVERY:
+                    warned_at = waited
+                    log.warning(
+                        "database busy or unavailable (%s) for %.0f s; trying again until it "
+                        "is back",
+                        type(exc).__name__,
+                        waited,
+                    )
+            if self._stopped.wait(delay):
+                continue  # shutting down: the next attempt is the last
+            waited += delay
+            delay = min(delay * 2, DB_RETRY_MAX)
 
     def _after(self, scan_id: int, written: Written) -> None:
         if written.final is not None:
@@ -530,6 +595,10 @@ class ScanEngine:
         }
         recovered: list[int] = []
         for item in work:
+            if item.status is ScanStatus.QUEUED and item.owner_id is None:
+                if self._recover_unheld(item.scan_id, item.queued_at, now):
+                    recovered.append(item.scan_id)
+                continue
             held = ({item.owner_id} | set(item.job_owner_ids)) & dead
             if not held:
                 continue
@@ -543,6 +612,29 @@ class ScanEngine:
                 )
         return recovered
 
+    def _recover_unheld(self, scan_id: int, queued_at: datetime | None, now: datetime) -> bool:
+        """A queued scan that no process holds, queued more than the grace period ago: the
+        process that queued it died before handing it out (embedded), or its plan message
+        was lost (with a broker). Embedded, it ends Failed with a temporary-error entry
+        (automatic retries re-run it); with a broker its plan is handed out again (planning
+        twice is harmless: only one planner marks it running). True when it was ended."""
+        if queued_at is None or queued_at + self.takeover_grace >= now:
+            return False
+        if not getattr(self.dispatcher, "holds_queued_work", False):
+            try:
+                self.dispatcher.dispatch_plan(scan_id)
+            except Exception as exc:
+                log.warning("scan %s: could not hand it out again (%s)", scan_id, exc)
+                return False
+            log.warning("scan %s was queued with no process holding it; handed out again", scan_id)
+            return False
+        written = self._write(self.writer.fail_queued, scan_id, NEVER_STARTED, {None})
+        self._after(scan_id, written)
+        if written.final is not None:
+            log.warning("scan %s: the process that queued it died before it started", scan_id)
+            return True
+        return False
+
 
 def _facts(row: OwnerRow) -> OwnerFacts:
     return OwnerFacts(
@@ -553,7 +645,11 @@ def _facts(row: OwnerRow) -> OwnerFacts:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    """A database that is locked or unreachable for a while (SQLAlchemy's OperationalError)."""
+    """A database that is locked or unreachable for a while: the storage layer's
+    `DatabaseUnavailableError` saying so, or a driver error it did not explain
+    (SQLAlchemy's OperationalError)."""
+    if isinstance(exc, DatabaseUnavailableError):
+        return exc.transient
     return type(exc).__name__ == "OperationalError"
 
 
@@ -579,6 +675,13 @@ INTERNAL = CloudError(
     "InternalError",
     "The scanner hit an unexpected error.",
     "Contact support with the error details.",
+)
+
+NEVER_STARTED = CloudError(
+    ErrorCategory.TEMPORARY,
+    "Interrupted",
+    "The bot process that queued this scan stopped before the scan started.",
+    "Re-run the scan.",
 )
 
 INTERRUPTED_ERROR = CloudError(

@@ -27,12 +27,13 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import boto3
 import requests
@@ -45,6 +46,7 @@ from bot.providers.aws.adapter import strip_account_host
 
 DEFAULT_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account: every stand-in user lives in it
+MEMBER_ROLE = "OrganizationAccountAccessRole"
 _BOOTSTRAP_KEY_ID = "AKIA" + "0" * 16  # only accepted while auth is off (moto ignores keys)
 _BOOTSTRAP_SECRET = "0" * 40
 
@@ -277,6 +279,42 @@ class MotoStandIn:
             iam.put_role_policy(RoleName=name, PolicyName="cspm", PolicyDocument=_policy(actions))
         return str(role["Role"]["Arn"])
 
+    def create_organization(self, members: Sequence[str]) -> dict[str, str]:
+        """Make the stand-in account an AWS Organizations management account with one member
+        account per name; returns their ids by name. As in AWS, each member has the role
+        OrganizationAccountAccessRole, trusting the management account, with full access."""
+        org = self.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        ids: dict[str, str] = {}
+        for name in members:
+            status = org.create_account(AccountName=name, Email=f"{name}@example.com")
+            ids[name] = str(status["CreateAccountStatus"]["AccountId"])
+        with _LIVE_LOCK:
+            was_on = self.auth_enabled
+            self._set_auth(False)  # the member roles have no permission yet
+            try:
+                for account_id in ids.values():
+                    self.member_client(account_id, "iam").put_role_policy(
+                        RoleName=MEMBER_ROLE, PolicyName="admin", PolicyDocument=_policy(["*"])
+                    )
+            finally:
+                self._set_auth(was_on)
+        return ids
+
+    def member_client(self, account_id: str, service: str) -> Any:
+        """A seeding client in a member account (through its OrganizationAccountAccessRole,
+        which `create_organization` gave full access)."""
+        got = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/{MEMBER_ROLE}",
+            RoleSessionName="standin-seeder",
+        )["Credentials"]
+        return boto3.session.Session(
+            aws_access_key_id=got["AccessKeyId"],
+            aws_secret_access_key=got["SecretAccessKey"],
+            aws_session_token=got["SessionToken"],
+            region_name=self.region,
+        ).client(service, endpoint_url=self.url)  # type: ignore[call-overload]
+
     def user_arn(self, name: str) -> str:
         """The ARN of stand-in user `name`."""
         return f"arn:aws:iam::{self.account_id}:user/{name}"
@@ -398,6 +436,7 @@ class FaultProxy:
         self._target_host = parts.hostname or "127.0.0.1"
         self._target_port = parts.port or 80
         self._rules: list[_Rule] = []
+        self._denied_roles: list[str] = []
         self._calls: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -450,10 +489,25 @@ class FaultProxy:
             self._rules.append(_Rule("hold", region, service, times, seconds=limit, gate=gate))
         return gate
 
+    def deny_assume_role(self, role_arn: str) -> None:
+        """Answer every STS AssumeRole of `role_arn` with AccessDenied, as AWS does when the
+        role's trust policy does not trust the caller or wants another external ID (moto
+        checks trust policies only within one account)."""
+        with self._lock:
+            self._denied_roles.append(role_arn)
+
+    def _denied_role(self, service: str, body: bytes) -> str | None:
+        if service != "sts" or b"Action=AssumeRole" not in body:
+            return None
+        with self._lock:
+            roles = list(self._denied_roles)
+        return next((r for r in roles if quote(r, safe="").encode() in body), None)
+
     def clear(self) -> None:
         """Drop every rule and reset the call counters."""
         with self._lock:
             self._rules.clear()
+            self._denied_roles.clear()
             self._calls.clear()
 
     @property
@@ -604,7 +658,20 @@ class FaultProxy:
                     time.sleep(wait)
                 head = self.command == "HEAD"
                 json_protocol = bool(self.headers.get("X-Amz-Target"))
+                denied = proxy._denied_role(service, body)
                 try:
+                    if denied is not None:
+                        status, ctype, payload = _error_reply(
+                            service,
+                            False,
+                            403,
+                            "AccessDenied",
+                            "User is not authorized to perform: sts:AssumeRole on resource: "
+                            + denied,
+                        )
+                        headers = [("Content-Type", ctype), ("x-amzn-RequestId", "injected")]
+                        self._reply(status, headers, payload, head)
+                        return
                     if fault is not None:
                         if fault.kind == "throttle":
                             status, ctype, payload = _throttle_reply(service, json_protocol)

@@ -35,6 +35,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from bot.database_url import sqlite_url
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ def playground_settings(
     from bot.playground.workspace import OPERATOR, SUPPORT_CHANNEL_ID
 
     values: dict[str, Any] = dict(
-        database_url=f"sqlite:///{folder / 'cspm.db'}",
+        database_url=sqlite_url(folder / "cspm.db"),
         encryption_key=Fernet.generate_key().decode(),  # the demo's data is reset every start
         slack_bot_token=workspace.token,
         slack_signing_secret=workspace.signing_secret,

@@ -16,6 +16,7 @@ from bot.domain import (
     CloudEndpoints,
     CloudError,
     Credentials,
+    DiscoveredTarget,
     Provider,
     ValidationResult,
 )
@@ -47,4 +48,17 @@ class CloudAdapter(Protocol):
 
     def classify(self, exc: BaseException, secrets: Sequence[str]) -> CloudError:
         """Map any exception raised by a cloud call to a classified, redacted error."""
+        ...
+
+
+class DiscoveringAdapter(CloudAdapter, Protocol):
+    """An adapter that can also list the accounts of its connector's organization (AWS
+    Organizations member accounts, Azure subscriptions, GCP projects under a folder or an
+    organization); providers without it have no discovery."""
+
+    def discover(
+        self, creds: Credentials, endpoints: CloudEndpoints, parent: str | None = None
+    ) -> list[DiscoveredTarget]:
+        """Every scannable account (under `parent`, e.g. an AWS OU or a GCP folder, when
+        given), sorted by id; raises the cloud's exception (classify it) on failure."""
         ...

@@ -65,6 +65,9 @@ class ProviderSpec:
     """Turns a credentials file's text into the raw form dict (default: a JSON object)."""
     check_scope: Callable[[Sequence[str]], None] | None = None
     """Raises `InputError` for scope units the provider cannot have (e.g. a bad region name)."""
+    discovery: str = ""
+    """What account discovery lists, in words (e.g. "AWS Organizations member accounts");
+    empty: the provider has none. The adapter then has `discover` (`DiscoveringAdapter`)."""
     scan_credentials: Callable[[Any, int, Mapping[str, str] | None], Any] | None = None
     """The credentials one scan's sessions use, from the connector's, the scan id and the
     project's target account (None: the connector's own): e.g. AWS assumes the target's role

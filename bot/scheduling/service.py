@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.engine.engine import ScanEvent, process_owner
-from bot.errors import ConflictError, NotFoundError
+from bot.errors import ConflictError, CspmError, NotFoundError
 from bot.scheduling.clock import system_now
 from bot.scheduling.config import SchedulingConfig
 from bot.scheduling.delivery import Deliverer, ensure_rate_limit_handler
@@ -229,6 +229,10 @@ class SchedulingService:
             self.scheduler.remove_job(jid, JOBSTORE)
             record_fire_outcome(self.rt.db, jid, scheduled, "project deleted")
             return "project deleted"
+        except CspmError as exc:  # not handed out (the task queue is down): the scan failed
+            outcome = f"failed: {exc.message}"[:300]
+            record_fire_outcome(self.rt.db, jid, scheduled, outcome)
+            return outcome
         outcome = f"started scan #{info.scan_id}"
         record_fire_outcome(self.rt.db, jid, scheduled, outcome, info.scan_id)
         return outcome

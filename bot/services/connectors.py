@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from bot.domain import (
     CloudEndpoints,
     CloudError,
     Credentials,
+    DiscoveredTarget,
     ErrorCategory,
     Provider,
     ValidationResult,
@@ -28,14 +30,14 @@ from bot.domain import (
 )
 from bot.errors import ConflictError, InputError, NotFoundError, ValidationFailedError
 from bot.providers import get_adapter
-from bot.records import ConnectorInfo, Page
+from bot.records import ConnectorInfo, DiscoveredProject, DiscoveryResult, Page
 from bot.redaction import redact_one_line
 from bot.secretbox import SecretBox
 from bot.services.mapping import connector_info
-from bot.services.names import check_name
+from bot.services.names import NAME_RE, check_name
 from bot.suggest import closest
 from storage.db import Database
-from storage.models import Connector
+from storage.models import Connector, Project
 from storage.repositories import AuditRepo, ConnectorRepo, ProjectRepo
 
 __all__ = [
@@ -188,6 +190,101 @@ class ConnectorService:
             AuditRepo(s).record(actor, "connector.validate", "connector", c.id, {"ok": result.ok})
             return connector_info(c, [p.name for p in ProjectRepo(s).using_connector(c.id)])
 
+    # --- discovery --------------------------------------------------------------------
+    def discover(
+        self,
+        ref: str | int,
+        actor: str,
+        parent: str | None = None,
+        scope: Sequence[str] = (),
+    ) -> DiscoveryResult:
+        """List the accounts of the connector's organization (AWS member accounts, Azure
+        subscriptions, GCP projects; under `parent` when given) and give each its own
+        project: created the first time, its target updated on later runs, never duplicated.
+        `scope` (e.g. AWS regions) is the scope of the projects it creates, where the account
+        itself is not the scope (Azure subscriptions, GCP projects).
+
+        Raises InputError for a provider without discovery, ValidationFailedError (with the
+        classified error and its next step) when the cloud refuses the listing."""
+        with self.db.read() as s:
+            c = self._find(s, ref)
+            connector_id, provider = c.id, c.provider
+        spec = providers.get(provider)
+        scope = [u.strip() for u in scope if u.strip()]
+        if scope and spec.check_scope is not None:
+            spec.check_scope(scope)
+        adapter = spec.adapter()
+        discover = getattr(adapter, "discover", None)
+        if discover is None:
+            raise InputError(f"{spec.display_name} connectors have no account discovery.")
+        _, creds = self.load_credentials(connector_id)
+        secrets = creds.secret_values()
+        try:
+            found = discover(creds, self.endpoints, parent or None)
+        except Exception as exc:  # every cloud failure comes back classified
+            error = _redacted(adapter.classify(exc, secrets), secrets)
+            raise ValidationFailedError(
+                f"Discovery failed: {error.category.label}: {error.message} ({error.code}). "
+                f"Next step: {error.remediation}",
+                error,
+            ) from None
+        try:
+            with self.db.unit_of_work() as s:
+                return self._record_discovery(s, connector_id, found, actor, scope)
+        except IntegrityError:
+            raise ConflictError(
+                "Another discovery of this connector ran at the same time; run it again."
+            ) from None
+
+    def _record_discovery(
+        self,
+        s: Session,
+        connector_id: int,
+        found: Sequence[DiscoveredTarget],
+        actor: str,
+        scope: Sequence[str],
+    ) -> DiscoveryResult:
+        c = ConnectorRepo(s).get(connector_id)
+        if c is None or c.is_deleted:
+            raise ConflictError("The connector was deleted meanwhile.")
+        repo = ProjectRepo(s)
+        existing = repo.with_targets(connector_id)
+        taken = set(repo.names())
+        results = []
+        for t in found:
+            target = dict(t.target)
+            p = existing.get(t.target_id)
+            if p is not None:
+                change = "unchanged" if (p.target or {}) == target else "updated"
+                p.target = target
+            else:
+                name = _project_name(c.name, t, taken)
+                taken.add(name)
+                p = repo.add(
+                    Project(
+                        name=name,
+                        connector_id=connector_id,
+                        scope=list(t.scope or scope),
+                        check_ids=[],
+                        target_id=t.target_id,
+                        target=target,
+                        created_by=actor,
+                    )
+                )
+                change = "created"
+            results.append(DiscoveredProject(p.id, p.name, t.target_id, t.name, change))
+        result = DiscoveryResult(
+            connector_info(c, [p.name for p in repo.using_connector(c.id)]), tuple(results)
+        )
+        AuditRepo(s).record(
+            actor,
+            "connector.discover",
+            "connector",
+            c.id,
+            {k: result.count(k) for k in ("created", "updated", "unchanged")},
+        )
+        return result
+
     # --- writing ------------------------------------------------------------------------
     def create(
         self, provider: Provider | str, name: str, raw: Mapping[str, str], actor: str
@@ -325,6 +422,27 @@ class ConnectorService:
             if taken:
                 raise _name_taken(name) from None
             raise
+
+
+_NOT_IN_NAMES = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _project_name(connector: str, target: DiscoveredTarget, taken: set[str]) -> str:
+    """A free project name for a discovered account: ``<connector>-<account name>``, else
+    with the account id, else numbered."""
+
+    def fit(*parts: str) -> str:
+        text = "-".join(_NOT_IN_NAMES.sub("-", p).strip("-._ ") for p in parts if p)
+        return text[:63].rstrip("-._ ") or target.target_id[:63]
+
+    for candidate in (fit(connector, target.name), fit(connector, target.target_id)):
+        if candidate not in taken and NAME_RE.match(candidate):
+            return candidate
+    base = fit(connector, target.target_id)[:56]
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
 
 
 _REJECTED = CloudError(

@@ -95,7 +95,9 @@ class ScanService:
         scan of the project is active.
 
         `before_run` is called with the queued scan before it is dispatched; if it fails,
-        the failure is logged and the scan runs anyway.
+        the failure is logged and the scan runs anyway. When the scan cannot be dispatched
+        (the task queue is down), it ends Failed with a temporary-error entry and the
+        dispatcher's error is raised: no scan stays queued with nothing to run it.
         """
         row = self._queue(project_ref, trigger, actor)
         try:
@@ -103,8 +105,15 @@ class ScanService:
                 before_run(row)
         except Exception:
             log.exception("before starting scan %s; running it anyway", row.scan_id)
-        finally:
+        try:
             self.dispatcher.dispatch_plan(row.scan_id)
+        except Exception as exc:
+            # Nothing will run it (the task queue is down): it must not stay queued and hold
+            # the project's one active slot. It ends Failed with a temporary-error entry
+            # saying why (so automatic retries re-run it), and the caller is told.
+            log.error("scan %s could not be handed out; recording it as failed", row.scan_id)
+            self.engine.fail_undispatched(row.scan_id, exc)
+            raise
         return row
 
     def _queue(self, project_ref: str | int, trigger: str, actor: str) -> ScanRow:

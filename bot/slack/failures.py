@@ -3,8 +3,10 @@
 Domain errors (`bot.errors`) carry a message fit to show as-is: they become an ephemeral
 reply, inline field errors or an error view on the open modal. Anything else is unexpected:
 it is logged (redacted, by the logging filter) with a short reference id, and the user gets
-that id, never a traceback. The Bolt error handler (`bot.slack.app`) and the background
-runner (`bot.slack.context`) both end up here.
+that id, never a traceback. A Slack call that got no answer after its retries
+(`bot.slack.client.SlackUnreachable`) is logged as that, one line with the method, and the
+user told that Slack, not the request, failed. The Bolt error handler (`bot.slack.app`) and
+the background runner (`bot.slack.context`) both end up here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot import ids
 from bot.codec import CreateFlowState, ReplaceFlowState, decode_any
 from bot.errors import CspmError, InputError, NotFoundError, PermissionDeniedError, UsageError
+from bot.slack.client import SlackUnreachable
 from bot.slack.origin import Origin, Replier
 from bot.views.common import CommandHelp, error_message, usage_message
 from bot.views.connectors import build_field_errors
@@ -30,6 +33,11 @@ log = logging.getLogger("bot.slack")
 
 _FORM_VIEWS = {str(ids.ConnectorView.CREATE_SUBMIT), str(ids.ConnectorView.REPLACE_SUBMIT)}
 _SUPPORT_VIEW = str(ids.SupportView.SUBMIT)
+
+SLACK_UNREACHABLE = (
+    "Slack did not answer the bot in time, so your answer could not be shown. "
+    "Please try again in a moment."
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,9 @@ def describe(error: BaseException) -> Failure:
     if isinstance(error, CspmError):
         return Failure(error.message)
     reference = uuid.uuid4().hex[:8]
+    if isinstance(error, SlackUnreachable):
+        log.error("%s (reference %s)", error, reference)
+        return Failure(SLACK_UNREACHABLE, reference=reference)
     if isinstance(error, SlackApiError):
         log.error(
             "Slack API call failed (reference %s): %s", reference, error.response.get("error")
@@ -161,9 +172,11 @@ def report(
             )  # fmt: skip
             try:
                 replier.open_modal(view)
-            except SlackApiError:
+            except (SlackApiError, SlackUnreachable):
                 replier.dm(message_for(failure, commands))
         else:
             replier.reply(message_for(failure, commands))
+    except SlackUnreachable as exc:
+        log.error("could not tell user %s about an error either: %s", origin.user_id, exc)
     except Exception:
         log.exception("could not tell user %s about an error", origin.user_id)

@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.client import make_webhook_client
+from bot.slack.client import SlackUnreachable, make_webhook_client
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,11 @@ class Replier:
         body = dict(_message_args(payload), replace_original=replace)
         if not replace:
             body["response_type"] = "ephemeral"
-        response = make_webhook_client(url).send_dict(body)
+        try:
+            response = make_webhook_client(url, self.client.timeout).send_dict(body)
+        except SlackUnreachable as exc:
+            log.warning("%s; answering another way", exc)
+            return False
         if response.status_code != 200:
             log.warning("response_url answered %s: %s", response.status_code, response.body)
             return False

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import PermissionDeniedError
+from bot.slack.client import SlackUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,11 @@ class Permissions:
                 "its last known members" if cached else "empty",
             )
             return cached[1] if cached else frozenset()
+        except SlackUnreachable as exc:
+            if cached is None:
+                raise  # nothing known: the user is told Slack did not answer, not "not allowed"
+            log.warning("%s; using the last known members of user group %s", exc, group_id)
+            return cached[1]
         with self._lock:
             self._groups[group_id] = (now, members)
         return members

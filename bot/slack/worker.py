@@ -4,9 +4,12 @@
 the Socket Mode client) verifies each request, runs its ack function and relays the rest;
 the worker process built here runs the work functions, the scan engine, the progress
 messages and the scheduler. They have a GIL each, and the worker runs at a lower CPU
-priority (`CSPM_WORKER_PRIORITY`), so a burst of queries, Block Kit building and Slack calls
-does not queue up in front of the acks (Slack allows 3 seconds; ``bench/bench_ack_latency.py``
-measures them).
+priority (`CSPM_WORKER_PRIORITY`, ``low`` by default), so a burst of queries, Block Kit
+building and Slack calls does not queue up in front of the acks (Slack allows 3 seconds;
+``bench/bench_ack_latency.py`` measures them). ``idle`` is not the default: on a machine with
+other busy programs an idle worker gets almost no CPU, and on SQLite a scan thread preempted
+while it holds the write lock holds up every other write (``bench/bench_faults.py --only
+load`` measures replies and scans under load).
 
 - `WorkerProcess` (in the serving process) spawns the worker, hands it `WorkItem`s over a
   pipe from one sender thread, starts a new one if it dies, and stops it at exit, letting

@@ -1,6 +1,8 @@
 """Connectors (Integrations → Connected Providers) and the guided replacement.
 
-- `build_connectors`: the list, with Replace / Validate / Delete (confirm) on each row.
+- `build_connectors`: the list, with Replace / Validate / Delete (confirm) on each row, and
+  Discover accounts for providers with account discovery.
+- `build_discovered`: what discovery did (one project per account: created, updated, kept).
 - `build_create_connector`: the plain new-connector modal (provider select, then its fields).
 - The guided replacement: `build_replace_explain` (step 1: saved credentials
   cannot be edited; the connector, its account and every project using it),
@@ -29,7 +31,13 @@ from bot.codec import (
     encode_metadata,
 )
 from bot.domain import CloudError, ErrorCategory, Provider
-from bot.records import ConnectorInfo, Page, ReplaceOutcome, ValidationFailure
+from bot.records import (
+    ConnectorInfo,
+    DiscoveryResult,
+    Page,
+    ReplaceOutcome,
+    ValidationFailure,
+)
 from bot.views.common import (
     MESSAGE_MAX_BLOCKS,
     TEXT_BUDGET,
@@ -83,7 +91,7 @@ PROJECT_NAME_MAX = 80
 FIELD_ERROR_MAX = 150
 _FIXED_BLOCKS = 6  # header, context, actions, divider, paging context + actions
 _ROW_BLOCKS = 3
-_ROW_TEXT_MAX = 300 + 400 + 200 + 40 + 300  # section, projects, validation, buttons, confirm
+_ROW_TEXT_MAX = 300 + 400 + 200 + 60 + 300  # section, projects, validation, buttons, confirm
 PAGE_SIZE = min(
     (MESSAGE_MAX_BLOCKS - _FIXED_BLOCKS) // _ROW_BLOCKS,
     (TEXT_BUDGET - 400) // _ROW_TEXT_MAX,
@@ -142,28 +150,41 @@ def _delete_confirm(c: ConnectorInfo) -> Block:
     )
 
 
+def has_discovery(provider: str) -> bool:
+    """True when the provider can list its connectors' accounts (discovery)."""
+    try:
+        return bool(providers.get(provider).discovery)
+    except KeyError:
+        return False
+
+
 def _row(c: ConnectorInfo) -> list[Block]:
     ref = encode(ConnectorRef(c.connector_id))
     flag = ":warning: " if c.needs_attention else ""
+    buttons = [
+        button(
+            "Replace",
+            ids.ConnectorAction.REPLACE,
+            ref,
+            style="primary" if c.needs_attention else None,
+        ),
+        button("Validate", ids.ConnectorAction.VALIDATE, ref),
+    ]
+    if has_discovery(c.provider):
+        buttons.append(button("Discover accounts", ids.ConnectorAction.DISCOVER, ref))
+    buttons.append(
+        button(
+            "Delete",
+            ids.ConnectorAction.DELETE,
+            ref,
+            style="danger",
+            confirm=_delete_confirm(c),
+        )
+    )
     return [
         section(f"{flag}*{md(c.name, NAME_MAX)}*\n{_identity(c)}"),
         context(_projects_text(c.projects, 400, c.projects_total), _validation_text(c)),
-        actions(
-            button(
-                "Replace",
-                ids.ConnectorAction.REPLACE,
-                ref,
-                style="primary" if c.needs_attention else None,
-            ),
-            button("Validate", ids.ConnectorAction.VALIDATE, ref),
-            button(
-                "Delete",
-                ids.ConnectorAction.DELETE,
-                ref,
-                style="danger",
-                confirm=_delete_confirm(c),
-            ),
-        ),
+        actions(*buttons),
     ]
 
 
@@ -222,6 +243,43 @@ def build_validate_result(connector: ConnectorInfo, error: CloudError | None = N
             )
         )
     return message(f"{connector.name}: validation failed", blocks)
+
+
+_CHANGES = {"created": ":new: created", "updated": ":arrows_counterclockwise: updated"}
+
+
+def build_discovered(result: DiscoveryResult) -> Payload:
+    """The reply to Discover accounts: how many accounts, and one line per project (created,
+    updated or kept as it was)."""
+    c = result.connector
+    n = len(result.projects)
+    summary = (
+        f":mag: *{md(c.name, NAME_MAX)}*: {n} account{'s' * (n != 1)} found in "
+        f"{cloud_name(c.provider)} — {result.count('created')} project(s) created, "
+        f"{result.count('updated')} updated, {result.count('unchanged')} unchanged."
+    )
+    blocks = [section(summary)]
+    if not result.projects:
+        blocks.append(
+            context(
+                f"Discovery lists {md(providers.get(c.provider).discovery, 200)}; the "
+                "connector's identity reached none besides its own."
+            )
+        )
+    lines = [
+        f"*{md(p.name, PROJECT_NAME_MAX)}* · `{md(p.target_id, 60)}` {md(p.target_name, 60)}"
+        + (f" — {_CHANGES[p.change]}" if p.change in _CHANGES else "")
+        for p in result.projects
+    ]
+    if lines:
+        blocks.append(section(join_limited(lines, 2900, "…and {n} more projects")))
+        blocks.append(
+            context(
+                "Each project scans one account through this connector: run it with "
+                "`/cspm scan &lt;project&gt;`."
+            )
+        )
+    return message(f"{c.name}: {n} accounts discovered", blocks)
 
 
 def build_deleted(name: str, projects: Sequence[str] = ()) -> Payload:

@@ -35,6 +35,15 @@ class ProjectRepo:
             select(Project).where(Project.connector_id == connector_id).order_by(Project.name)
         ).all()
 
+    def with_targets(self, connector_id: int) -> dict[str, Project]:
+        """A connector's discovered projects by the id of the account each scans."""
+        rows = self.s.scalars(
+            select(Project).where(
+                Project.connector_id == connector_id, Project.target_id.is_not(None)
+            )
+        ).all()
+        return {str(p.target_id): p for p in rows}
+
     def repoint(self, old_connector_id: int, new_connector_id: int) -> int:
         """Point every project of one connector at another; returns how many moved."""
         result = self.s.execute(

@@ -91,3 +91,92 @@ def test_a_role_whose_trust_changed_fails_with_the_assume_role_step(
     first = errors[0]
     assert role_project in first.message
     assert "trust policy" in first.remediation and "external ID" in first.remediation
+
+
+# --- an organization's member accounts -------------------------------------------------------
+
+MEMBERS = ("prod", "dev", "audit")
+
+
+@pytest.fixture
+def org(rt: Any, aws: Any) -> dict[str, str]:
+    """Connector "hub" in the management account of an organization with three members."""
+    ids = aws.create_organization(MEMBERS)
+    key_id, secret = aws.create_user("hub-scanner", admin=True)
+    rt.connectors.create(
+        "aws", "hub", {"access_key_id": key_id, "secret_access_key": secret}, actor="test"
+    )
+    return ids
+
+
+def test_discovery_makes_one_project_per_member_and_updates_on_a_second_run(
+    rt: Any, org: dict[str, str]
+) -> None:
+    first = rt.connectors.discover("hub", actor="test")
+    assert first.count("created") == 3
+    assert {p.target_id for p in first.projects} == set(org.values())
+    assert {p.name for p in first.projects} == {f"hub-{m}" for m in MEMBERS}
+    for project in first.projects:
+        info = rt.projects.get(project.name)
+        assert (info.connector_name, info.scope) == ("hub", ())
+
+    again = rt.connectors.discover("hub", actor="test")
+    assert again.count("unchanged") == 3 and again.count("created") == 0
+    assert [p.project_id for p in again.projects] == [p.project_id for p in first.projects]
+    assert len(rt.projects.names()) == 3
+
+
+def test_a_member_project_scan_assumes_the_member_role_named_after_the_scan(
+    rt: Any, aws: Any, org: dict[str, str]
+) -> None:
+    rt.connectors.discover("hub", actor="test")
+    rt.projects.get("hub-prod")
+    with rt.db.unit_of_work() as s:  # one region keeps the scan short
+        from storage.models import Project
+
+        s.query(Project).filter_by(name="hub-prod").one().scope = ["us-east-1"]
+    scan = run(rt, "hub-prod")
+    assert scan.status is ScanStatus.COMPLETED, rt.scans.errors(scan.scan_id)
+    member = org["prod"]
+    sessions = [
+        (r.role_arn, r.session_name)
+        for r in sts_backends[member]["aws"].assumed_roles
+        if r.session_name.startswith("cspm-bot")
+    ]
+    expected = (
+        f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
+        f"cspm-bot-scan-{scan.scan_id}",
+    )
+    assert expected in sessions
+
+
+def test_a_member_role_that_refuses_the_hub_fails_with_the_assume_role_step(
+    rt: Any, aws_proxy: Any, org: dict[str, str]
+) -> None:
+    rt.connectors.discover("hub", actor="test")
+    denied = f"arn:aws:iam::{org['dev']}:role/OrganizationAccountAccessRole"
+    aws_proxy.deny_assume_role(denied)
+    with rt.db.unit_of_work() as s:
+        from storage.models import Project
+
+        s.query(Project).filter_by(name="hub-dev").one().scope = ["us-east-1"]
+    scan = run(rt, "hub-dev")
+    assert scan.status is ScanStatus.FAILED
+    errors = rt.scans.errors(scan.scan_id)
+    assert {e.category for e in errors} == {ErrorCategory.ASSUME_ROLE_FAILED}
+    assert denied in errors[0].message
+    assert "trust policy" in errors[0].remediation
+
+
+def test_discovery_without_organizations_access_is_classified(rt: Any, aws: Any) -> None:
+    from bot.errors import ValidationFailedError
+
+    key_id, secret = aws.create_user("plain", policy_actions=["sts:GetCallerIdentity"])
+    rt.connectors.create(
+        "aws", "plain", {"access_key_id": key_id, "secret_access_key": secret}, actor="test"
+    )
+    with pytest.raises(ValidationFailedError) as caught:
+        rt.connectors.discover("plain", actor="test")
+    assert "permission denied" in caught.value.message
+    assert "organizations:ListAccounts" in caught.value.message
+    assert rt.projects.names() == []

@@ -208,3 +208,47 @@ def test_a_stop_from_another_process_reaches_the_running_job(
     assert jobs[SLOW].status is JobStatus.CANCELLED
     assert jobs[SLOW].message == "Stopped while running"
     assert jobs["us-east-1"].status is JobStatus.SUCCEEDED  # results so far are kept
+
+
+def test_a_scan_queued_by_a_process_that_died_before_handing_it_out_is_recovered(
+    env: dict[str, str], rt: Any, db: Database, runtime_factory: Any
+) -> None:
+    # A real process queues a scan and is killed before it hands the scan to its planner:
+    # the scan is queued, held by nobody, and nothing will ever run it.
+    code = (
+        "import os, signal\n"
+        "from bot.runtime import build_runtime\n"
+        "from bot.settings import Settings\n"
+        "rt = build_runtime(Settings())\n"
+        "rt.scans.start('web', trigger='cli', actor='cli:ana',\n"
+        "               before_run=lambda row: os.kill(os.getpid(), signal.SIGKILL))\n"
+    )
+    died = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    with db.read() as s:
+        scan = s.scalars(select(Scan)).one()
+        assert (scan.status, scan.owner_id) == ("queued", None)
+        scan_id = scan.id
+
+    assert rt.engine.recover() == []  # within the grace period it may still be handed out
+    assert rt.scans.get(scan_id).status is ScanStatus.QUEUED
+
+    settings = make_settings(
+        env["CSPM_DATABASE_URL"],
+        encryption_key=env["CSPM_ENCRYPTION_KEY"],
+        aws_endpoint_url=env["AWS_ENDPOINT_URL"],
+        takeover_grace_seconds=1.0,
+    )
+    later = runtime_factory(settings, recover=False)
+    time.sleep(1.5)
+    assert later.engine.recover() == [scan_id]
+    final = later.scans.get(scan_id)
+    assert final.status is ScanStatus.FAILED
+    errors = later.scans.errors(scan_id)
+    assert [(e.code, e.category.value) for e in errors] == [("Interrupted", "temporary")]
+    assert "stopped before the scan started" in errors[0].message
+    assert later.engine.recover() == []  # once
+    again = later.scans.start("web", trigger="manual", actor="test")  # the project is free
+    assert again.scan_id != scan_id

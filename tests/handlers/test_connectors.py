@@ -490,3 +490,48 @@ def test_a_replacement_submit_reads_the_connector_once_in_the_ack_and_once_in_th
     assert "*prod-aws-2024* works" in all_text(bot.slack.views[view_id])
     by_id = [s for s in statements if "FROM connectors WHERE connectors.id =" in s]
     assert len(by_id) == 2, by_id  # the ack's read and the work's read, nothing more
+
+
+# --- discovery: one project per member account ------------------------------------------------
+
+
+def test_discover_accounts_creates_a_project_per_member_and_updates_on_a_second_click(
+    make_bot: Any, aws: Any
+) -> None:
+    from bot.playground.blockkit import assert_valid_message
+
+    bot = make_bot(aws_endpoint_url=aws.url)
+    members = aws.create_organization(["prod", "dev", "audit"])
+    key_id, secret = aws.create_user("hub-scanner", admin=True)
+    bot.rt.connectors.create(
+        "aws", "hub", {"access_key_id": key_id, "secret_access_key": secret}, actor="test"
+    )
+    bot.driver.command("connectors", ADMIN)
+    listing = bot.slack.last("response_url").body
+    assert "Discover accounts" in button_texts(listing)
+
+    bot.driver.click_in_message(listing, ids.ConnectorAction.DISCOVER, ADMIN)
+    reply = bot.slack.last("response_url").body
+    assert_valid_message(reply)
+    text = all_text(reply)
+    assert "3 accounts found" in text and "3 project(s) created" in text
+    for name, account_id in members.items():
+        assert f"hub-{name}" in text and account_id in text
+    assert sorted(bot.rt.projects.names()) == ["hub-audit", "hub-dev", "hub-prod"]
+
+    bot.driver.click_in_message(listing, ids.ConnectorAction.DISCOVER, ADMIN)
+    again = all_text(bot.slack.last("response_url").body)
+    assert "0 project(s) created, 0 updated, 3 unchanged" in again
+    assert len(bot.rt.projects.names()) == 3
+    with bot.rt.db.read() as s:
+        audits = s.scalars(select(AuditEvent).where(AuditEvent.action == "connector.discover"))
+        assert [a.actor for a in audits] == ["slack:" + ADMIN] * 2
+
+
+def test_discover_accounts_needs_an_admin(bot: Bot) -> None:
+    seed_connector(bot.rt, "hub")
+    bot.driver.command("connectors", OPERATOR)
+    listing = bot.slack.last("response_url").body
+    bot.driver.click_in_message(listing, ids.ConnectorAction.DISCOVER, OPERATOR)
+    assert "Only CSPM admins may manage connectors" in all_text(bot.slack.last("response_url").body)
+    assert bot.rt.projects.names() == []

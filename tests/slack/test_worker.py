@@ -23,7 +23,7 @@ from bot.playground.aws import refused_url
 from bot.playground.slack_emulator import SlackStandIn
 from bot.runtime import Runtime
 from bot.serve import create_wsgi_app
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.app import context_of
 from bot.slack.client import make_web_client
 from bot.slack.work import LAZY_NAME_HEADER, LAZY_ONLY_HEADER, WorkItem
@@ -71,8 +71,10 @@ def make_front(
     """Build a front whose work runs in `worker` (started unless told otherwise)."""
     built: list[tuple[Front, Any]] = []
 
-    def factory(start: bool = True, **worker_options: Any) -> Front:
+    def factory(start: bool = True, priority: str | None = None, **worker_options: Any) -> Front:
         settings = _settings(slack, sqlite_url)
+        if priority is not None:
+            settings = settings.model_copy(update={"worker_priority": priority})
         rt = runtime_factory(settings)  # migrates the database the worker will open
         worker = WorkerProcess(settings, create_app, **worker_options)
         if start:
@@ -152,32 +154,71 @@ def test_a_click_decoded_by_the_front_is_decoded_again_by_the_worker(
     assert front.background.submitted() == 0
 
 
-def test_the_worker_runs_below_the_serving_process(make_front: Callable[..., Front]) -> None:
-    front = make_front()  # CSPM_WORKER_PRIORITY's default: idle
+def _threads(pid: int) -> dict[int, tuple[int, int]]:
+    """Every thread of process `pid`: thread id -> (nice value, scheduling policy)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        found[int(task.name)] = (int(fields[16]), int(fields[38]))  # stat fields 19 and 41
+    return found
+
+
+def _busy_worker(front: Front, slack: SlackStandIn) -> int:
+    """Make the worker start its work threads and a scan's, then return its pid."""
+    seed_connector(front.rt)
+    seed_project(front.rt, "web")
+    front.driver.command("projects", READER, settle=False)
+    front.driver.command("scan web", ADMIN, settle=False)  # the engine's threads, too
+    slack.wait_for("response_url", count=2, timeout=30)
     pid = front.worker.pid
     assert pid is not None
-    assert os.sched_getscheduler(pid) == os.SCHED_IDLE  # preempted by any other task at once
-    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 19)
+    return pid
+
+
+def test_the_worker_runs_at_low_priority_by_default_in_every_thread(
+    make_front: Callable[..., Front], slack: SlackStandIn
+) -> None:
+    assert Settings().worker_priority == "low"  # the default: scans are not starved
+    front = make_front()
+    pid = _busy_worker(front, slack)
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    threads = _threads(pid)
+    assert len(threads) > 3  # the work threads and the scan's were started after lowering
+    assert set(threads.values()) == {(expected, os.SCHED_OTHER)}, threads
     autogroup = Path(f"/proc/{pid}/autogroup")
     if autogroup.exists():  # Linux autogroup scheduling: a session of its own, niced too
         assert os.getsid(pid) != os.getsid(0)
+        assert autogroup.read_text().strip().endswith("nice 10")
+
+
+def test_an_idle_worker_is_sched_idle_in_every_thread(
+    make_front: Callable[..., Front], slack: SlackStandIn
+) -> None:
+    front = make_front(priority="idle")
+    pid = _busy_worker(front, slack)
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 19)
+    assert set(_threads(pid).values()) == {(expected, os.SCHED_IDLE)}
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    if autogroup.exists():
         assert autogroup.read_text().strip().endswith("nice 19")
 
 
-def test_a_low_priority_worker_is_only_niced(
-    slack: SlackStandIn, sqlite_url: str, runtime_factory: Any
+def test_a_normal_priority_worker_is_left_alone(
+    make_front: Callable[..., Front], slack: SlackStandIn
 ) -> None:
-    settings = _settings(slack, sqlite_url).model_copy(update={"worker_priority": "low"})
-    runtime_factory(settings)
-    worker = WorkerProcess(settings, create_app)
-    worker.start()
-    try:
-        assert worker.pid is not None
-        assert os.sched_getscheduler(worker.pid) == os.SCHED_OTHER
-        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
-        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == expected
-    finally:
-        worker.close()
+    front = make_front(priority="normal")
+    pid = front.worker.pid
+    assert pid is not None
+    assert set(_threads(pid).values()) == {(os.getpriority(os.PRIO_PROCESS, 0), os.SCHED_OTHER)}
+    assert os.getsid(pid) == os.getsid(0)
+
+
+def test_the_priority_setting_is_parsed_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CSPM_WORKER_PRIORITY", "idle")
+    assert load_settings().worker_priority == "idle"
+    monkeypatch.setenv("CSPM_WORKER_PRIORITY", "lowest")
+    with pytest.raises(SettingsError, match="CSPM_WORKER_PRIORITY"):
+        load_settings()
 
 
 def test_a_dead_worker_is_replaced_and_the_bot_answers_again(

@@ -70,7 +70,13 @@ def test_list_rows_show_identity_projects_and_validation() -> None:
     assert "AWS · `AKIA…WXYZ` · account `123456789012`" in text
     assert "used by 2 projects: prod-aws, prod-aws-eu" in text
     assert ":x: validation failed <!date^1714564800^" in text
-    assert [b.text for b in buttons(payload)] == ["New connector", "Replace", "Validate", "Delete"]
+    assert [b.text for b in buttons(payload)] == [
+        "New connector",
+        "Replace",
+        "Validate",
+        "Discover accounts",  # AWS lists its organization's member accounts
+        "Delete",
+    ]
     for action in (
         ids.ConnectorAction.REPLACE,
         ids.ConnectorAction.VALIDATE,
@@ -434,3 +440,19 @@ def test_read_form() -> None:
         "access_key_id": "AKIA" + "IOSFODNN7EXAMPLE",
         "role_arn": "",
     }
+
+
+def test_discovered_lists_each_project_with_its_account() -> None:
+    from bot.records import DiscoveredProject, DiscoveryResult
+
+    rows = tuple(
+        DiscoveredProject(i, f"hub-acct-<{i}>", f"{210987654300 + i}", f"acct *{i}*", change)
+        for i, change in enumerate(["created", "updated", "unchanged"] * 100)
+    )
+    payload = msg(cv.build_discovered(DiscoveryResult(connector(), rows)))
+    text = all_text(payload)
+    assert "300 accounts found in AWS — 100 project(s) created, 100 updated, 100 unchanged" in text
+    assert "…and" in text and "more projects" in text
+    assert "hub-acct-&lt;0&gt;" in text  # names are escaped
+    empty = msg(cv.build_discovered(DiscoveryResult(connector(), ())))
+    assert "member accounts" in all_text(empty)

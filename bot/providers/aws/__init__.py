@@ -88,4 +88,5 @@ SPEC = ProviderSpec(
     unit_checks=unit_checks,
     check_scope=check_scope,
     scan_credentials=scan_credentials,
+    discovery="the organization's member accounts (AWS Organizations ListAccounts)",
 )

@@ -46,13 +46,20 @@ from bot.domain import (
     CloudEndpoints,
     CloudError,
     Credentials,
+    DiscoveredTarget,
     ErrorCategory,
     ValidationResult,
     mask,
 )
 from bot.errors import InputError
 from bot.providers._pool import CallPool
-from bot.providers.aws.credentials import ACCESS_KEY, IDENTITIES, MACHINE, AwsCredentials
+from bot.providers.aws.credentials import (
+    ACCESS_KEY,
+    DEFAULT_MEMBER_ROLE,
+    IDENTITIES,
+    MACHINE,
+    AwsCredentials,
+)
 from bot.providers.aws.units import global_units, is_global
 from bot.redaction import redact, redact_one_line
 
@@ -806,6 +813,46 @@ class AwsAdapter:
     def classify(self, exc: BaseException, secrets: Sequence[str]) -> CloudError:
         """Classify and redact any exception raised by an AWS call."""
         return classify_exception(exc, secrets)
+
+    def discover(
+        self, creds: Credentials, endpoints: CloudEndpoints, parent: str | None = None
+    ) -> list[DiscoveredTarget]:
+        """The organization's active member accounts (AWS Organizations ListAccounts, or
+        ListAccountsForParent for an OU or root id in `parent`), with the connector's identity
+        (its own role, if it has one). Each target assumes `member_role_name` (default
+        OrganizationAccountAccessRole) with `member_external_id`; the connector's own account
+        is left out (a project without a target scans it)."""
+        aws = _require_aws(creds)
+        session = AwsSession(aws, endpoints, CancelToken())
+        try:
+            own, partition = session.account_id, session.partition
+            role_name = aws.member_role_name or DEFAULT_MEMBER_ROLE
+            organizations = session.client("organizations")
+            if parent:
+                pages = organizations.get_paginator("list_accounts_for_parent").paginate(
+                    ParentId=parent
+                )
+            else:
+                pages = organizations.get_paginator("list_accounts").paginate()
+            found: dict[str, DiscoveredTarget] = {}
+            for page in pages:
+                for account in page.get("Accounts") or []:
+                    account_id = str(account.get("Id") or "")
+                    if not account_id or account_id == own:
+                        continue
+                    if str(account.get("Status") or "ACTIVE") != "ACTIVE":
+                        continue
+                    target = {
+                        "account_id": account_id,
+                        "role_arn": f"arn:{partition}:iam::{account_id}:role/{role_name}",
+                    }
+                    if aws.member_external_id:
+                        target["external_id"] = aws.member_external_id
+                    name = str(account.get("Name") or account_id)
+                    found[account_id] = DiscoveredTarget(account_id, name, target)
+        finally:
+            session.close()
+        return [found[k] for k in sorted(found)]
 
 
 ADAPTER = AwsAdapter()

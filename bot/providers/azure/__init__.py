@@ -29,4 +29,5 @@ SPEC = ProviderSpec(
             "Azure Resource Manager (e.g. `https://management.usgovcloudapi.net`)",
         ),
     ),
+    discovery="every subscription the service principal can read",
 )

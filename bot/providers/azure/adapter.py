@@ -32,6 +32,7 @@ from bot.domain import (
     CloudEndpoints,
     CloudError,
     Credentials,
+    DiscoveredTarget,
     ErrorCategory,
     ValidationResult,
 )
@@ -620,6 +621,25 @@ class AzureAdapter:
     def classify(self, exc: BaseException, secrets: Sequence[str]) -> CloudError:
         """Map an exception to a classified, redacted `CloudError` (see `classify_azure`)."""
         return classify_azure(exc, secrets)
+
+    def discover(
+        self, creds: Credentials, endpoints: CloudEndpoints, parent: str | None = None
+    ) -> list[DiscoveredTarget]:
+        """Every enabled subscription the service principal can read (ARM GET
+        /subscriptions), each scanned by a project whose scope is that subscription.
+        `parent` is not used (the tenant is the connector's)."""
+        with AzureSession(_azure(creds), endpoints, CancelToken()) as session:
+            subscriptions = session.subscriptions()
+        found = {
+            str(s["subscriptionId"]): DiscoveredTarget(
+                str(s["subscriptionId"]),
+                str(s.get("displayName") or s["subscriptionId"]),
+                {"subscription_id": str(s["subscriptionId"])},
+                scope=(str(s["subscriptionId"]),),
+            )
+            for s in subscriptions
+        }
+        return [found[k] for k in sorted(found)]
 
 
 ADAPTER = AzureAdapter()

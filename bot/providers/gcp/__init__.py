@@ -72,4 +72,5 @@ SPEC = ProviderSpec(
             "Cloud KMS API (derived from the API base when unset)",
         ),
     ),
+    discovery="the projects the service account can list (Resource Manager projects.search)",
 )

@@ -32,6 +32,7 @@ from bot.domain import (
     CloudEndpoints,
     CloudError,
     Credentials,
+    DiscoveredTarget,
     ErrorCategory,
     ValidationResult,
 )
@@ -627,6 +628,28 @@ class GcpAdapter:
     def classify(self, exc: BaseException, secrets: Sequence[str]) -> CloudError:
         """Map an exception to a classified, redacted `CloudError` (see `classify_gcp`)."""
         return classify_gcp(exc, secrets)
+
+    def discover(
+        self, creds: Credentials, endpoints: CloudEndpoints, parent: str | None = None
+    ) -> list[DiscoveredTarget]:
+        """Every active project the service account can list (Resource Manager v3
+        projects.search), only those directly under `parent` (``folders/123`` or
+        ``organizations/456``) when given; each is scanned by a project whose scope is it."""
+        query = {"query": f"parent:{parent}"} if parent else {}
+        with GcpSession(_gcp(creds), endpoints, CancelToken()) as session:
+            projects = session.get_all(f"{session.api_base}/v3/projects:search", "projects", query)
+        found: dict[str, DiscoveredTarget] = {}
+        for project in projects:
+            project_id = str(project.get("projectId") or "")
+            if not project_id or str(project.get("state") or "ACTIVE") != "ACTIVE":
+                continue
+            found[project_id] = DiscoveredTarget(
+                project_id,
+                str(project.get("displayName") or project_id),
+                {"project_id": project_id},
+                scope=(project_id,),
+            )
+        return [found[k] for k in sorted(found)]
 
 
 ADAPTER = GcpAdapter()
