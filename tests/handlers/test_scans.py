@@ -82,7 +82,10 @@ def test_run_posts_progress_that_updates_until_completed(make_bot: Any, aws: Any
     gaps = [b.at - a.at for a, b in itertools.pairwise(updates)]
     # throttled per message (arrival times at the stand-in jitter under load: half the interval)
     assert all(gap >= INTERVAL * 0.5 for gap in gaps), gaps
-    assert len(updates) <= 4  # job events coalesced, not one update per event
+    # job events coalesced: 4 jobs give 8 start/finish events (plus the scan's own), and an
+    # update per event would be at least that many; how many intervals a scan spans depends on
+    # the machine's load, so the bound is the events, not a fixed count
+    assert 1 <= len(updates) < 2 * 4, len(updates)
     with bot.rt.db.read() as s:
         assert s.query(AuditEvent).filter_by(actor=f"slack:{OPERATOR}", action="scan.run").count()
 
