@@ -44,6 +44,7 @@ FALLBACK_MAX = 300
 """Notification fallback ``text`` of a message."""
 
 ELLIPSIS = "…"
+_ENTITY = re.compile(r"&(?:amp|lt|gt);")
 
 # --------------------------------------------------------------------------------------------
 # Text safety
@@ -103,6 +104,27 @@ def cut_mrkdwn(text: str, limit: int) -> str:
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
     return cut + ELLIPSIS
+
+
+def cut_middle(text: str, limit: int) -> str:
+    """Cut already-escaped mrkdwn to ≤ `limit` by dropping its middle ("start…end").
+
+    A cloud error names its code near the start and says what went wrong at the end
+    ("An error occurred (Throttling) when calling … : Rate exceeded"), so both ends are kept;
+    an ``&amp;``-style entity is never cut in half on either side.
+    """
+    if len(text) <= limit:
+        return text
+    if limit < 8:
+        return cut_mrkdwn(text, limit)
+    keep = limit - len(ELLIPSIS)
+    head_end, tail_start = keep - keep // 2, len(text) - keep // 2
+    for entity in _ENTITY.finditer(text):
+        if entity.start() < head_end < entity.end():
+            head_end = entity.start()
+        if entity.start() < tail_start < entity.end():
+            tail_start = entity.end()
+    return text[:head_end].rstrip() + ELLIPSIS + text[tail_start:].lstrip()
 
 
 def join_limited(

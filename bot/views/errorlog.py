@@ -39,6 +39,7 @@ from bot.views.common import (
     category_title,
     code_block,
     context,
+    cut_middle,
     divider,
     fields_section,
     md,
@@ -71,12 +72,21 @@ _NO_LOG = {
 }
 
 
+GROUPING_NOTE = (
+    "A job can record more than one entry: each check that failed in it gets its own line, "
+    "after the job's region or unit and the check's id."
+)
+
+
 def _line(entry: ErrorEntryView) -> str:
-    head = (
-        f"{category_emoji(entry.category)} `{md(entry.job_unit, 40)}` "
-        f"*{category_title(entry.category)}*"
-    )
-    return f"{head} — {md(entry.message, max(20, LINE_MAX - len(head) - 3))}"
+    """One collapsed line: category, job (and check), and the message with its middle cut, so
+    the provider's code near the start and what went wrong at the end both stay readable."""
+    where = f"`{md(entry.job_unit, 40)}`"
+    if entry.check_id:
+        where += f" · `{md(entry.check_id, 40)}`"
+    head = f"{category_emoji(entry.category)} {where} *{category_title(entry.category)}*"
+    message = md(entry.message, len(entry.message) * 5 + 1)  # escaped, one line, not cut
+    return f"{head} — {cut_middle(message, max(20, LINE_MAX - len(head) - 3))}"
 
 
 def _next_step(entry: ErrorEntryView, scan_id: int) -> tuple[str, list[Block]]:
@@ -197,6 +207,9 @@ def build_error_log(data: ErrorLogData, state: ErrorLogState) -> Payload:
             button("Contact support", ids.SupportAction.OPEN, encode(SupportRef(scan.scan_id)))
         )
     else:
+        units = [e.job_unit for e in data.entries]
+        if len(set(units)) < len(units):
+            blocks.append(context(GROUPING_NOTE))
         n_expanded = len(state.expanded)
         collapsed_text = LINE_MAX * (len(data.entries) - n_expanded) + 10 * len(data.entries)
         spare = TEXT_BUDGET - _RESERVED_TEXT - 400 - collapsed_text

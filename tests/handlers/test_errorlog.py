@@ -118,3 +118,31 @@ def test_a_failed_role_assumption_says_to_fix_the_trust_policy_not_the_connector
     assert "Replacing the connector does not help" in text
     assert "Re-run scan" in button_texts(expanded)
     assert "Fix credentials" not in button_texts(expanded)
+
+
+def test_a_collapsed_line_keeps_the_error_code_and_what_went_wrong(bot: Bot) -> None:
+    throttled = (
+        "An error occurred (RequestLimitExceeded) when calling the DescribeSecurityGroups "
+        "operation (reached max retries: 4): Request limit exceeded for this account in "
+        "eu-west-1, slow down"
+    )
+    seed_connector(bot.rt)
+    seed_project(bot.rt, "acme-prod")
+    partial = seed_scan(
+        bot.rt,
+        "acme-prod",
+        ScanStatus.PARTIALLY_COMPLETED,
+        [
+            JobSpec("us-east-1"),
+            JobSpec(
+                "eu-west-1",
+                JobStatus.FAILED,
+                (ErrorCategory.TEMPORARY, "RequestLimitExceeded", throttled),
+            ),
+        ],
+    )
+    bot.driver.command("history acme-prod", READER)
+    view_id = open_error_log(bot, bot.slack.last("response_url").body, partial)
+    text = all_text(bot.slack.views[view_id])
+    assert "(RequestLimitExceeded)" in text and "eu-west-1, slow down" in text
+    assert "Provider code" not in text  # still the collapsed line, shortened in the middle

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -161,3 +162,20 @@ def test_error_message_with_and_without_reference() -> None:
     assert_valid_message(ref)
     assert "Reference: `a1b2c3`" in all_text(ref)
     assert "<!channel>" not in all_text(error_message("<!channel> boom"))
+
+
+def test_cut_middle_keeps_both_ends_and_never_splits_an_entity() -> None:
+    text = common.escape("start (Code) " + "&" * 40 + " the end")
+    for limit in range(8, len(text)):
+        cut = common.cut_middle(text, limit)
+        assert len(cut) <= limit
+        assert (cut.startswith("start") and cut.endswith("the end")) or limit < 30
+        head, _, tail = cut.partition("…")
+        assert not re.search(r"&[a-z]*$", head) and not re.match(r"^[a-z]*;", tail)
+    assert common.cut_middle("short", 10) == "short"
+
+
+@given(st.text(max_size=300), st.integers(min_value=1, max_value=200))
+def test_cut_middle_fits_any_text(text: str, limit: int) -> None:
+    cut = common.cut_middle(common.escape(text), limit)
+    assert len(cut) <= limit

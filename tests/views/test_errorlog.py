@@ -158,3 +158,42 @@ def test_many_entries_are_summarised() -> None:
 def test_stale_expanded_ids_are_dropped() -> None:
     view = build([entry(1)], expanded={1, 99})
     assert decode(view["private_metadata"], ErrorLogState).expanded == {1}
+
+
+def _collapsed_lines(view: dict) -> list[str]:
+    return [
+        b["text"]["text"] for b in blocks_of(view) if b["type"] == "section" and "accessory" in b
+    ]
+
+
+def test_a_long_message_keeps_the_code_and_its_end() -> None:
+    message = (
+        "An error occurred (RequestLimitExceeded) when calling the DescribeSecurityGroups "
+        "operation (reached max retries: 4): Rate exceeded for this account & region <x>; "
+        "try again later"
+    )
+    view = build([entry(1, ErrorCategory.TEMPORARY, message=message)])
+    [line] = _collapsed_lines(view)
+    assert "(RequestLimitExceeded)" in line
+    assert line.endswith("try again later")  # what went wrong, not "Rate exce…"
+    assert "…" in line and len(line) <= 160
+    assert "&amp" not in line.split("…")[0][-4:] and "<x>" not in line
+
+
+def test_several_entries_of_one_job_are_explained_and_name_their_check() -> None:
+    view = build(
+        [
+            entry(1, ErrorCategory.PERMISSION_DENIED, job_unit="global:s3", check_id="s3.public"),
+            entry(2, ErrorCategory.PERMISSION_DENIED, job_unit="global:s3", check_id="s3.tls"),
+            entry(3, ErrorCategory.TEMPORARY, job_unit="eu-west-1", message="Rate exceeded"),
+        ]
+    )
+    lines = _collapsed_lines(view)
+    assert lines[0].startswith(":no_entry: `global:s3` · `s3.public` *Permission denied*")
+    assert "`global:s3` · `s3.tls`" in lines[1]
+    assert "each check that failed in it gets its own line" in all_text(view)
+
+
+def test_one_entry_per_job_needs_no_explanation() -> None:
+    view = build([entry(1), entry(2, ErrorCategory.TEMPORARY, job_unit="eu-west-1")])
+    assert "each check that failed" not in all_text(view)
