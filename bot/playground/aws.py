@@ -402,8 +402,13 @@ def _error_reply(
     return status, "text/xml", xml.encode()
 
 
-def _throttle_reply(service: str, json_protocol: bool) -> tuple[int, str, bytes]:
+def _throttle_reply(
+    service: str, json_protocol: bool, rest_json: bool = False
+) -> tuple[int, str, bytes]:
     """The service's own throttling answer."""
+    if rest_json:  # EFS, Security Hub: the code travels in a header (and the JSON body)
+        body = json.dumps({"message": "Rate exceeded"}).encode()
+        return 429, "application/json", body
     if json_protocol:
         return _error_reply(service, True, 400, "ThrottlingException", "Rate exceeded")
     if service == "s3":
@@ -411,6 +416,17 @@ def _throttle_reply(service: str, json_protocol: bool) -> tuple[int, str, bytes]
     if service == "ec2":
         return _error_reply(service, False, 503, "RequestLimitExceeded", "Request limit exceeded.")
     return _error_reply(service, False, 400, "Throttling", "Rate exceeded")
+
+
+_REST_XML_SERVICES = frozenset({"s3", "route53", "cloudfront"})
+
+
+def _is_rest_json(service: str, headers: Any) -> bool:
+    """Whether a request speaks the REST-JSON protocol (EFS, Security Hub): no JSON target
+    header, not a form-encoded query/EC2 call, not one of the REST-XML services."""
+    if headers.get("X-Amz-Target") or service in _REST_XML_SERVICES:
+        return False
+    return "x-www-form-urlencoded" not in (headers.get("Content-Type") or "")
 
 
 def _server_error_reply(service: str, json_protocol: bool, status: int) -> tuple[int, str, bytes]:
@@ -673,13 +689,18 @@ class FaultProxy:
                         self._reply(status, headers, payload, head)
                         return
                     if fault is not None:
+                        rest_json = _is_rest_json(service, self.headers)
                         if fault.kind == "throttle":
-                            status, ctype, payload = _throttle_reply(service, json_protocol)
+                            status, ctype, payload = _throttle_reply(
+                                service, json_protocol, rest_json
+                            )
                         else:
                             status, ctype, payload = _server_error_reply(
                                 service, json_protocol, fault.status
                             )
                         headers = [("Content-Type", ctype), ("x-amzn-RequestId", "injected")]
+                        if rest_json and fault.kind == "throttle":
+                            headers.append(("x-amzn-ErrorType", "ThrottlingException:"))
                         self._reply(status, headers, b"" if head else payload, head)
                         return
                     status, headers, payload = self._forward(body)

@@ -77,6 +77,30 @@ def test_aws_5xx_storm_on_one_region(
     }
 
 
+def test_aws_429_storm_on_one_region_is_retried_by_every_service(
+    database_url: str, aws: Any, aws_proxy: Any, runtime_factory: Any
+) -> None:
+    rt = runtime_factory(make_settings(database_url, aws_endpoint_url=aws_proxy.url))
+    key_id, secret = aws.create_user("scanner", admin=True)
+    raw = {"access_key_id": key_id, "secret_access_key": secret}
+    rt.connectors.create("aws", "prod-aws", raw, actor="test")
+    rt.projects.add("web", "prod-aws", actor="test", scope=["us-east-1", "eu-west-1"])
+    aws_proxy.throttle(region="eu-west-1")
+
+    scan = _scan(rt, "web")
+
+    _assert_partial(rt, scan, "eu-west-1", [*global_units(), "us-east-1"])
+    # each service's throttling answer (query, JSON, EC2 and REST-JSON such as EFS) is one
+    # botocore retries: every call of every service tried exactly the budget
+    per_service = {s: n for (s, r), n in aws_proxy.calls.items() if r == "eu-west-1"}
+    assert per_service and all(n % ATTEMPTS == 0 for n in per_service.values()), per_service
+    assert {e.code for e in rt.scans.errors(scan.scan_id)} <= {
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+    }
+
+
 def test_azure_429_storm_on_one_subscription(
     database_url: str, azure: AzureStandIn, runtime_factory: Any
 ) -> None:
