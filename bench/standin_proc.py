@@ -36,9 +36,9 @@ from typing import Any
 
 import requests
 
+from bot.lifetime import lower_priority
 from bot.playground.loopback import Reply, Request
 from bot.playground.slack_emulator import TEAM_ID, TOKEN, SlackStandIn
-from bot.slack.worker import lower_priority
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_URL_PREFIX = "B"

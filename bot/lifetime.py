@@ -12,6 +12,7 @@ new `serve` would bind the same port beside them (granian binds with ``SO_REUSEP
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import logging
@@ -20,6 +21,7 @@ import signal
 import socket
 import sys
 import threading
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -93,3 +95,34 @@ def check_port_free(host: str, port: int) -> None:
                     "stop what listens there, or pass --port N."
                 ) from None
             raise PortInUseError(f"Cannot bind {host}:{port}: {exc.strerror}.") from None
+
+
+PRIORITY_NICENESS = {"idle": 19, "low": 10, "normal": 0}
+"""`CSPM_WORKER_PRIORITY` → how many nice steps the worker runs below the serving process."""
+
+
+def lower_priority(priority: str) -> None:
+    """Run this process below the serving process's CPU priority (`CSPM_WORKER_PRIORITY`).
+
+    - ``idle``: Linux's SCHED_IDLE policy, which any other runnable task preempts at once
+      (an ack never waits for the worker's time slice to end), plus nice 19 elsewhere;
+    - ``low``: nice 10; ``normal``: unchanged.
+
+    Linux's autogroup scheduling (where enabled) first shares the CPU between sessions and
+    only then looks at nice values inside each: a busy worker would make the serving
+    process's whole session wait. So a lowered worker also gets a session of its own, with
+    the same niceness (`/proc/self/autogroup`). Call it before starting any thread: Linux
+    sets these per thread, and new threads inherit them.
+    """
+    niceness = PRIORITY_NICENESS[priority]
+    if not niceness:
+        return
+    os.nice(niceness)
+    autogroup = Path("/proc/self/autogroup")
+    if autogroup.exists():
+        with contextlib.suppress(OSError):
+            os.setsid()
+            autogroup.write_text(str(niceness))
+    if priority == "idle" and hasattr(os, "SCHED_IDLE"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))

@@ -27,6 +27,7 @@ from bot.distributed.celeryapp import QUEUES, make_celery
 from bot.distributed.tasks import WorkerState, register_tasks
 from bot.engine.jobs import JobRunner
 from bot.errors import CspmError
+from bot.lifetime import lower_priority
 from bot.redaction import redact
 from bot.settings import Settings
 
@@ -65,7 +66,12 @@ def run_queue(
     runner: JobRunner | None = None,
 ) -> int:
     """Run one Celery worker consuming `queue` in this process until SIGTERM/SIGINT
-    (`runner`: another job runner than the clouds', for benchmarks)."""
+    (`runner`: another job runner than the clouds', for benchmarks).
+
+    Like the embedded worker, it runs below the serving processes' CPU priority
+    (`CSPM_WORKER_PRIORITY`), set before any thread starts: on a machine shared with a
+    replica, a thousand running jobs do not slow down its acks."""
+    lower_priority(settings.worker_priority)
     try:
         state = WorkerState.build(settings, slack=queue == "slack", runner=runner)
     except CspmError:

@@ -33,10 +33,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.lifetime import lower_priority
 from bot.redaction import redact
 from bot.settings import Settings
 from bot.slack.work import WorkItem
@@ -237,37 +237,6 @@ class _Stop(Exception):
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Stop
-
-
-PRIORITY_NICENESS = {"idle": 19, "low": 10, "normal": 0}
-"""`CSPM_WORKER_PRIORITY` → how many nice steps the worker runs below the serving process."""
-
-
-def lower_priority(priority: str) -> None:
-    """Run this process below the serving process's CPU priority (`CSPM_WORKER_PRIORITY`).
-
-    - ``idle``: Linux's SCHED_IDLE policy, which any other runnable task preempts at once
-      (an ack never waits for the worker's time slice to end), plus nice 19 elsewhere;
-    - ``low``: nice 10; ``normal``: unchanged.
-
-    Linux's autogroup scheduling (where enabled) first shares the CPU between sessions and
-    only then looks at nice values inside each: a busy worker would make the serving
-    process's whole session wait. So a lowered worker also gets a session of its own, with
-    the same niceness (`/proc/self/autogroup`). Call it before starting any thread: Linux
-    sets these per thread, and new threads inherit them.
-    """
-    niceness = PRIORITY_NICENESS[priority]
-    if not niceness:
-        return
-    os.nice(niceness)
-    autogroup = Path("/proc/self/autogroup")
-    if autogroup.exists():
-        with contextlib.suppress(OSError):
-            os.setsid()
-            autogroup.write_text(str(niceness))
-    if priority == "idle" and hasattr(os, "SCHED_IDLE"):
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def worker_main(

@@ -15,9 +15,11 @@ from cryptography.fernet import Fernet
 
 from bot.cli import main
 from bot.distributed.celeryapp import make_celery
+from bot.domain import JobStatus
 from bot.playground.slack_emulator import SlackStandIn
 from tests.conftest import make_settings
 from tests.support.distributed import Broker, settings_env, wait_until
+from tests.support.processes import thread_priorities
 
 
 @pytest.fixture
@@ -106,3 +108,33 @@ def test_both_queues_run_as_two_supervised_processes(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
         app.close()
+
+
+def test_a_queue_worker_runs_below_the_serving_processes_in_every_thread(
+    broker: Broker,
+    tmp_path: Path,
+    aws: Any,
+    aws_proxy: Any,
+    runtime_factory: Any,
+    workers: Any,
+) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path}/cspm.db", aws_endpoint_url=aws_proxy.url, broker_url=broker.url
+    )
+    rt = runtime_factory(settings)
+    key_id, secret = aws.create_user("scanner", admin=True)
+    rt.connectors.create(
+        "aws", "prod-aws", {"access_key_id": key_id, "secret_access_key": secret}, actor="test"
+    )
+    rt.projects.add("web", "prod-aws", actor="test", scope=["us-east-1", "eu-west-1"])
+    aws_proxy.delay(0.2)  # jobs last long enough to be seen running
+    worker = workers(settings).start("scans", concurrency=3)
+    scan_id = rt.scans.start("web", trigger="cli", actor="test").scan_id
+    wait_until(
+        lambda: any(j.status is JobStatus.RUNNING for j in rt.scans.jobs(scan_id)),
+        what="a job running on the worker",
+    )
+    threads = thread_priorities(worker.pid)  # the pool's threads and the jobs' own
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)  # CSPM_WORKER_PRIORITY=low
+    assert len(threads) > 3, threads
+    assert set(threads.values()) == {(expected, os.SCHED_OTHER)}, threads

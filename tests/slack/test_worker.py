@@ -30,6 +30,7 @@ from bot.slack.work import LAZY_NAME_HEADER, LAZY_ONLY_HEADER, WorkItem
 from bot.slack.worker import WorkerError, WorkerProcess
 from bot.slackapp import create_app
 from tests.conftest import make_settings
+from tests.support.processes import thread_priorities
 from tests.support.slackbot import (
     ADMIN,
     READER,
@@ -154,15 +155,6 @@ def test_a_click_decoded_by_the_front_is_decoded_again_by_the_worker(
     assert front.background.submitted() == 0
 
 
-def _threads(pid: int) -> dict[int, tuple[int, int]]:
-    """Every thread of process `pid`: thread id -> (nice value, scheduling policy)."""
-    found = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        found[int(task.name)] = (int(fields[16]), int(fields[38]))  # stat fields 19 and 41
-    return found
-
-
 def _busy_worker(front: Front, slack: SlackStandIn) -> int:
     """Make the worker start its work threads and a scan's, then return its pid."""
     seed_connector(front.rt)
@@ -182,7 +174,7 @@ def test_the_worker_runs_at_low_priority_by_default_in_every_thread(
     front = make_front()
     pid = _busy_worker(front, slack)
     expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
-    threads = _threads(pid)
+    threads = thread_priorities(pid)
     assert len(threads) > 3  # the work threads and the scan's were started after lowering
     assert set(threads.values()) == {(expected, os.SCHED_OTHER)}, threads
     autogroup = Path(f"/proc/{pid}/autogroup")
@@ -197,7 +189,7 @@ def test_an_idle_worker_is_sched_idle_in_every_thread(
     front = make_front(priority="idle")
     pid = _busy_worker(front, slack)
     expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 19)
-    assert set(_threads(pid).values()) == {(expected, os.SCHED_IDLE)}
+    assert set(thread_priorities(pid).values()) == {(expected, os.SCHED_IDLE)}
     autogroup = Path(f"/proc/{pid}/autogroup")
     if autogroup.exists():
         assert autogroup.read_text().strip().endswith("nice 19")
@@ -209,7 +201,9 @@ def test_a_normal_priority_worker_is_left_alone(
     front = make_front(priority="normal")
     pid = front.worker.pid
     assert pid is not None
-    assert set(_threads(pid).values()) == {(os.getpriority(os.PRIO_PROCESS, 0), os.SCHED_OTHER)}
+    assert set(thread_priorities(pid).values()) == {
+        (os.getpriority(os.PRIO_PROCESS, 0), os.SCHED_OTHER)
+    }
     assert os.getsid(pid) == os.getsid(0)
 
 
