@@ -181,24 +181,33 @@ def reset_database(url: str) -> None:
 
 
 def seed(rt: Any, projects: int) -> list[str]:
+    """The connector "bench" and projects bench-000… (those missing: both parts share them)."""
+    from sqlalchemy import select
+
+    from bot.errors import NotFoundError
     from storage.models import Connector
 
     with rt.db.unit_of_work() as s:  # placeholder secrets: the sleeping runner calls no cloud
-        c = Connector(
-            name="bench",
-            provider="aws",
-            account_id="123456789012",
-            scopes=[],
-            fingerprint="AKIA…BENCH",
-            secret_ciphertext=rt.box.encrypt(
-                {"access_key_id": "AKIA" + "B" * 16, "secret_access_key": "x" * 40}
-            ),
-            created_by="bench",
-        )
-        s.add(c)
+        if s.scalar(select(Connector.id).where(Connector.name == "bench")) is None:
+            s.add(
+                Connector(
+                    name="bench",
+                    provider="aws",
+                    account_id="123456789012",
+                    scopes=[],
+                    fingerprint="AKIA…BENCH",
+                    secret_ciphertext=rt.box.encrypt(
+                        {"access_key_id": "AKIA" + "B" * 16, "secret_access_key": "x" * 40}
+                    ),
+                    created_by="bench",
+                )
+            )
     names = [f"bench-{i:03d}" for i in range(projects)]
     for name in names:
-        rt.projects.add(name, "bench", actor="bench")
+        try:
+            rt.projects.get(name)
+        except NotFoundError:
+            rt.projects.add(name, "bench", actor="bench")
     return names
 
 
@@ -350,17 +359,7 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any) -> None:
         idle = round_robin(args.requests)
         time.sleep(3)
         rt = build_runtime(settings.model_copy(update={"scan_concurrency": 8}), migrate=False)
-        names = [f"bench-{i:03d}" for i in range(20)]
-        from bot.errors import NotFoundError
-
-        try:
-            rt.projects.get(names[-1])
-        except NotFoundError:
-            for name in names:
-                try:
-                    rt.projects.get(name)
-                except NotFoundError:
-                    rt.projects.add(name, "bench", actor="bench")
+        names = seed(rt, 20)
         ids = [rt.scans.start(n, trigger="cli", actor="bench").scan_id for n in names]
         loaded = round_robin(args.requests)
         running = sum(1 for s in ids if rt.scans.get(s).status.is_active)
@@ -383,14 +382,6 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any) -> None:
     finally:
         procs.stop()
         slack.close()
-
-
-def seed_names(rt: Any) -> list[str]:
-    return (
-        [p.name for p in rt.projects.list_all()]
-        if hasattr(rt.projects, "list_all")
-        else [f"bench-{i:03d}" for i in range(20)]
-    )
 
 
 def main() -> None:

@@ -92,6 +92,8 @@ class GcpStandIn(LoopbackServer):
         self._resources: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._denied_everywhere: set[str] = set()
         self._disabled_apis: set[str] = set()
+        self._parents: dict[str, str] = {}  # project id or folder -> its parent resource
+        self._states: dict[str, str] = {}  # project id -> lifecycle state (default ACTIVE)
         self.tokens_issued = 0
 
     # -- addresses ---------------------------------------------------------------------------
@@ -174,6 +176,17 @@ class GcpStandIn(LoopbackServer):
         """Let the account read another project."""
         self._projects.add(project_id)
         self._accounts[client_email].projects.add(project_id)
+
+    def add_folder(self, folder: str, parent: str) -> None:
+        """A folder (``folders/N``) under `parent` (``organizations/N`` or ``folders/N``)."""
+        self._parents[folder] = parent
+
+    def place_project(self, project_id: str, parent: str, state: str = "ACTIVE") -> None:
+        """Put a project under `parent` (a folder or organization), in a lifecycle `state`
+        (ACTIVE or DELETE_REQUESTED)."""
+        self._projects.add(project_id)
+        self._parents[project_id] = parent
+        self._states[project_id] = state
 
     def deny(self, permission: str, client_email: str | None = None) -> None:
         """403 for calls needing `permission` (for one account or all)."""
@@ -415,6 +428,10 @@ class GcpStandIn(LoopbackServer):
         if request.method != "GET":
             return self._api_error(405, "METHOD_NOT_ALLOWED", "Read-only stand-in.")
         # Resource Manager
+        if parts == ["v3", "projects:search"]:
+            return self._search_projects(request, caller)
+        if parts == ["v3", "folders"]:
+            return self._list_folders(request, caller)
         if len(parts) == 3 and parts[:2] == ["v1", "projects"]:
             return self._project(caller, parts[2])
         # Compute
@@ -479,6 +496,42 @@ class GcpStandIn(LoopbackServer):
                 "createTime": "2024-01-01T00:00:00.000Z",
             },
         )
+
+    def _search_projects(self, request: Request, caller: _Account) -> Reply:
+        """v3 projects.search: the projects the caller may get, optionally ``parent:X``."""
+        query = request.query.get("query", "").strip()
+        if query and not query.startswith("parent:"):
+            return self._api_error(400, "INVALID_ARGUMENT", f"Unsupported query: {query}")
+        parent = query.removeprefix("parent:").strip() or None
+        listed = [
+            {
+                "name": f"projects/{abs(hash(project)) % 10**12}",
+                "parent": self._parents.get(project, ""),
+                "projectId": project,
+                "state": self._states.get(project, "ACTIVE"),
+                "displayName": project.replace("-", " ").title(),
+            }
+            for project in sorted(caller.projects)
+            if parent is None or self._parents.get(project) == parent
+        ]
+        return self._page(request, listed, "projects")
+
+    def _list_folders(self, request: Request, caller: _Account) -> Reply:
+        """v3 folders.list: the folders directly under ``?parent=``."""
+        parent = request.query.get("parent", "")
+        permission = "resourcemanager.folders.list"
+        if permission in caller.denied or permission in self._denied_everywhere:
+            denied = self._check(
+                caller, "", permission, "cloudresourcemanager.googleapis.com", "iam"
+            )
+            if denied is not None:  # always: "" is nobody's project
+                return denied
+        listed = [
+            {"name": folder, "parent": parent, "displayName": folder, "state": "ACTIVE"}
+            for folder, above in sorted(self._parents.items())
+            if folder.startswith("folders/") and above == parent
+        ]
+        return self._page(request, listed, "folders")
 
     def _project_policy(self, caller: _Account, project: str) -> Reply:
         denied = self._check(

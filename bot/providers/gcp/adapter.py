@@ -43,6 +43,7 @@ from bot.providers.gcp.credentials import GcpCredentials
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 MAX_PAGES = 1000
+MAX_FOLDERS = 2000  # folders walked below a discovery parent
 MAX_KEY_FILE_CHARS = 20_000
 
 # Only these keys of a key file are kept; token_uri, auth_uri, the cert URLs and
@@ -633,11 +634,22 @@ class GcpAdapter:
         self, creds: Credentials, endpoints: CloudEndpoints, parent: str | None = None
     ) -> list[DiscoveredTarget]:
         """Every active project the service account can list (Resource Manager v3
-        projects.search), only those directly under `parent` (``folders/123`` or
-        ``organizations/456``) when given; each is scanned by a project whose scope is it."""
-        query = {"query": f"parent:{parent}"} if parent else {}
+        projects.search) or, when `parent` is given (``folders/123`` or
+        ``organizations/456``), every one under it at any depth: the folders below it are
+        listed (folders.list, which needs ``resourcemanager.folders.list``), then the
+        projects directly under each. Each is scanned by a project whose scope is it."""
         with GcpSession(_gcp(creds), endpoints, CancelToken()) as session:
-            projects = session.get_all(f"{session.api_base}/v3/projects:search", "projects", query)
+            search = f"{session.api_base}/v3/projects:search"
+            if parent is None:
+                projects = session.get_all(search, "projects")
+            else:
+                projects = [
+                    project
+                    for resource in _folder_tree(session, parent)
+                    for project in session.get_all(
+                        search, "projects", {"query": f"parent:{resource}"}
+                    )
+                ]
         found: dict[str, DiscoveredTarget] = {}
         for project in projects:
             project_id = str(project.get("projectId") or "")
@@ -650,6 +662,24 @@ class GcpAdapter:
                 scope=(project_id,),
             )
         return [found[k] for k in sorted(found)]
+
+
+def _folder_tree(session: GcpSession, parent: str) -> list[str]:
+    """`parent` and every folder below it, breadth first (a folder seen twice is kept once)."""
+    tree = [parent]
+    for resource in tree:  # grows as folders are found
+        if len(tree) > MAX_FOLDERS:
+            raise InputError(
+                f"More than {MAX_FOLDERS} folders under {parent}: give a folder lower down "
+                "with --parent."
+            )
+        for folder in session.get_all(
+            f"{session.api_base}/v3/folders", "folders", {"parent": resource}
+        ):
+            name = str(folder.get("name") or "")
+            if name and name not in tree and str(folder.get("state") or "ACTIVE") == "ACTIVE":
+                tree.append(name)
+    return tree
 
 
 ADAPTER = GcpAdapter()
