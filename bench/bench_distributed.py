@@ -311,6 +311,7 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any) -> None:
         procs.start(
             [sys.executable, "-m", "bench.bench_distributed", "--worker", "--concurrency", "8"],
             BENCH_UNITS=str(units),
+            CSPM_WORKER_PRIORITY=args.worker_priority,
         )
     try:
         wait_workers(settings, 5)
@@ -397,6 +398,12 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=32)
     parser.add_argument("--load-jobs", type=int, default=1_000)
     parser.add_argument("--only", choices=["throughput", "acks"])
+    parser.add_argument(
+        "--worker-priority",
+        choices=["low", "idle", "normal"],
+        default="low",
+        help="CSPM_WORKER_PRIORITY of the scan workers beside the replicas (acks)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("CSPM_TEST_DATABASE_URL"))
     args = parser.parse_args()
     if args.worker:
