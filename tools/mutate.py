@@ -64,7 +64,13 @@ TARGETS = (
     Target(
         "guards",
         ("bot/slack/guards.py", "bot/slack/permissions.py", "bot/slack/app.py"),
-        ("tests/slack/test_permissions.py", "tests/slack/test_app.py"),
+        (
+            "tests/slack/test_permissions.py",
+            "tests/slack/test_app.py",
+            "tests/handlers/test_scans.py",  # refused clicks (told after the ack)
+            "tests/handlers/test_errorlog.py",  # a refused view submission (an error view)
+            "tests/handlers/test_support.py",
+        ),
         functions=(
             "bot.slack.guards.*",
             "bot.slack.permissions.*",
@@ -98,11 +104,46 @@ TARGETS = (
         ),
     ),
     Target(
+        "request-verification",
+        ("bot/slack/front.py",),
+        ("tests/slack/test_hostile_requests.py", "tests/slack/test_app.py"),
+        functions=_fn(
+            "bot.slack.front",
+            "read_body",
+            "parse_request",
+            "_headers",
+            "check_signature",
+            "SlackFront.refuse",
+            "SlackFront.__call__",
+        ),
+    ),
+    Target(
+        "ownership",
+        ("bot/engine/ownership.py",),
+        ("tests/engine/test_ownership.py", "tests/engine/test_db_outage.py"),
+    ),
+    Target(
         "scan-results",
         ("storage/results.py",),
         ("tests/storage/test_results.py", "tests/engine/test_scans_aws.py"),
     ),
 )
+
+
+FRESH_CACHES = """
+
+@pytest.fixture(autouse=True)
+def _mutmut_fresh_caches() -> None:
+    # mutmut forks each mutant's run from a process that already ran the original code:
+    # results cached there (functools caches) would hide a mutant of what they cached.
+    import importlib
+
+    for name in {modules!r}:
+        for value in list(vars(importlib.import_module(name)).values()):
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+"""
+"""Appended to the scratch copy's tests/conftest.py (never to the project's own)."""
 
 
 def _prepare(target: Target) -> Path:
@@ -123,6 +164,9 @@ def _prepare(target: Target) -> Path:
         f"pytest_add_cli_args_test_selection = {json.dumps(list(target.tests))}\n"
     )
     (work / "pyproject.toml").write_text(config)
+    modules = [f[:-3].replace("/", ".") for f in target.files]
+    with (work / "tests" / "conftest.py").open("a") as conftest:
+        conftest.write(FRESH_CACHES.format(modules=modules))
     return work
 
 
