@@ -66,6 +66,7 @@ TARGETS = (
         ("bot/slack/guards.py", "bot/slack/permissions.py", "bot/slack/app.py"),
         (
             "tests/slack/test_permissions.py",
+            "tests/slack/test_workspace_guard.py",
             "tests/slack/test_app.py",
             "tests/handlers/test_scans.py",  # refused clicks (told after the ack)
             "tests/handlers/test_errorlog.py",  # a refused view submission (an error view)
