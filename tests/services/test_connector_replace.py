@@ -213,3 +213,68 @@ def test_rejected_credentials_change_nothing_and_the_error_carries_no_secret(
     assert "The cloud rejected these credentials: authentication failed" in str(rejected.value)
     assert bogus["secret_access_key"] not in str(rejected.value)
     assert_nothing_changed(rt, before, setup)
+
+
+def test_a_cloud_error_echoing_the_new_secret_reaches_the_user_without_it(
+    tmp_path: Any, runtime_factory: Any
+) -> None:
+    """Entra ID answering with the submitted client secret in its code and its description
+    (plain, URL-encoded and JSON-escaped): the refusal still names the problem, and neither
+    its message nor any field of the error it carries holds the secret or a piece of it."""
+    import json
+    import uuid
+    from urllib.parse import quote
+
+    from bot.playground.azure import AzureStandIn
+
+    tenant, client = str(uuid.uuid4()), str(uuid.uuid4())
+    with AzureStandIn() as azure:
+        old_secret = "the-old-client-s3cret-value"
+        azure.add_app(tenant, client, old_secret, subscriptions=[str(uuid.uuid4())])
+        rt = runtime_factory(
+            make_settings(
+                f"sqlite:///{tmp_path}/cspm.db",
+                azure_authority_host=azure.authority,
+                azure_arm_url=azure.arm_url,
+                ca_bundle=azure.ca_pem_path,
+            )
+        )
+        raw = {"tenant_id": tenant, "client_id": client, "client_secret": old_secret}
+        rt.connectors.create("azure", "corp", raw, actor="test")
+        new_secret = "Nw8Q~fresh/Secret+Value_" + uuid.uuid4().hex
+        echoed = (
+            f"AADSTS7000215: Invalid client secret provided: '{new_secret}' "
+            f"({quote(new_secret, safe='')}, {json.dumps(new_secret)})."
+        )
+        azure.fail(
+            status=401,
+            path_prefix=f"/{tenant}/oauth2",
+            body={"error": f"invalid_client {new_secret}", "error_description": echoed,
+                  "error_codes": [7000215]},
+        )  # fmt: skip
+        with pytest.raises(ValidationFailedError) as rejected:
+            rt.connectors.replace("corp", {**raw, "client_secret": new_secret}, actor="test")
+        azure.heal()
+        azure.fail(
+            status=401,
+            path_prefix=f"/{tenant}/oauth2",
+            body={"error": "invalid_client",
+                  "error_description": f"AADSTS7000215: Invalid client secret '{old_secret}'.",
+                  "error_codes": [7000215]},
+        )  # fmt: skip
+        saved = rt.connectors.validate("corp", actor="test")  # the saved one, checked again
+    assert saved.last_validation_ok is False and saved.last_error is not None
+    assert saved.last_error.detail == ""  # the cloud's raw text is not kept
+    assert old_secret not in repr(saved.last_error)
+    with rt.db.read() as s:  # nor is it in any column of the connector's row
+        assert old_secret not in str(s.execute(text("SELECT * FROM connectors")).all())
+    error = rejected.value.error
+    assert "authentication failed" in str(rejected.value)
+    assert error is not None
+    shown = " ".join(
+        [str(rejected.value), error.code, error.message, error.remediation, error.detail]
+    )
+    for i in range(len(new_secret) - 11):
+        assert new_secret[i : i + 12] not in shown, shown
+    assert "Azure rejected the client secret" in error.message  # what went wrong stays clear
+    assert not rt.connectors.get("corp").deleted
