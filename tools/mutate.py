@@ -121,7 +121,7 @@ TARGETS = (
     Target(
         "ownership",
         ("bot/engine/ownership.py",),
-        ("tests/engine/test_ownership.py", "tests/engine/test_db_outage.py"),
+        ("tests/engine/test_ownership_facts.py", "tests/engine/test_ownership.py"),
     ),
     Target(
         "scan-results",
