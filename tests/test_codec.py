@@ -320,3 +320,18 @@ def test_a_new_clean_type_registers_and_its_fields_are_checked() -> None:
     with pytest.raises(TypeError, match=r"codec field Tagged\.t is not allowed"):
         codec._register("tagged")(Tagged)
     assert "tagged" not in codec._BY_TAG
+
+
+def test_an_explicit_null_is_none_where_a_field_is_optional_and_refused_elsewhere() -> None:
+    assert decode('{"t":"sp","scan_id":null,"channel_id":null}', SupportRef) == SupportRef()
+    assert decode('{"t":"sp","scan_id":7,"channel_id":"C1"}', SupportRef) == SupportRef(
+        scan_id=7, channel_id="C1"
+    )
+    for text, reason in [
+        ('{"t":"s","scan_id":null}', "scan_id must be a non-negative integer"),
+        ('{"t":"sp","scan_id":"7"}', "scan_id must be a non-negative integer"),
+        ('{"t":"sp","channel_id":5}', "channel_id must be a string of at most 255 characters"),
+    ]:
+        with pytest.raises(InputError) as refused:
+            decode_any(text)
+        assert str(refused.value) == READ.format(reason)
