@@ -107,3 +107,12 @@ def test_generic_key_and_token_assignments_are_redacted() -> None:
     assert secret not in redact(f"key={secret}")
     assert "abc.def-ghi" not in redact("token=abc.def-ghi")
     assert redact("The specified key does not exist.") == "The specified key does not exist."
+
+
+def test_one_line_folds_whitespace_and_cuts_at_the_limit() -> None:
+    assert redact_one_line("  a\n\tb   c \r\n") == "a b c"
+    assert redact_one_line("x" * 10, limit=10) == "x" * 10  # exactly the limit: kept whole
+    assert redact_one_line("x" * 11, limit=10) == "x" * 9 + "…"  # one over: cut, 10 long
+    assert len(redact_one_line("word " * 200)) == 300  # the default limit
+    secret = "Zq8-very-private-token-value"
+    assert redact_one_line(f"token\n{secret}\nend", [secret]) == f"token {REDACTED} end"
