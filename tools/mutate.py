@@ -96,7 +96,7 @@ TARGETS = (
     Target(
         "digest-claim",
         ("storage/repositories/digests.py",),
-        ("tests/scheduling/test_digests.py",),
+        ("tests/storage/test_digest_outbox.py", "tests/scheduling/test_digests.py"),
         functions=_fn(
             "storage.repositories.digests",
             "DeliveryRepo.claim",

@@ -415,7 +415,8 @@ class DeliveryRepo:
         )
         if int(getattr(result, "rowcount", 0) or 0) != 1:
             return None
-        return self.s.get(DigestDelivery, delivery_id)
+        # read it back as the update left it, even if this session loaded it before
+        return self.s.get(DigestDelivery, delivery_id, populate_existing=True)
 
     def reclaim_stale(self, cutoff: datetime) -> int:
         """Put deliveries left sending since before `cutoff` back to pending."""
