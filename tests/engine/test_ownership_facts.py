@@ -91,6 +91,8 @@ def test_without_proc_start_times_only_the_pid_tells(child: subprocess.Popen[byt
     me = replace(this_process(), start_ticks=0)
     owner = replace(identity_of(child), start_ticks=0)
     assert dead_on_this_host(owner, me) is False
+    time.sleep(0.2)
+    assert child.poll() is None  # looking at a process never disturbs it (signal 0 only)
     child.kill()
     child.wait()
     assert dead_on_this_host(owner, me) is True
