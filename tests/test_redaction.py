@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import string
+from urllib.parse import quote
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +29,10 @@ jwt = st.tuples(
 # Arbitrary connector-specific secrets: anything printable of a useful length.
 own_secret = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=8, max_size=64
-).filter(lambda s: s.strip() == s and len(set(s)) > 3)
+).filter(
+    # a secret that is part of the marker itself cannot be told from the marker
+    lambda s: s.strip() == s and len(set(s)) > 3 and s not in REDACTED
+)
 prose = st.text(alphabet=string.ascii_letters + string.digits + " .,:;-_()[]{}'\"\n", max_size=200)
 
 
@@ -116,3 +122,55 @@ def test_one_line_folds_whitespace_and_cuts_at_the_limit() -> None:
     assert len(redact_one_line("word " * 200)) == 300  # the default limit
     secret = "Zq8-very-private-token-value"
     assert redact_one_line(f"token\n{secret}\nend", [secret]) == f"token {REDACTED} end"
+
+
+def test_every_secret_given_is_removed_not_only_the_last() -> None:
+    first, second = "first-Secret-value-0001", "second-Secret-value-0002"
+    out = redact(f"a={first} b={second}", [first, second])
+    assert out == f"a={REDACTED} b={REDACTED}"
+
+
+def test_secrets_of_four_characters_count_and_shorter_ones_do_not() -> None:
+    assert redact("pin abcd here", ["abcd"]) == f"pin {REDACTED} here"
+    assert redact("pin xyz here", ["xyz"]) == "pin xyz here"
+    assert redact("code eHl6 here", ["xyz"]) == "code eHl6 here"  # nor its base64 form
+
+
+def test_short_secrets_are_removed_longest_first() -> None:
+    """A short secret that is the start of a longer one must not leave the rest behind."""
+    assert redact("key abcdefgh end", ["abcd", "abcdefgh"]) == f"key {REDACTED} end"
+
+
+def test_adjacent_pieces_of_secrets_become_one_marker_and_text_between_stays() -> None:
+    x, y = "Xq7-first-piece", "Yz9-second-piece"
+    assert redact(x + y, [x, y]) == REDACTED
+    assert redact(f"{x} kept {y}", [x, y]) == f"{REDACTED} kept {REDACTED}"
+
+
+def test_a_lowercase_percent_encoded_echo_is_removed() -> None:
+    secret = "ab/cd+ef=gh/ij+kl=mn"
+    lower = quote(secret, safe="").lower()
+    out = redact(f"echo {lower} end", [secret])
+    assert all(lower[i : i + 12] not in out for i in range(len(lower) - 11)), out
+
+
+@pytest.mark.parametrize("prefix", [b"", b"a", b"ab"])
+def test_a_secret_base64_encoded_inside_a_larger_blob_is_removed_at_every_alignment(
+    prefix: bytes,
+) -> None:
+    secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        blob = encode(prefix + secret.encode() + b"|trailing context").decode()
+        out = redact(f"body={blob}", [secret])
+        first = (len(prefix) * 4 + 2) // 3 + 1  # the characters made of the secret alone
+        last = ((len(prefix) + len(secret)) * 4) // 3 - 1
+        assert all(blob[i : i + 12] not in out for i in range(first, last - 12)), out
+
+
+def test_a_pem_key_is_removed_line_by_line() -> None:
+    body = ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"]
+    pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END PRIVATE KEY-----\n"
+    out = redact(f"line one {body[0]}\nline two {body[1]}", [pem])
+    assert body[0] not in out and body[1] not in out
+    one_line = "-----BEGIN PRIVATE KEY-----"  # a single line is not a PEM block
+    assert redact("say -----BEGIN PRIVATE KEY----- here", [one_line]).count(REDACTED) == 1
