@@ -72,12 +72,13 @@ def _base64_forms(data: bytes) -> Iterable[str]:
     """The base64 text `data` becomes inside any larger encoded message, at each alignment.
 
     Inside a message, the secret starts at byte offset 0, 1 or 2 of a 3-byte group; only the
-    characters made of the secret's bits alone are stable, so the edges are cut off.
+    characters made of the secret's bits alone are stable, so the edges are cut off: character
+    k holds bits 6k to 6k+5, so it is stable when 6k >= 8 * align and 6k + 6 <= 8 * total.
     """
     for align in range(3):
         total = align + len(data)
-        front = (0, 2, 3)[align]
-        back = 4 * (total // 3)
+        front = -(-4 * align // 3)  # ceil(8 * align / 6)
+        back = 4 * total // 3  # floor(8 * total / 6)
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
             stable = encode(b"\0" * align + data).decode("ascii")[front:back]
             if stable:
@@ -138,25 +139,17 @@ def _redact_known(text: str, secrets: Iterable[str]) -> str:
         text = text.replace(value, REDACTED)
     if not windows or len(text) < FRAGMENT:
         return text
-    covered_until = -1
-    spans: list[list[int]] = []
+    spans: list[list[int]] = []  # [start, end) runs covered by windows, overlaps merged
     for start in range(len(text) - FRAGMENT + 1):
         if text[start : start + FRAGMENT] in windows:
             end = start + FRAGMENT
-            if spans and start <= covered_until:
+            if spans and start <= spans[-1][1]:
                 spans[-1][1] = end
             else:
                 spans.append([start, end])
-            covered_until = end
-    if not spans:
-        return text
-    pieces: list[str] = []
-    last = 0
-    for start, end in spans:
-        pieces += [text[last:start], REDACTED]
-        last = end
-    pieces.append(text[last:])
-    return "".join(pieces)
+    for start, end in reversed(spans):  # from the end, so earlier offsets stay valid
+        text = text[:start] + REDACTED + text[end:]
+    return text
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

@@ -124,9 +124,17 @@ TARGETS = (
         ("tests/engine/test_ownership_facts.py", "tests/engine/test_ownership.py"),
     ),
     Target(
-        "scan-results",
+        "scan-results",  # job completion on both engines: claim, result, fan-in, finalise once
         ("storage/results.py",),
-        ("tests/storage/test_results.py", "tests/engine/test_scans_aws.py"),
+        ("tests/storage/test_results.py",),
+        functions=_fn(
+            "storage.results",
+            "_counts",
+            "ResultWriter.claim_job",
+            "ResultWriter.finish_job",
+            "ResultWriter.interrupt",
+            "ResultWriter._finalize",
+        ),
     ),
 )
 

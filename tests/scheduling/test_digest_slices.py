@@ -107,7 +107,6 @@ def test_each_channel_gets_its_slice_once_per_period_until_its_last_slice_is_rem
     [aws] = _posts(slack, AWS)
     [prod] = _posts(slack, PROD)
     [every] = _posts(slack, ALL)
-    print("SLICED DIGEST:", aws.text())
     assert "prod-web" in aws.text() and "batch" in aws.text()
     assert "Prod-Data" not in aws.text() and "dev_data" not in aws.text()
     assert "all projects (AWS)" in aws.text() and "2 project(s) still failing" in aws.text()

@@ -54,7 +54,6 @@ def test_digest_splits_still_failing_from_recovered_and_links_the_alert_threads(
     [digest] = [c for c in slack.calls_to("chat.postMessage") if c.body["channel"] == DIGEST]
     assert_valid_message(digest.body)
     text = digest.text()
-    print("DIGEST:", text)
     assert "*Failing now*\n1" in text  # web only: etl recovered
     still = text[text.index("Still failing") : text.index("Recovered during the period")]
     recovered = text[text.index("Recovered during the period") :]

@@ -92,7 +92,6 @@ def test_each_channel_gets_only_its_slice_once_updated_in_its_thread_until_remov
     [prod_copy] = _top(slack, PROD)
     assert "<!subteam^S0ONCALL>" in own.text()  # the owner is paged in the alert channel
     for copy in (aws_copy, prod_copy):
-        print("ROUTED FAILURE ALERT:", copy.text())
         assert f"*prod-web* — scan #{first} failed" in copy.text()
         assert "<!subteam" not in copy.text() and "Authentication failed" in copy.text()
         assert "`failures` subscription; the owner is paged in <#CALERTS>" in copy.text()

@@ -131,7 +131,6 @@ def test_a_muted_finding_is_left_out_until_its_mute_expires(
     assert active.reason == "static website, public on purpose" and active.project_name == "web"
     service.drain()  # the scan's alert is sent after the mute: the muted finding is left out
     [alert] = _top(slack, SEC)
-    print("FINDINGS ALERT:", alert.text())
     assert "data-bucket" in alert.text() and "site-bucket" not in alert.text()
     assert "1 muted left out" in alert.text()
     assert "mute.open" in str(alert.body["blocks"])  # Mute a finding…

@@ -74,7 +74,6 @@ def test_a_temporary_failure_pages_the_owner_only_when_the_retries_are_used_up(
     assert "<!subteam" not in alert.text() and "<!subteam" not in before
     assert "Automatic retry 1 of 2 runs" in before and "nobody is paged" in before
     assert "Re-run" not in before and "scan.rerun" not in before  # no button, no advice
-    print("BEFORE RETRIES:", alert.text())
 
     _retry(rt, service, clock, pid)
     ts = service.followups.incidents(pid)[0]["ts"]
@@ -88,7 +87,6 @@ def test_a_temporary_failure_pages_the_owner_only_when_the_retries_are_used_up(
     top = slack.message(CHANNEL, ts)
     assert "Re-run the scan once the cause is fixed" in str(top["blocks"])
     assert "scan.rerun" in str(top["blocks"])
-    print("AFTER RETRIES:", last.text(), "|", top["text"])
     [incident] = service.followups.incidents(pid)
     assert incident["paged"] and not incident["support_flagged"]
 

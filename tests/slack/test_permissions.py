@@ -157,3 +157,41 @@ def test_refusals_word_for_word(client: WebClient) -> None:
     )
     assert [r.label for r in Role] == ["reader", "operator", "admin"]
     assert Permissions(client).allows("", Role.READER)
+
+
+def test_the_cache_counts_from_when_the_group_was_read_on_any_clock(
+    slack: SlackStandIn, client: WebClient
+) -> None:
+    now = [10_000.0]  # a monotonic clock is far from zero
+    slack.usergroups["S0OPS"] = ["U0MEMBER"]
+    perms = Permissions(client, operators=["S0OPS"], cache_seconds=60, clock=lambda: now[0])
+    perms.role_of("U0MEMBER")
+    now[0] += 30
+    perms.role_of("U0MEMBER")
+    assert len(slack.calls_to("usergroups.users.list")) == 1
+
+
+def test_what_is_logged_when_a_group_cannot_be_read(
+    slack: SlackStandIn, client: WebClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.slack.permissions")
+    now = [0.0]
+    perms = Permissions(client, operators=["S0OPS"], cache_seconds=60, clock=lambda: now[0])
+    perms.role_of("U0MEMBER")  # never readable: nothing known
+    slack.usergroups["S0OPS"] = ["U0MEMBER"]
+    now[0] = 100
+    perms.role_of("U0MEMBER")
+    del slack.usergroups["S0OPS"]
+    now[0] = 200
+    perms.role_of("U0MEMBER")  # readable once: its last known members
+    perms.client = _unreachable()
+    now[0] = 300
+    perms.role_of("U0MEMBER")
+    with pytest.raises(SlackUnreachable) as unreachable:
+        Permissions(_unreachable(), operators=["S0OPS"]).role_of("U0MEMBER")
+    ours = [r.getMessage() for r in caplog.records if r.name == "bot.slack.permissions"]
+    assert ours == [
+        "cannot read user group S0OPS (no_such_subteam); treating it as empty",
+        "cannot read user group S0OPS (no_such_subteam); treating it as its last known members",
+        f"{unreachable.value}; using the last known members of user group S0OPS",
+    ]
