@@ -546,17 +546,13 @@ class ResultWriter:
                 # Running, held by `owner_id` itself, which is alive (it is asking): it runs
                 # on another thread of that process; a job never runs twice at once.
                 return JobClaim(False, "held", scan_id, attempts=attempts)
-            claimed = s.execute(
+            # No other transaction can have changed the job since it was read: the delivery
+            # count's UPDATE above holds its row lock (SQLite: the write lock) until commit.
+            s.execute(
                 update(Job)
-                .where(
-                    Job.id == job_id,
-                    Job.status.in_(UNFINISHED_JOBS),
-                    (Job.owner_id == holder) if holder is not None else Job.owner_id.is_(None),
-                )
+                .where(Job.id == job_id)
                 .values(status=JobStatus.RUNNING.value, owner_id=owner_id, started_at=now)
             )
-            if _rowcount(claimed) != 1:
-                return JobClaim(False, "held", scan_id, attempts=attempts)
             return JobClaim(
                 run=True,
                 reason=reason,

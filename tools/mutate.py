@@ -126,7 +126,7 @@ TARGETS = (
     Target(
         "scan-results",  # job completion on both engines: claim, result, fan-in, finalise once
         ("storage/results.py",),
-        ("tests/storage/test_results.py",),
+        ("tests/storage/test_job_completion.py", "tests/storage/test_results.py"),
         functions=_fn(
             "storage.results",
             "_counts",

@@ -20,6 +20,7 @@ from tests.support.slackbot import (
     READER,
     Bot,
 )
+from tests.support.slackdriver import HttpResult
 
 INTERVAL = 0.3
 
@@ -53,10 +54,10 @@ def _final_message(bot: Bot, channel: str, ts: str, label: str) -> dict:
     return bot.slack.message(channel, ts)
 
 
-def _run_from_list(bot: Bot, user: str) -> None:
+def _run_from_list(bot: Bot, user: str) -> HttpResult:
     bot.driver.command("projects", user)
     listing = bot.slack.last("response_url").body
-    bot.driver.click_in_message(listing, ids.ProjectAction.RUN, user)
+    return bot.driver.click_in_message(listing, ids.ProjectAction.RUN, user)
 
 
 def test_run_posts_progress_that_updates_until_completed(make_bot: Any, aws: Any) -> None:
@@ -116,7 +117,8 @@ def test_run_redraws_the_row_with_stop_and_a_second_click_starts_nothing(
 
 def test_readers_are_refused_and_group_members_are_operators(make_bot: Any, aws: Any) -> None:
     bot = _setup(make_bot, aws)
-    _run_from_list(bot, READER)
+    ack = _run_from_list(bot, READER)
+    assert (ack.status, ack.body) == (200, b"")  # acked at once, told after the ack
     refusal = all_text(bot.slack.last("response_url").body)
     assert "Only CSPM operators and admins may run scans" in refusal
     assert bot.rt.projects.get("web").last_scan_id is None

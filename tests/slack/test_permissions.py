@@ -87,7 +87,8 @@ def test_blank_and_malformed_entries_are_ignored_and_named(
 @pytest.mark.parametrize(
     ("ref", "user", "group"),
     [("U0AB12", True, False), ("W0AB12", True, False), ("S0AB12", False, True),
-     ("U0-AB", False, False), ("S0-AB", False, False), ("C0AB12", False, False),
+     ("U0-AB", False, False), ("S0-AB", False, False), ("U-AB12", False, False),
+     ("C0AB12", False, False),
      ("", False, False)],
 )  # fmt: skip
 def test_what_counts_as_a_user_or_a_group_id(ref: str, user: bool, group: bool) -> None:

@@ -85,8 +85,12 @@ def test_requests_from_another_workspace_are_refused(body: dict[str, Any]) -> No
     assert not run.passed and run.response.status == 200
 
 
-def test_a_refused_command_is_answered_with_the_refusal() -> None:
+def test_a_refused_command_is_answered_with_the_refusal(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.slack.app")
     response = Run(HOME, command(OTHER)).response
+    assert [r.getMessage() for r in caplog.records] == [
+        f"refused a request from workspace {OTHER} (this bot serves {HOME})"
+    ]
     assert response.body == json.dumps({"response_type": "ephemeral", "text": REFUSAL})
 
 
@@ -122,6 +126,8 @@ def test_a_request_naming_no_workspace_is_refused_unless_it_is_slacks_own(
     limited = Run(HOME, {"type": "app_rate_limited", "minute_rate_limited": 1})
     assert not limited.passed and limited.response.body == ""
     assert any("rate-limiting" in r.getMessage() for r in caplog.records)
+    refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused")]
+    assert refused[0] == f"refused a request from workspace (none) (this bot serves {HOME})"
 
 
 def test_with_no_workspace_configured_everything_is_served() -> None:
