@@ -107,7 +107,7 @@ TARGETS = (
     Target(
         "request-verification",
         ("bot/slack/front.py",),
-        ("tests/slack/test_hostile_requests.py", "tests/slack/test_app.py"),
+        ("tests/slack/test_front.py", "tests/slack/test_hostile_requests.py"),
         functions=_fn(
             "bot.slack.front",
             "read_body",
