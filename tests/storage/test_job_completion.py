@@ -176,6 +176,13 @@ def test_a_job_queued_for_a_process_is_claimed_by_it_and_not_by_a_scan_that_ende
     assert writer.claim_job(other, mine, never) == JobClaim(
         False, "scan final", scan_id, attempts=1
     )
+    late = JobFinished(held_for_me, scan_id, "a", JobStatus.SUCCEEDED, "done")
+    assert writer.finish_job(late, mine) == Written(False)  # the scan ended without it
+    with db.read() as s:
+        job = next(j for j in ScanRepo(s).jobs(scan_id) if j.id == held_for_me)
+        assert (job.status, job.finished_at) == (JobStatus.RUNNING.value, None)
+        scan = ScanRepo(s).get(scan_id)
+        assert scan is not None and scan.jobs_done == 0
 
 
 def test_a_result_is_written_whole_to_its_job_and_scan_only(db: Database) -> None:
@@ -342,3 +349,21 @@ def test_a_scan_whose_planner_died_before_its_jobs_ends_with_one_interrupted_job
         assert (job.unit, job.status) == (PLAN_UNIT, JobStatus.INTERRUPTED.value)
         (entry,) = ScanRepo(s).error_entries(scan_id)
         assert (entry.job_id, entry.code) == (job.id, "Interrupted")
+        scan = ScanRepo(s).get(scan_id)  # the counts are the jobs' own: the plan job counts
+        assert scan is not None
+        assert (scan.jobs_total, scan.jobs_done, scan.jobs_ok, scan.jobs_failed) == (1, 1, 0, 1)
+
+
+def test_a_scan_that_could_not_be_planned_counts_its_one_failed_job(db: Database) -> None:
+    writer = ResultWriter(db, RULES)
+    planner = _owner(db, 2)
+    scan_id, project_id, _ = _scan(db, "web")
+    writer.begin(scan_id, planner, "host-2:2")
+    assert writer.record_plan_failure(scan_id, planner, DENIED) == Written(
+        True, project_id, ScanStatus.FAILED
+    )
+    with db.read() as s:
+        scan = ScanRepo(s).get(scan_id)
+        assert scan is not None
+        assert (scan.jobs_total, scan.jobs_done, scan.jobs_ok, scan.jobs_failed) == (1, 1, 0, 1)
+        assert ErrorCategory.PERMISSION_DENIED.label in (scan.status_message or "")
