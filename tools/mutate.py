@@ -59,7 +59,11 @@ TARGETS = (
     Target(
         "redaction",
         ("bot/redaction.py",),
-        ("tests/test_redaction.py", "tests/test_redaction_echoes.py"),
+        (
+            "tests/test_redaction_forms.py",
+            "tests/test_redaction.py",
+            "tests/test_redaction_echoes.py",
+        ),
     ),
     Target(
         "guards",

@@ -84,8 +84,10 @@ def test_a_name_taken_during_the_validation_is_refused_inside_the_transaction(
     )
     rt.connectors.create("aws", "prod-aws-2", _keys(aws, "racer"), actor="someone-else")
     before = snapshot(rt)
-    with pytest.raises(InputError, match="already exists"):
+    with pytest.raises(InputError) as taken:
         rt.connectors.apply_replace(request, actor="test")
+    assert str(taken.value) == "A connector named 'prod-aws-2' already exists."
+    assert taken.value.fields == {"name": "This name is taken."}  # shown under the field
     assert_nothing_changed(rt, before, setup)
 
 
@@ -278,3 +280,26 @@ def test_a_cloud_error_echoing_the_new_secret_reaches_the_user_without_it(
         assert new_secret[i : i + 12] not in shown, shown
     assert "Azure rejected the client secret" in error.message  # what went wrong stays clear
     assert not rt.connectors.get("corp").deleted
+
+
+def test_an_error_leaving_the_service_holds_no_piece_of_the_secrets_and_fits_its_fields() -> None:
+    """The last line of defence, whatever an adapter let through: every text field is redacted
+    with the connector's own secrets and cut to its column, and the raw detail is dropped."""
+    from bot.domain import CloudError, ErrorCategory
+    from bot.redaction import REDACTED
+    from bot.services.connectors import _redacted
+
+    secret = "Zx9-own-secret-value-77"
+    error = CloudError(
+        ErrorCategory.INVALID_CREDENTIALS,
+        f"Code{secret}" + "c" * 200,
+        f"Refused {secret} " + "m" * 600,
+        f"Replace {secret} " + "r" * 600,
+        detail=f"raw body {secret}",
+    )
+    clean = _redacted(error, [secret])
+    assert clean.code == ("Code" + REDACTED + "c" * 200)[:119] + "…"
+    assert clean.message == ("Refused " + REDACTED + " " + "m" * 600)[:499] + "…"
+    assert clean.remediation == ("Replace " + REDACTED + " " + "r" * 600)[:499] + "…"
+    assert clean.detail == ""
+    assert clean.category is ErrorCategory.INVALID_CREDENTIALS
