@@ -139,12 +139,12 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes:
         length = int(text)
         if length > limit:
             raise Refused(413, f"body over the {limit}-byte limit")
-        wanted, bounded = length, True
+        wanted = length
     elif (
         environ.get("wsgi.input_terminated")
         or "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
     ):
-        wanted, bounded = limit + 1, False  # read up to one byte past the limit
+        wanted = limit + 1  # read up to one byte past the limit
     elif environ.get("REQUEST_METHOD") == "POST":
         raise Refused(411, "no Content-Length")
     else:
@@ -159,7 +159,7 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes:
             break
         chunks.append(chunk)
         got += len(chunk)
-    if not bounded and got > limit:
+    if got > limit:  # only a body without a declared length can get here
         raise Refused(413, f"body over the {limit}-byte limit")
     return b"".join(chunks)
 
@@ -196,15 +196,18 @@ def parse_request(body: bytes, environ: dict[str, Any]) -> BoltRequest:
         raise Refused(400, f"malformed body ({type(exc).__name__})") from None
 
 
-def check_signature(verifier: SignatureVerifier, request: BoltRequest) -> None:
-    """Raise `Refused` (401) unless `request` carries a valid, fresh Slack signature."""
+def check_signature(
+    verifier: SignatureVerifier, request: BoltRequest, clock: Callable[[], float] = time.time
+) -> None:
+    """Raise `Refused` (401) unless `request` carries a valid Slack signature made at most
+    five minutes before or after `clock()`."""
     timestamp = request.headers.get("x-slack-request-timestamp", [""])[0]
     signature = request.headers.get("x-slack-signature", [""])[0]
     if not timestamp or not signature:
         raise Refused(401, "unsigned")
     if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Refused(401, "malformed timestamp")
-    if abs(time.time() - int(timestamp)) > 60 * 5:
+    if abs(clock() - int(timestamp)) > 60 * 5:
         raise Refused(401, "stale timestamp")
     if not verifier.is_valid(request.raw_body, timestamp, signature):
         raise Refused(401, "bad signature")

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.signature import SignatureVerifier
+from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.playground.slack_emulator import SlackStandIn
 from bot.slack.front import (
@@ -69,6 +69,7 @@ def test_a_declared_length_is_read_exactly() -> None:
     assert read_body(env(b"hello world", " 5 "), LIMIT) == b"hello"
     exact = b"x" * LIMIT
     assert read_body(env(exact, str(LIMIT)), LIMIT) == exact  # exactly the limit: read
+    assert read_body(env(b"x", "1"), LIMIT) == b"x"
 
 
 @pytest.mark.parametrize("length", ["abc", "-1", "5.0", "１２", "1" * 19])
@@ -147,6 +148,8 @@ def test_a_form_and_a_json_body_are_read_as_bolt_reads_them() -> None:
     event = json.dumps({"type": "event_callback"}).encode()
     typed = env(CONTENT_TYPE="application/json; charset=utf-8")
     assert parse_request(event, typed).body == {"type": "event_callback"}
+    spaced = b" " + event  # JSON known by its content type alone, not by its first byte
+    assert parse_request(spaced, typed).body == {"type": "event_callback"}
 
 
 @pytest.mark.parametrize(
@@ -157,8 +160,9 @@ def test_a_form_and_a_json_body_are_read_as_bolt_reads_them() -> None:
         (b"payload=%7Bnot", FORM, "malformed JSON"),
         (b"[1, 2]", "application/json", "the JSON is not an object"),
         (b"[" * 100_000, "application/json", "JSON nested too deeply"),
+        (b'{"team": 5}', "application/json", "malformed body (TypeError)"),
     ],
-    ids=["not-utf8", "json", "payload", "not-object", "deep"],
+    ids=["not-utf8", "json", "payload", "not-object", "deep", "bolt-cannot-read"],
 )
 def test_a_body_slack_could_not_have_sent_is_400(
     body: bytes, content_type: str, reason: str
@@ -168,6 +172,16 @@ def test_a_body_slack_could_not_have_sent_is_400(
 
 
 # --- the signature ----------------------------------------------------------------------------
+class Stopped(Clock):
+    """A clock that shows one time."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def now(self) -> float:
+        return self.at
+
+
 def signed(body: str, timestamp: str | None = None, signature: str | None = None) -> Any:
     stamp = str(int(time.time())) if timestamp is None else timestamp
     sig = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
@@ -183,6 +197,17 @@ def test_a_fresh_request_signed_with_the_secret_passes() -> None:
     check_signature(SignatureVerifier(SECRET), signed("command=%2Fcspm"))
     almost_stale = str(int(time.time()) - 290)
     check_signature(SignatureVerifier(SECRET), signed("command=%2Fcspm", almost_stale))
+
+
+def test_the_timestamp_window_is_five_minutes_either_way() -> None:
+    stamp = 1_700_000_000
+    request = signed("command=%2Fcspm", str(stamp))
+    verifier = SignatureVerifier(SECRET, clock=Stopped(stamp))  # the signature itself is good
+    for now in (stamp - 300, stamp + 300):  # at the edge: still fresh
+        check_signature(verifier, request, clock=lambda now=now: float(now))
+    for now in (stamp - 300.5, stamp + 300.5):
+        late = refusal(lambda now=now: check_signature(verifier, request, clock=lambda: now))
+        assert late == (401, "stale timestamp")
 
 
 @pytest.mark.parametrize(
@@ -263,33 +288,51 @@ def test_a_refusal_is_answered_and_logged_once_and_bolt_never_sees_it(
     assert front.refusals.total == 2
 
 
-def test_a_signed_request_reaches_bolt_and_its_answer_is_passed_on(
-    bolt: Callable[[], App],
-) -> None:
-    front = SlackFront(bolt(), SECRET, LIMIT)
-    body = "command=%2Fcspm&text=projects&team_id=T0&user_id=U0"
+def signed_env(body: str) -> dict[str, Any]:
+    """The WSGI environ of `body` signed now with the secret."""
     stamp = str(int(time.time()))
     sig = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
-    environ = env(
+    return env(
         body.encode(),
         str(len(body)),
         CONTENT_TYPE=FORM,
         HTTP_X_SLACK_REQUEST_TIMESTAMP=stamp,
         HTTP_X_SLACK_SIGNATURE=sig,
     )
-    answer = Answer(front, environ)
+
+
+def test_a_signed_request_reaches_bolt_and_its_answer_is_passed_on(
+    bolt: Callable[[], App],
+) -> None:
+    front = SlackFront(bolt(), SECRET, LIMIT)
+    answer = Answer(front, signed_env("command=%2Fcspm&text=projects&team_id=T0&user_id=U0"))
     assert (answer.status, answer.body) == ("200 OK", b"served")
     assert ("Content-Length", "6") in answer.headers
     assert front.refusals.total == 0
 
 
 def test_without_a_secret_of_its_own_the_front_leaves_signatures_to_bolt(
-    bolt: Callable[[], App],
+    bolt: Callable[[], App], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.slack.front")
     front = SlackFront(bolt(), "", LIMIT)
     answer = Answer(front, env(b"command=%2Fcspm", "15", CONTENT_TYPE=FORM))
     assert answer.status == "401 Unauthorized"  # Bolt refused it
     assert front.refusals.total == 1  # and it was counted as refused
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.slack.front"]
+    assert line.startswith("refused POST ?: 401 refused by Bolt (Content-Length 15,")
+
+
+def test_a_request_bolt_forbids_is_counted_as_refused(bolt: Callable[[], App]) -> None:
+    app = bolt()
+
+    @app.middleware
+    def forbid(next: Callable[[], Any]) -> BoltResponse:
+        return BoltResponse(status=403, body="")
+
+    front = SlackFront(app, "", LIMIT)
+    answer = Answer(front, signed_env("command=%2Fcspm&team_id=T0&user_id=U0"))
+    assert (answer.status, front.refusals.total) == ("403 Forbidden", 1)
 
 
 def test_refusal_log_lines_are_capped_per_window_and_summed_up() -> None:
