@@ -75,6 +75,7 @@ TARGETS = (
             "tests/handlers/test_scans.py",  # refused clicks (told after the ack)
             "tests/handlers/test_errorlog.py",  # a refused view submission (an error view)
             "tests/handlers/test_support.py",
+            "tests/handlers/test_mutes.py",  # a refused view submission (the refusal as its ack)
         ),
         functions=(
             "bot.slack.guards.*",

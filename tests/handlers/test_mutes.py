@@ -50,6 +50,18 @@ def test_an_operator_mutes_a_finding_from_its_alert_and_lifts_it(bot: Bot) -> No
     bot.driver.click_in_message(alert, ids.MuteAction.MUTE, READER, option_value=choice)
     assert "Only CSPM operators" in all_text(bot.slack.last("response_url").body)
 
+    # a form opened by an operator, submitted by someone without the role (say, their role
+    # was taken away meanwhile): the refusal replaces the form at once, and nothing is muted
+    bot.driver.click_in_message(alert, ids.MuteAction.MUTE, OPERATOR, option_value=choice)
+    form = bot.slack.last("views.open").result["view"]["id"]
+    refused = bot.driver.submit(
+        form, {ids.MuteInput.REASON: "sneaky", ids.MuteInput.DAYS: "30"}, READER
+    ).json()
+    assert refused["response_action"] == "update"
+    assert refused["view"]["callback_id"] == ids.NoticeView.NOT_ALLOWED
+    assert refused["view"]["title"]["text"] == "Not allowed"
+    assert "Only CSPM operators and admins may mute findings" in all_text(refused["view"])
+
     bot.driver.click_in_message(alert, ids.MuteAction.MUTE, OPERATOR, option_value=choice)
     opened = bot.slack.last("views.open")
     view_id = opened.result["view"]["id"]

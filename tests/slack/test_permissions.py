@@ -88,6 +88,7 @@ def test_blank_and_malformed_entries_are_ignored_and_named(
     ("ref", "user", "group"),
     [("U0AB12", True, False), ("W0AB12", True, False), ("S0AB12", False, True),
      ("U0-AB", False, False), ("S0-AB", False, False), ("U-AB12", False, False),
+     ("S-AB12", False, False),
      ("C0AB12", False, False),
      ("", False, False)],
 )  # fmt: skip
