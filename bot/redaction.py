@@ -98,8 +98,8 @@ def secret_forms(secret: str) -> set[str]:
     bases = {secret}
     body = _pem_body_lines(secret)
     if body:
+        # (their JSON-escaped forms below give the bodies joined with escaped newlines)
         bases |= {"".join(body), "\n".join(body), "\r\n".join(body)}
-        bases |= {"\\n".join(body), "\\r\\n".join(body)}
         bases |= set(body)
     forms: set[str] = set()
     for base in bases:

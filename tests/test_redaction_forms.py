@@ -111,3 +111,9 @@ def test_patterns_keep_the_name_before_the_value() -> None:
     assert redact("auth basic dXNlcjpwYXNz") == f"auth basic {REDACTED}"
     assert redact('{"private_key": "MIIEvQIBADAN"}') == f'{{"private_key": "{REDACTED}}}'
     assert redact("password=hunter22 next") == f"password={REDACTED} next"
+
+
+def test_a_short_secret_echoed_as_a_query_parameter_is_removed_whole() -> None:
+    """Too short for windows: only the exact form matches, with both "/" and " " encoded."""
+    secret = "a/ bc"
+    assert redact(f"x {quote(secret, safe='')} y", [secret]) == f"x {REDACTED} y"
