@@ -159,10 +159,11 @@ def test_a_form_and_a_json_body_are_read_as_bolt_reads_them() -> None:
         (b"{not json", "application/json", "malformed JSON"),
         (b"payload=%7Bnot", FORM, "malformed JSON"),
         (b"[1, 2]", "application/json", "the JSON is not an object"),
+        (b" [1]", "application/json; charset=utf-8", "the JSON is not an object"),
         (b"[" * 100_000, "application/json", "JSON nested too deeply"),
         (b'{"team": 5}', "application/json", "malformed body (TypeError)"),
     ],
-    ids=["not-utf8", "json", "payload", "not-object", "deep", "bolt-cannot-read"],
+    ids=["not-utf8", "json", "payload", "not-object", "typed-array", "deep", "bolt-cannot-read"],
 )
 def test_a_body_slack_could_not_have_sent_is_400(
     body: bytes, content_type: str, reason: str
