@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -30,9 +31,20 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 GRACE = timedelta(minutes=5)
 
 
+# A child with every signal's default action, even when this run was started with some
+# ignored (nohup ignores SIGHUP): a stray signal sent to it must show.
+SLEEPER = (
+    "import signal, time\n"
+    "for s in signal.valid_signals():\n"
+    "    try: signal.signal(s, signal.SIG_DFL)\n"
+    "    except (OSError, ValueError): pass\n"
+    "time.sleep(60)\n"
+)
+
+
 @pytest.fixture
 def child() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc = subprocess.Popen([sys.executable, "-c", SLEEPER])
     yield proc
     proc.kill()
     proc.wait()
@@ -114,3 +126,20 @@ def test_on_this_host_the_process_decides_not_the_lease(child: subprocess.Popen[
     child.wait()
     fresh = OwnerFacts(1, alive.identity, lease_expires_at=NOW + GRACE)
     assert is_dead(fresh, this_process(), NOW, GRACE)  # a fresh lease, a dead owner
+
+
+def test_a_process_name_with_parentheses_and_spaces_does_not_shift_the_fields() -> None:
+    """The name (field 2) is whatever the process calls itself: the fields are read after
+    its last ")"."""
+    script = "open('/proc/self/comm', 'w').write('cspm) (x y'); print('ok', flush=True); "
+    proc = subprocess.Popen([sys.executable, "-c", script + SLEEPER], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ok\n"
+        assert "cspm) (x y" in Path(f"/proc/{proc.pid}/stat").read_text()
+        ticks = start_ticks(proc.pid)
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        now_ticks = uptime * os.sysconf("SC_CLK_TCK")
+        assert ticks is not None and this_process().start_ticks <= ticks <= now_ticks
+    finally:
+        proc.kill()
+        proc.wait()
