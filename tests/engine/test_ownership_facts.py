@@ -31,10 +31,11 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 GRACE = timedelta(minutes=5)
 
 
-# A child with every signal's default action, even when this run was started with some
-# ignored (nohup ignores SIGHUP): a stray signal sent to it must show.
+# A child with every signal's default action and none blocked, even when this run was started
+# with some ignored (nohup ignores SIGHUP) or blocked: a stray signal sent to it must show.
 SLEEPER = (
     "import signal, time\n"
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, signal.valid_signals())\n"
     "for s in signal.valid_signals():\n"
     "    try: signal.signal(s, signal.SIG_DFL)\n"
     "    except (OSError, ValueError): pass\n"
