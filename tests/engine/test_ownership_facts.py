@@ -39,13 +39,15 @@ SLEEPER = (
     "for s in signal.valid_signals():\n"
     "    try: signal.signal(s, signal.SIG_DFL)\n"
     "    except (OSError, ValueError): pass\n"
+    "print('ready', flush=True)\n"
     "time.sleep(60)\n"
 )
 
 
 @pytest.fixture
 def child() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-c", SLEEPER])
+    proc = subprocess.Popen([sys.executable, "-c", SLEEPER], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"  # signals reset
     yield proc
     proc.kill()
     proc.wait()
@@ -132,10 +134,10 @@ def test_on_this_host_the_process_decides_not_the_lease(child: subprocess.Popen[
 def test_a_process_name_with_parentheses_and_spaces_does_not_shift_the_fields() -> None:
     """The name (field 2) is whatever the process calls itself: the fields are read after
     its last ")"."""
-    script = "open('/proc/self/comm', 'w').write('cspm) (x y'); print('ok', flush=True); "
+    script = "open('/proc/self/comm', 'w').write('cspm) (x y')\n"
     proc = subprocess.Popen([sys.executable, "-c", script + SLEEPER], stdout=subprocess.PIPE)
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == b"ok\n"
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
         assert "cspm) (x y" in Path(f"/proc/{proc.pid}/stat").read_text()
         ticks = start_ticks(proc.pid)
         uptime = float(Path("/proc/uptime").read_text().split()[0])
