@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import string
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.redaction import REDACTED, redact, redact_one_line
+from tests.support.secret_shapes import gcp_private_key
 
 B64 = string.ascii_letters + string.digits + "/+"
 aws_secret = st.text(alphabet=B64, min_size=40, max_size=40)
@@ -168,9 +170,9 @@ def test_a_secret_base64_encoded_inside_a_larger_blob_is_removed_at_every_alignm
 
 
 def test_a_pem_key_is_removed_line_by_line() -> None:
-    body = ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"]
-    pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END PRIVATE KEY-----\n"
+    pem = gcp_private_key(random.Random("pem-lines"))  # a random body, built at run time
+    header, *body, _ = pem.splitlines()
     out = redact(f"line one {body[0]}\nline two {body[1]}", [pem])
     assert body[0] not in out and body[1] not in out
-    one_line = "-----BEGIN PRIVATE KEY-----"  # a single line is not a PEM block
-    assert redact("say -----BEGIN PRIVATE KEY----- here", [one_line]).count(REDACTED) == 1
+    # a single line is not a PEM block: the header alone is redacted once, as a pattern
+    assert redact(f"say {header} here", [header]).count(REDACTED) == 1

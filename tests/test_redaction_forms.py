@@ -13,13 +13,10 @@ from urllib.parse import quote
 import pytest
 
 from bot.redaction import REDACTED, _base64_forms, redact, secret_forms
+from tests.support.secret_shapes import gcp_private_key
 
-PEM_BODY = [
-    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
-    "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu",
-    "NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ",
-]
-PEM = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(PEM_BODY) + "\n-----END PRIVATE KEY-----\n"
+PEM = gcp_private_key(random.Random("redaction-forms"))  # a random body, built at run time
+PEM_HEADER, *PEM_BODY, _ = PEM.splitlines()
 
 
 def _stable_chars(align: int, size: int) -> int:
@@ -56,7 +53,7 @@ def test_a_pem_body_is_its_lines_between_the_markers() -> None:
 
 
 def test_a_truncated_pem_block_of_one_body_line_still_counts() -> None:
-    truncated = "-----BEGIN PRIVATE KEY-----\n" + PEM_BODY[0]
+    truncated = PEM_HEADER + "\n" + PEM_BODY[0]
     assert PEM_BODY[0] in secret_forms(truncated)
 
 
@@ -109,7 +106,7 @@ def test_a_short_secret_inside_a_longer_short_one_sorting_before_it() -> None:
 def test_patterns_keep_the_name_before_the_value() -> None:
     assert redact("Authorization: Bearer abc.def-ghi") == f"Authorization: Bearer {REDACTED}"
     assert redact("auth basic dXNlcjpwYXNz") == f"auth basic {REDACTED}"
-    assert redact('{"private_key": "MIIEvQIBADAN"}') == f'{{"private_key": "{REDACTED}}}'
+    assert redact('{"private_key": "c2VjcmV0LXZhbHVl"}') == f'{{"private_key": "{REDACTED}}}'
     assert redact("password=hunter22 next") == f"password={REDACTED} next"
 
 
