@@ -8,6 +8,8 @@ new `serve` would bind the same port beside them (granian binds with ``SO_REUSEP
 - `die_with_parent` makes a child receive a signal when its parent exits: Linux's
   ``prctl(PR_SET_PDEATHSIG)``, or elsewhere a thread that watches the parent pid.
 - `check_port_free` refuses to start on a port something already listens on.
+- `announce_when_listening` says a server is up only once it accepts connections (granian's
+  worker binds the port itself, after it has loaded the app).
 """
 
 from __future__ import annotations
@@ -95,6 +97,30 @@ def check_port_free(host: str, port: int) -> None:
                     "stop what listens there, or pass --port N."
                 ) from None
             raise PortInUseError(f"Cannot bind {host}:{port}: {exc.strerror}.") from None
+
+
+ANNOUNCE_PROBE_SECONDS = 0.05
+"""How often `announce_when_listening` tries to connect."""
+
+
+def announce_when_listening(host: str, port: int, message: str) -> threading.Thread:
+    """Print `message` on stderr, from a daemon thread, once `host:port` accepts a TCP
+    connection: a line printed before that would send users (and scripts) to a port that
+    refuses them. A wildcard host is probed on loopback."""
+    probe_host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
+
+    def wait() -> None:
+        while True:
+            try:
+                with socket.create_connection((probe_host, port), timeout=2):
+                    break
+            except OSError:  # not listening yet
+                threading.Event().wait(ANNOUNCE_PROBE_SECONDS)
+        print(message, file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=wait, name="cspm-announce", daemon=True)
+    thread.start()
+    return thread
 
 
 PRIORITY_NICENESS = {"idle": 19, "low": 10, "normal": 0}

@@ -34,7 +34,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
-from bot.lifetime import PortInUseError, check_port_free, die_with_parent
+from bot.lifetime import (
+    PortInUseError,
+    announce_when_listening,
+    check_port_free,
+    die_with_parent,
+)
 from bot.runtime import Runtime, build_runtime
 from bot.services.keys import KeyUse
 from bot.settings import Settings, reveal
@@ -538,11 +543,12 @@ def serve(
         rt.db.dispose()
         if not settings.distributed:
             print("cspm-bot: starting worker…", file=sys.stderr, flush=True)
-        print(
+        announce_when_listening(
+            host,
+            port,
             f"cspm-bot: serving Slack requests on http://{host}:{port}{EVENTS_PATH} "
             f"(health: {HEALTH_PATH})"
             + ("; work goes to the broker's queues" if settings.distributed else ""),
-            file=sys.stderr,
         )
         return serve_http(settings, host, port)
     finally:

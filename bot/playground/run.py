@@ -222,6 +222,7 @@ def playground_settings(
 
 def run_playground(port: int = DEFAULT_PORT, base: Path | None = None, fresh: bool = True) -> int:
     """Start everything and serve until Ctrl-C; returns an exit code."""
+    from bot.lifetime import announce_when_listening
     from bot.playground.workspace import Workspace
     from bot.runtime import build_runtime
     from bot.serve import serve
@@ -256,11 +257,12 @@ def run_playground(port: int = DEFAULT_PORT, base: Path | None = None, fresh: bo
                 seed(rt)
         finally:
             rt.close()
-        print(
+        print("cspm-bot playground: starting the bot…", file=sys.stderr, flush=True)
+        announce_when_listening(  # the page is worth opening once the bot behind it answers
+            "127.0.0.1",
+            bot_port,
             f"\n  Playground ready: open http://127.0.0.1:{workspace.port}/ in a browser\n"
             f"  (data in {folder}; Ctrl-C stops)\n",
-            file=sys.stderr,
-            flush=True,
         )
         rt = build_runtime(settings, migrate=False)
         return serve(rt, port=bot_port, host="127.0.0.1")

@@ -76,7 +76,7 @@ def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 120
     try:
-        while "serving Slack requests" not in (home / "playground.log").read_text():
+        while "Playground ready" not in (home / "playground.log").read_text():
             assert proc.poll() is None, (home / "playground.log").read_text()
             assert time.monotonic() < deadline, "the playground did not start in 120 s"
             time.sleep(0.2)

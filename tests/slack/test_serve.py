@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -205,17 +204,17 @@ def test_http_mode_serves_signed_requests_and_health(tmp_path: Path, slack: Slac
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    assert child.stdout is not None
+    printed: list[str] = []
     try:
-        deadline = time.monotonic() + 30
-        status = 0
-        while time.monotonic() < deadline and child.poll() is None:
-            try:
-                status, body = _http_get(base + "/healthz")
-                if status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        assert status == 200, child.stdout.read().decode() if child.poll() is not None else ""
+        # What a user (or a script) waits for: once this line is printed, the bot answers
+        # at once, with no retry (a line printed before granian listens was refused).
+        while not any("serving Slack requests" in line for line in printed):
+            line = child.stdout.readline().decode()
+            assert line, "serve exited before serving:\n" + "".join(printed)
+            printed.append(line)
+        status, body = _http_get(base + "/healthz")
+        assert status == 200, body
         assert b'"database": "ok"' in body and b'"worker": "ok"' in body
 
         driver = SlackDriver(_HttpApp(base), slack)
@@ -234,6 +233,7 @@ def test_http_mode_serves_signed_requests_and_health(tmp_path: Path, slack: Slac
         except subprocess.TimeoutExpired:
             child.kill()
             output = child.communicate()[0].decode()
+    output = "".join(printed) + output
     assert child.returncode == 0, output
     assert "Traceback" not in output
     assert not {pid for pid in below if _running(pid)}  # nothing left behind

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.lifetime import PortInUseError, check_port_free
+from bot.lifetime import PortInUseError, announce_when_listening, check_port_free
 from bot.playground.slack_emulator import SlackStandIn
 from tests.slack.test_serve import REPO, _descendants, _free_port, _http_get, _running
 from tests.support.slackdriver import SIGNING_SECRET
@@ -125,6 +125,22 @@ def test_a_port_another_program_listens_on_is_refused() -> None:
         with pytest.raises(PortInUseError, match=f"Port {port} on 127.0.0.1 is already in use"):
             check_port_free("127.0.0.1", port)
     check_port_free("127.0.0.1", port)  # free again once it closed
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])  # a wildcard is probed on loopback
+def test_serving_is_announced_only_once_the_port_accepts(
+    host: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = _free_port()
+    announcer = announce_when_listening(host, port, "ready to serve")
+    announcer.join(0.5)  # several probes, all refused
+    assert announcer.is_alive() and "ready to serve" not in capsys.readouterr().err
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        announcer.join(DEADLINE)
+        assert not announcer.is_alive()
+    assert capsys.readouterr().err == "ready to serve\n"
 
 
 @pytest.mark.parametrize("watch", [False, True])
