@@ -15,7 +15,10 @@
    ratio. Goal: p99 under load within 1.5x of idle.
 
 Every process shares this machine's cores: on a 2-core machine four workers cannot run four
-times the Python work of one, and the figures say so.
+times the Python work of one, and the figures say so. With `--split-cores` the acks part
+runs as a deployment on separate machines would: the replicas, the Slack stand-in and the
+load generator on the first half of the cores; the workers, Redis and the benchmark
+database's PostgreSQL backends (pinned as they connect, where this user may) on the other.
 
     .venv/bin/python -m bench.bench_distributed [--quick] [--database-url postgresql+psycopg://…]
 
@@ -107,7 +110,10 @@ class Processes:
         self.work = work
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, cmd: list[str], **extra: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, cmd: list[str], cpus: set[int] | None = None, **extra: str
+    ) -> subprocess.Popen[bytes]:
+        """Start `cmd` (on the cores `cpus` only, when given)."""
         log = (self.work / f"proc-{len(self.procs)}.log").open("wb")
         proc = subprocess.Popen(
             cmd,
@@ -116,6 +122,7 @@ class Processes:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=None if cpus is None else (lambda: os.sched_setaffinity(0, cpus)),
         )
         self.procs.append(proc)
         return proc
@@ -129,6 +136,15 @@ class Processes:
                 proc.wait(60)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def split_cores() -> tuple[set[int], set[int]]:
+    """This process's cores in two halves: (serving side, work side)."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        raise SystemExit("--split-cores needs at least 2 cores")
+    half = len(cores) // 2
+    return set(cores[:half]), set(cores[half:])
 
 
 def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -288,13 +304,60 @@ def throughput(args: argparse.Namespace, env: dict[str, str], settings: Any) -> 
 
 
 # --- part 2 -------------------------------------------------------------------------------------
-def acks(args: argparse.Namespace, env: dict[str, str], settings: Any) -> None:
+@dataclass
+class Services:
+    """What the run started before its parts: Redis's pid, and a flag that ends helpers."""
+
+    redis_pid: int
+    stop: threading.Event
+
+
+def pin_database_backends(url: str, cpus: set[int], stop: threading.Event) -> list[str]:
+    """Keep the benchmark database's PostgreSQL backends on `cpus`, from a daemon thread
+    (backends start as clients connect). The returned list gets one line per backend that
+    could not be pinned (another user's process when not root)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    refused: list[str] = []
+
+    def pin() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            done: set[int] = set()
+            while not stop.wait(0.2):
+                rows = conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                ).fetchall()
+                for (pid,) in rows:
+                    if pid in done:
+                        continue
+                    try:
+                        os.sched_setaffinity(pid, cpus)
+                    except PermissionError:
+                        refused.append(f"backend {pid}: not permitted")
+                    except ProcessLookupError:
+                        pass
+                    done.add(pid)
+
+    threading.Thread(target=pin, name="pin-postgres", daemon=True).start()
+    return refused
+
+
+def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services: Services) -> None:
     from bench.bench_ack_latency import RequestBuilder, measure, pct, ratio_interval, reply_keys
     from bench.standin_proc import StandInProcess
     from bot.runtime import build_runtime
     from tests.support.slackdriver import SIGNING_SECRET
 
     work = Path(env["BENCH_WORK"])
+    serving_cpus, work_cpus = split_cores() if args.split_cores else (None, None)
+    refused: list[str] = []
+    if serving_cpus is not None and work_cpus is not None:
+        # this process (the load generator) and what it starts; the services on the far side
+        os.sched_setaffinity(0, serving_cpus)
+        os.sched_setaffinity(services.redis_pid, work_cpus)
+        refused = pin_database_backends(args.database_url, work_cpus, services.stop)
     slack = StandInProcess()
     env = dict(
         env,
@@ -309,11 +372,12 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any) -> None:
     ports = [free_port() for _ in range(3)]
     for port in ports:
         procs.start([cli, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)])
-    procs.start([cli, "worker", "--queues", "slack"])
+    procs.start([cli, "worker", "--queues", "slack"], cpus=work_cpus)
     units = max(1, args.load_jobs // 20)
     for _ in range(4):
         procs.start(
             [sys.executable, "-m", "bench.bench_distributed", "--worker", "--concurrency", "8"],
+            cpus=work_cpus,
             BENCH_UNITS=str(units),
             CSPM_WORKER_PRIORITY=args.worker_priority,
         )
@@ -397,6 +461,12 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any) -> None:
             rows.append((idle_round, loaded_round, running, len(ids)))
         drained()
         rt.close()
+        if serving_cpus is not None:
+            unpinned = f" ({len(refused)} backends could not be pinned)" if refused else ""
+            print(
+                f"cores: replicas and senders on {sorted(serving_cpus)}; workers, Redis and "
+                f"PostgreSQL backends on {sorted(work_cpus or ())}{unpinned}"
+            )
         print(
             f"acks: /cspm projects over 3 replicas, {args.senders} concurrent senders, "
             f"{args.rounds} rounds of {per_round} requests idle, then {per_round} while "
@@ -446,6 +516,11 @@ def main() -> None:
         default="low",
         help="CSPM_WORKER_PRIORITY of the scan workers beside the replicas (acks)",
     )
+    parser.add_argument(
+        "--split-cores",
+        action="store_true",
+        help="acks: replicas and senders on half the cores, workers on the other half",
+    )
     parser.add_argument("--database-url", default=os.environ.get("CSPM_TEST_DATABASE_URL"))
     args = parser.parse_args()
     if args.worker:
@@ -461,6 +536,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
     redis_proc, broker = start_redis(work)
+    stop = threading.Event()
     reset_database(args.database_url)
     key = Fernet.generate_key().decode()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CSPM_", "SLACK_"))} | {
@@ -482,8 +558,9 @@ def main() -> None:
         if args.only in (None, "throughput"):
             throughput(args, env, settings)
         if args.only in (None, "acks"):
-            acks(args, env, settings)
+            acks(args, env, settings, Services(redis_proc.pid, stop))
     finally:
+        stop.set()
         redis_proc.terminate()
         redis_proc.wait(10)
         shutil.rmtree(work, ignore_errors=True)
