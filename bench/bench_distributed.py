@@ -312,15 +312,15 @@ class Services:
     stop: threading.Event
 
 
-def pin_database_backends(url: str, cpus: set[int], stop: threading.Event) -> list[str]:
+def pin_database_backends(url: str, cpus: set[int], stop: threading.Event) -> list[int]:
     """Keep the benchmark database's PostgreSQL backends on `cpus`, from a daemon thread
-    (backends start as clients connect). The returned list gets one line per backend that
+    (backends start as clients connect). The returned list gets the pid of each backend that
     could not be pinned (another user's process when not root)."""
     import psycopg
     from sqlalchemy.engine import make_url
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    refused: list[str] = []
+    refused: list[int] = []
 
     def pin() -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
@@ -335,7 +335,7 @@ def pin_database_backends(url: str, cpus: set[int], stop: threading.Event) -> li
                     try:
                         os.sched_setaffinity(pid, cpus)
                     except PermissionError:
-                        refused.append(f"backend {pid}: not permitted")
+                        refused.append(pid)
                     except ProcessLookupError:
                         pass
                     done.add(pid)
@@ -352,7 +352,7 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
 
     work = Path(env["BENCH_WORK"])
     serving_cpus, work_cpus = split_cores() if args.split_cores else (None, None)
-    refused: list[str] = []
+    refused: list[int] = []
     if serving_cpus is not None and work_cpus is not None:
         # this process (the load generator) and what it starts; the services on the far side
         os.sched_setaffinity(0, serving_cpus)
