@@ -8,17 +8,22 @@
    (threads x 10 jobs/s). Goal: 4 workers >= 3.2x one worker.
 2. **Acks under load**: three ``cspm-bot serve --no-worker`` replicas (HTTP, granian), one
    Slack worker and four scan workers; `/cspm projects` sent by 32 concurrent senders spread
-   over the replicas, idle, then while 1,000 jobs run, in `--rounds` interleaved rounds (the
-   scans are stopped after each loaded round, and each round starts once every earlier
-   request was answered: no round inherits another's post-ack work, and a lost reply fails
-   the run). Prints p50/p99 per round and over all rounds, with a bootstrap interval of the
-   ratio. Goal: p99 under load within 1.5x of idle.
+   over the replicas, idle, then while 1,000 jobs run, in `--rounds` interleaved rounds. An
+   idle round starts once the scans queue is empty (the last round's stopped scans leave
+   jobs to drop), a loaded round once every scan is planned; the scans are stopped after it,
+   and each round starts once every earlier request was answered (no round inherits
+   another's post-ack work, and a lost reply fails the run). Prints p50/p99 per round and
+   over all rounds with a bootstrap interval of the ratio, the replicas' CPU time per request,
+   and the broker's round trip seen from the replicas' side (an ack waits on one enqueue).
+   Goal: p99 under load within 1.5x of idle.
 
 Every process shares this machine's cores: on a 2-core machine four workers cannot run four
 times the Python work of one, and the figures say so. With `--split-cores` the acks part
-runs as a deployment on separate machines would: the replicas, the Slack stand-in and the
-load generator on the first half of the cores; the workers, Redis and the benchmark
-database's PostgreSQL backends (pinned as they connect, where this user may) on the other.
+runs as a deployment on separate machines would: the replicas, Redis, the Slack stand-in and
+the load generator on the first half of the cores; the workers and the benchmark database's
+PostgreSQL server (its postmaster and every process of it, moved back at the end; needs
+root) on the other. `--broker-beside workers` puts Redis with the workers instead, to see
+what that costs the acks.
 
     .venv/bin/python -m bench.bench_distributed [--quick] [--database-url postgresql+psycopg://…]
 
@@ -29,6 +34,7 @@ and created again); Redis is a ``redis-server`` of the benchmark's own on a free
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -37,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +85,30 @@ class SleepRunner:
 
     def open(self, target: Any, cancel: Any) -> _Session:
         return _Session()
+
+
+def probe_main(url: str, out: str) -> int:
+    """``--probe``: a broker round trip (PING) every 5 ms, written as "<unix time> <ms>" lines
+    to `out` until killed: what an ack's one enqueue waits on, seen from where it runs."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    with open(out, "w", buffering=1) as f:
+        while True:
+            start = time.perf_counter()
+            client.ping()
+            f.write(f"{time.time():.6f} {(time.perf_counter() - start) * 1000:.3f}\n")
+            time.sleep(0.005)
+
+
+def probe_window(path: Path, start: float, end: float) -> list[float]:
+    """The probe's round trips (ms) taken between the unix times `start` and `end`."""
+    found = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and start <= float(parts[0]) <= end:
+            found.append(float(parts[1]))
+    return found
 
 
 def worker_main(concurrency: int) -> int:
@@ -306,42 +337,99 @@ def throughput(args: argparse.Namespace, env: dict[str, str], settings: Any) -> 
 # --- part 2 -------------------------------------------------------------------------------------
 @dataclass
 class Services:
-    """What the run started before its parts: Redis's pid, and a flag that ends helpers."""
+    """What the run started before its parts: Redis's pid and URL, and a flag that ends
+    helpers."""
 
     redis_pid: int
+    broker: str
     stop: threading.Event
 
 
-def pin_database_backends(url: str, cpus: set[int], stop: threading.Event) -> list[int]:
-    """Keep the benchmark database's PostgreSQL backends on `cpus`, from a daemon thread
-    (backends start as clients connect). The returned list gets the pid of each backend that
-    could not be pinned (another user's process when not root)."""
+def scans_backlog(broker: str) -> int:
+    """Messages of queue ``scans`` still waiting in Redis or handed out and unacknowledged."""
+    import redis
+
+    from bot.distributed.celeryapp import SCANS_QUEUE
+
+    client = redis.Redis.from_url(broker)
+    try:
+        return int(client.llen(SCANS_QUEUE)) + int(client.hlen("unacked"))
+    finally:
+        client.close()
+
+
+def wait_until(done: Any, what: str, timeout: float = 300) -> None:
+    """Poll `done()` until true; exit with `what` if it is still false after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting: {what}")
+        time.sleep(0.2)
+
+
+def cpu_seconds(groups: list[int]) -> float:
+    """CPU time (user + system, s) used so far by the live processes of the process groups
+    `groups` (a replica: granian's main process and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on
+        if int(fields[2]) in groups:  # field 5: the process group
+            total += int(fields[11]) + int(fields[12])  # fields 14 and 15: utime, stime
+    return total / tick
+
+
+def server_processes(parent: int) -> list[int]:
+    """`parent` and its child processes (a PostgreSQL server: postmaster, backends, helpers)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{parent}\n" in status:
+            children.append(int(entry.name))
+    return [parent, *children]
+
+
+def pin_database_server(url: str, cpus: set[int]) -> Callable[[], None] | str:
+    """Move the benchmark database's PostgreSQL server (its postmaster, so every backend
+    forked later, and its current backends, WAL writer and checkpointer) onto `cpus`, as if it
+    ran on a machine of its own. Returns what puts it back, or why it could not be moved (a
+    remote server, or another user's processes when not root)."""
     import psycopg
     from sqlalchemy.engine import make_url
 
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    refused: list[int] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        status = Path(f"/proc/{backend[0] if backend else 0}/status").read_text()
+    except OSError:
+        return "the server is not on this machine"
+    postmaster = int(status.split("\nPPid:\t", 1)[1].split("\n", 1)[0])
+    try:
+        before = os.sched_getaffinity(postmaster)
+        for pid in server_processes(postmaster):
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setaffinity(pid, cpus)
+    except PermissionError:
+        return "not permitted (run as root)"
 
-    def pin() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            done: set[int] = set()
-            while not stop.wait(0.2):
-                rows = conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                ).fetchall()
-                for (pid,) in rows:
-                    if pid in done:
-                        continue
-                    try:
-                        os.sched_setaffinity(pid, cpus)
-                    except PermissionError:
-                        refused.append(pid)
-                    except ProcessLookupError:
-                        pass
-                    done.add(pid)
+    def restore() -> None:
+        for pid in server_processes(postmaster):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.sched_setaffinity(pid, before)
 
-    threading.Thread(target=pin, name="pin-postgres", daemon=True).start()
-    return refused
+    return restore
 
 
 def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services: Services) -> None:
@@ -352,12 +440,13 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
 
     work = Path(env["BENCH_WORK"])
     serving_cpus, work_cpus = split_cores() if args.split_cores else (None, None)
-    refused: list[int] = []
     if serving_cpus is not None and work_cpus is not None:
-        # this process (the load generator) and what it starts; the services on the far side
+        # this process (the load generator) and what it starts; the workers and the database
+        # on the far side; the broker beside the replicas unless told otherwise (an ack waits
+        # on one enqueue: a broker that shares the workers' core makes every ack wait on them)
         os.sched_setaffinity(0, serving_cpus)
-        os.sched_setaffinity(services.redis_pid, work_cpus)
-        refused = pin_database_backends(args.database_url, work_cpus, services.stop)
+        beside = serving_cpus if args.broker_beside == "replicas" else work_cpus
+        os.sched_setaffinity(services.redis_pid, beside)
     slack = StandInProcess()
     env = dict(
         env,
@@ -368,10 +457,15 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
         CSPM_LOG_LEVEL="WARNING",
     )
     procs = Processes(env, work)
+    probe = work / "broker-probe.txt"
+    procs.start([sys.executable, "-m", "bench.bench_distributed", "--probe", str(probe)])
     cli = str(Path(sys.executable).with_name("cspm-bot"))
     ports = [free_port() for _ in range(3)]
-    for port in ports:
-        procs.start([cli, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)])
+    replicas = [  # each in a process group of its own (Processes.start)
+        procs.start([cli, "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port)]).pid
+        for port in ports
+    ]
+    replica_cpu = {"idle": 0.0, "loaded": 0.0}
     procs.start([cli, "worker", "--queues", "slack"], cpus=work_cpus)
     units = max(1, args.load_jobs // 20)
     for _ in range(4):
@@ -381,7 +475,10 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
             BENCH_UNITS=str(units),
             CSPM_WORKER_PRIORITY=args.worker_priority,
         )
+    pinned: Callable[[], None] | str = "not asked"
     try:
+        if work_cpus is not None:
+            pinned = pin_database_server(args.database_url, work_cpus)
         wait_workers(settings, 5)
         import requests
 
@@ -443,13 +540,29 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
         per_round = max(1, args.requests // args.rounds)
         idle: list[float] = []
         loaded: list[float] = []
+        trips: dict[str, list[float]] = {"idle": [], "loaded": []}
         rows = []
+
+        def timed_round(condition: str) -> list[float]:
+            start, cpu = time.time(), cpu_seconds(replicas)
+            latencies = round_robin(per_round)
+            replica_cpu[condition] += cpu_seconds(replicas) - cpu
+            trips[condition] += probe_window(probe, start, time.time())
+            return latencies
+
         for _ in range(args.rounds):  # idle and loaded interleaved: drift hits both alike
             drained()
-            idle_round = round_robin(per_round)
+            # idle: no job of the last round's stopped scans still queued or being dropped
+            wait_until(lambda: scans_backlog(services.broker) == 0, "the scans queue to empty")
+            idle_round = timed_round("idle")
             drained()
             ids = [rt.scans.start(n, trigger="cli", actor="bench").scan_id for n in names]
-            loaded_round = round_robin(per_round)
+            # loaded: every scan planned, its jobs queued or running
+            wait_until(
+                lambda ids=ids: all(rt.scans.get(s).jobs_total > 0 for s in ids),
+                "the scans to plan",
+            )
+            loaded_round = timed_round("loaded")
             running = sum(1 for s in ids if rt.scans.get(s).status.is_active)
             for scan_id in ids:
                 if rt.scans.get(scan_id).status.is_active:
@@ -462,10 +575,12 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
         drained()
         rt.close()
         if serving_cpus is not None:
-            unpinned = f" ({len(refused)} backends could not be pinned)" if refused else ""
+            unpinned = "" if callable(pinned) else f" (PostgreSQL not moved: {pinned})"
+            near, far = ("", " Redis,") if args.broker_beside == "workers" else (" Redis,", "")
             print(
-                f"cores: replicas and senders on {sorted(serving_cpus)}; workers, Redis and "
-                f"PostgreSQL backends on {sorted(work_cpus or ())}{unpinned}"
+                f"cores: replicas,{near} the Slack stand-in and senders on "
+                f"{sorted(serving_cpus)}; workers,{far} PostgreSQL on "
+                f"{sorted(work_cpus or ())}{unpinned}"
             )
         print(
             f"acks: /cspm projects over 3 replicas, {args.senders} concurrent senders, "
@@ -484,6 +599,17 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
             )
         print(f"  {'all idle':34} {pct(idle, 50):7.1f}ms {pct(idle, 99):7.1f}ms")
         print(f"  {'all under load':34} {pct(loaded, 50):7.1f}ms {pct(loaded, 99):7.1f}ms")
+        for condition, seconds in replica_cpu.items():
+            print(
+                f"  {'replicas CPU per request, ' + condition:34} "
+                f"{seconds * 1000 / (per_round * args.rounds):7.2f}ms"
+            )
+        for condition, found in trips.items():
+            if found:
+                print(
+                    f"  {'broker round trip, ' + condition:34} {pct(found, 50):7.1f}ms "
+                    f"{pct(found, 99):7.1f}ms  ({len(found)} PINGs from the replicas' side)"
+                )
         ratio = pct(loaded, 99) / pct(idle, 99)
         low, high = ratio_interval(idle, loaded)
         verdict = "met" if ratio <= 1.5 else "NOT met"
@@ -494,18 +620,25 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
     finally:
         procs.stop()
         slack.close()
+        if callable(pinned):
+            pinned()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="1,000 jobs, 300 requests")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1,000 jobs, 300 requests (a smoke run: too few for a stable p99)",
+    )
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--units", type=int, default=500, help="jobs per scan")
     parser.add_argument("--concurrency", type=int, default=16, help="threads per worker")
     parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")],
                         default=[1, 2, 4])  # fmt: skip
-    parser.add_argument("--requests", type=int, default=1_000, help="acks per condition")
+    parser.add_argument("--requests", type=int, default=3_000, help="acks per condition")
     parser.add_argument("--rounds", type=int, default=3, help="idle/loaded rounds (acks)")
     parser.add_argument("--senders", type=int, default=32)
     parser.add_argument("--load-jobs", type=int, default=1_000)
@@ -521,10 +654,18 @@ def main() -> None:
         action="store_true",
         help="acks: replicas and senders on half the cores, workers on the other half",
     )
+    parser.add_argument(
+        "--broker-beside",
+        choices=["replicas", "workers"],
+        default="replicas",
+        help="with --split-cores: the side whose cores Redis runs on",
+    )
     parser.add_argument("--database-url", default=os.environ.get("CSPM_TEST_DATABASE_URL"))
     args = parser.parse_args()
     if args.worker:
         raise SystemExit(worker_main(args.concurrency))
+    if args.probe:
+        raise SystemExit(probe_main(os.environ["CSPM_BROKER_URL"], args.probe))
     if args.quick:
         args.jobs, args.units, args.requests = 1_000, 100, 300
     if not args.database_url or not args.database_url.startswith("postgresql"):
@@ -558,7 +699,7 @@ def main() -> None:
         if args.only in (None, "throughput"):
             throughput(args, env, settings)
         if args.only in (None, "acks"):
-            acks(args, env, settings, Services(redis_proc.pid, stop))
+            acks(args, env, settings, Services(redis_proc.pid, broker, stop))
     finally:
         stop.set()
         redis_proc.terminate()
