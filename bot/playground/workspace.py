@@ -91,7 +91,8 @@ class Workspace(SlackStandIn):
             try:
                 return Reply(200, handler(data))
             except requests.RequestException as exc:
-                return Reply(200, {"ok": False, "error": f"the bot did not answer: {exc}"})
+                self._bot_unreachable(data, exc)
+                return Reply(200, {"ok": False, "unreachable": True})
         return super().route(request)
 
     # -- what the page shows -----------------------------------------------------------------
@@ -142,15 +143,34 @@ class Workspace(SlackStandIn):
         name = next((u.name for u in USERS if u.id == user_id), user_id.lower())
         return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
 
-    def _ephemeral(self, channel: str, user: str, answer: dict[str, Any]) -> None:
+    def _ephemeral(
+        self, channel: str, user: str, answer: dict[str, Any], author: str | None = None
+    ) -> None:
+        """Show `answer` to `user` only (unless it is in_channel); from Slackbot if `author`."""
         ts = self._new_ts()
         msg: dict[str, Any] = {k: answer[k] for k in ("text", "blocks") if k in answer}
         msg.update(channel=channel, ts=ts)
+        if author:
+            msg["author"] = author
         if answer.get("response_type") != "in_channel":
             msg["ephemeral_for"] = user
         with self._lock:
             self.messages[(channel, ts)] = msg
         self.touch()
+
+    def _bot_unreachable(self, data: dict[str, Any], exc: requests.RequestException) -> None:
+        """Tell the user who acted that the bot did not answer, as Slack does: an ephemeral
+        message from Slackbot in the channel they acted in (kept with the channel, so the
+        page's next redraw does not wipe it)."""
+        reason = "it timed out" if isinstance(exc, requests.Timeout) else "it is not listening"
+        user = str(data.get("user") or OPERATOR.id)
+        channel = str(data.get("channel") or CHANNEL_ID)
+        channel = "D" + user[1:] if channel == "D" else channel
+        text = (
+            f":warning: The bot did not answer ({reason}): nothing was done. "
+            "Try again once `cspm-bot` is running."
+        )
+        self._ephemeral(channel, user, {"text": text}, author="Slackbot")
 
     def _play_command(self, data: dict[str, Any]) -> dict[str, Any]:
         """The composer: ``/cspm <text>`` as a signed slash command."""

@@ -333,10 +333,11 @@ function renderBlocks(blocks, ctx, errors) {
 function renderMessage(msg) {
   const row = el("div", "msg" + (msg.ephemeral_for ? " ephemeral" : ""));
   row.dataset.ts = msg.ts;
-  row.append(el("div", "avatar", "C"));
+  // a message from Slack itself (the bot did not answer) has no app tag
+  row.append(el("div", msg.author ? "avatar slackbot" : "avatar", msg.author ? "S" : "C"));
   const body = el("div");
-  const head = el("div", "msg-head", "CSPM");
-  head.append(el("span", "app-tag", "APP"));
+  const head = el("div", "msg-head", msg.author || "CSPM");
+  if (!msg.author) head.append(el("span", "app-tag", "APP"));
   head.append(el("span", "time", new Date(Number(msg.ts.split(".")[0]) * 1000).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })));
   body.append(head);
   const ctx = { channel: channel === "D" ? "D" : msg.channel, ts: msg.ts };
