@@ -60,6 +60,37 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+_REQUIRED = {
+    "command": ("user",),
+    "action": ("user", "action"),
+    "options": ("user", "action_id", "block_id"),
+    "submit": ("user", "view_id"),
+    "close": ("user", "view_id"),
+    "home": ("user",),
+}
+"""The fields each of the page's calls must carry (an action on a message also needs
+``channel`` and ``ts``)."""
+
+
+class _GoneView(Exception):
+    """A modal the page still shows was closed or replaced meanwhile."""
+
+
+def _malformed(what: str, data: Any) -> str:
+    """What is wrong with the body of the page's call `what`, or "" if nothing."""
+    if not isinstance(data, dict):
+        return "The request body must be a JSON object."
+    needed = list(_REQUIRED.get(what, ()))
+    if what == "action" and not data.get("view_id"):
+        needed += ["channel", "ts"]
+    missing = [name for name in needed if not data.get(name)]
+    if missing:
+        return f"The request lacks {', '.join(missing)}: nothing was sent to the bot."
+    if what == "action" and not isinstance(data["action"], dict):
+        return "The request's action must be a JSON object."
+    return ""
+
+
 class Workspace(SlackStandIn):
     """The Slack emulator with a page for people and a signed delivery path to the bot."""
 
@@ -85,11 +116,17 @@ class Workspace(SlackStandIn):
                 data = json.loads(request.body.decode() or "{}")
             except ValueError:
                 return Reply(400, {"ok": False, "error": "invalid_json"})
-            handler = getattr(self, "_play_" + request.path.removeprefix("/play/"), None)
+            what = request.path.removeprefix("/play/")
+            handler = getattr(self, "_play_" + what, None)
             if handler is None:
                 return Reply(404, {"ok": False, "error": "unknown"})
+            problem = _malformed(what, data)
+            if problem:
+                return Reply(400, {"ok": False, "error": problem})
             try:
                 return Reply(200, handler(data))
+            except _GoneView as exc:
+                return Reply(409, {"ok": False, "error": str(exc)})
             except requests.RequestException as exc:
                 self._bot_unreachable(data, exc)
                 return Reply(200, {"ok": False, "unreachable": True})
@@ -213,6 +250,8 @@ class Workspace(SlackStandIn):
 
     def _view_payload(self, view_id: str, values: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
+            if view_id not in self.views:
+                raise _GoneView("This modal is no longer open: nothing was sent to the bot.")
             view = dict(self.views[view_id])
         view["state"] = {"values": values}
         view.setdefault("app_id", APP_ID)

@@ -61,3 +61,23 @@ def test_a_button_in_the_bots_messages_that_gets_no_answer_is_noted_there(
     assert [n.get("author") for n in notices] == ["Slackbot"]
     assert "did not answer" in notices[0]["text"]
     assert not _channel(workspace, OPERATOR.id, CHANNEL_ID)
+
+
+@pytest.mark.parametrize(
+    ("what", "body", "status", "message"),
+    [
+        ("command", [], 400, "The request body must be a JSON object."),
+        ("command", {"text": "/cspm projects"}, 400, "The request lacks user"),
+        ("action", {"user": "U1", "action": {"action_id": "x"}}, 400, "lacks channel, ts"),
+        ("action", {"user": "U1", "channel": "C1", "ts": "1.2", "action": "x"}, 400, "action must"),
+        ("submit", {"user": "U1", "view_id": "V404"}, 409, "This modal is no longer open"),
+        ("close", {"user": "U1"}, 400, "The request lacks view_id"),
+    ],
+)
+def test_a_malformed_call_from_the_page_gets_a_clear_refusal_not_a_crash(
+    workspace: Workspace, what: str, body: Any, status: int, message: str
+) -> None:
+    reply = requests.post(f"{workspace.base_url}/play/{what}", json=body, timeout=10)
+    assert reply.status_code == status
+    assert reply.json()["ok"] is False and message in reply.json()["error"]
+    assert not _channel(workspace, OPERATOR.id, CHANNEL_ID)  # nothing reached the bot
