@@ -163,7 +163,9 @@ def test_requests_that_name_no_workspace_are_refused(make_bot: Any) -> None:
     assert _web_api_calls(bot) == before  # no Home published, nothing else done
 
 
-def test_slack_protocol_messages_pass_without_a_workspace(make_bot: Any) -> None:
+def test_slack_protocol_messages_pass_without_a_workspace(
+    make_bot: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     bot = make_bot(slack_team_id=SERVED_TEAM)
     body = json.dumps({"token": "t", "challenge": "c0ffee", "type": "url_verification"}).encode()
     result = bot.driver.signed_post(body, "application/json")
@@ -172,9 +174,16 @@ def test_slack_protocol_messages_pass_without_a_workspace(make_bot: Any) -> None
         {"token": "t", "type": "app_rate_limited", "minute_rate_limited": 1518467820,
          "api_app_id": "A0CSPM"}
     ).encode()  # fmt: skip
-    result = bot.driver.signed_post(body, "application/json")
+    with caplog.at_level(logging.WARNING):
+        result = bot.driver.signed_post(body, "application/json")
     assert result.status == 200
     assert _web_api_calls(bot) == []
+    # the operator learns from the log that events are being dropped, and since which minute
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        m.startswith("Slack is rate-limiting the events sent to this app") and "1518467820" in m
+        for m in warned
+    ), warned
 
 
 def test_the_right_workspace_is_served(make_bot: Any) -> None:
