@@ -43,7 +43,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -337,25 +337,18 @@ def throughput(args: argparse.Namespace, env: dict[str, str], settings: Any) -> 
 # --- part 2 -------------------------------------------------------------------------------------
 @dataclass
 class Services:
-    """What the run started before its parts: Redis's pid and URL, and a flag that ends
-    helpers."""
+    """What the run started before its parts: Redis's pid and URL."""
 
     redis_pid: int
     broker: str
-    stop: threading.Event
 
 
-def scans_backlog(broker: str) -> int:
-    """Messages of queue ``scans`` still waiting in Redis or handed out and unacknowledged."""
-    import redis
-
+def scans_backlog(client: Any) -> int:
+    """Messages of queue ``scans`` still waiting in Redis or handed out and unacknowledged
+    (`client`: a ``redis.Redis`` on the broker)."""
     from bot.distributed.celeryapp import SCANS_QUEUE
 
-    client = redis.Redis.from_url(broker)
-    try:
-        return int(client.llen(SCANS_QUEUE)) + int(client.hlen("unacked"))
-    finally:
-        client.close()
+    return int(client.llen(SCANS_QUEUE)) + int(client.hlen("unacked"))
 
 
 def wait_until(done: Any, what: str, timeout: float = 300) -> None:
@@ -367,11 +360,18 @@ def wait_until(done: Any, what: str, timeout: float = 300) -> None:
         time.sleep(0.2)
 
 
-def cpu_seconds(groups: list[int]) -> float:
-    """CPU time (user + system, s) used so far by the live processes of the process groups
-    `groups` (a replica: granian's main process and its workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+@dataclass
+class ProcStat:
+    """What this benchmark reads of a process in ``/proc/<pid>/stat``."""
+
+    pid: int
+    ppid: int
+    group: int  # its process group
+    cpu_ticks: int  # user + system time so far, in clock ticks
+
+
+def processes() -> Iterator[ProcStat]:
+    """Every live process on this machine (those that end while being read are skipped)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -380,24 +380,21 @@ def cpu_seconds(groups: list[int]) -> float:
         except OSError:
             continue
         fields = stat[stat.rindex(")") + 2 :].split()  # from field 3 (state) on
-        if int(fields[2]) in groups:  # field 5: the process group
-            total += int(fields[11]) + int(fields[12])  # fields 14 and 15: utime, stime
-    return total / tick
+        # fields 4 and 5: parent and process group; 14 and 15: utime and stime
+        yield ProcStat(int(entry.name), int(fields[1]), int(fields[2]),
+                       int(fields[11]) + int(fields[12]))  # fmt: skip
+
+
+def cpu_seconds(groups: list[int]) -> float:
+    """CPU time (user + system, s) used so far by the live processes of the process groups
+    `groups` (a replica: granian's main process and its workers)."""
+    ticks = sum(p.cpu_ticks for p in processes() if p.group in groups)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def server_processes(parent: int) -> list[int]:
     """`parent` and its child processes (a PostgreSQL server: postmaster, backends, helpers)."""
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        if f"\nPPid:\t{parent}\n" in status:
-            children.append(int(entry.name))
-    return [parent, *children]
+    return [parent, *(p.pid for p in processes() if p.ppid == parent)]
 
 
 def pin_database_server(url: str, cpus: set[int]) -> Callable[[], None] | str:
@@ -411,11 +408,10 @@ def pin_database_server(url: str, cpus: set[int]) -> Callable[[], None] | str:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as conn:
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()
-    try:
-        status = Path(f"/proc/{backend[0] if backend else 0}/status").read_text()
-    except OSError:
+    own = next((p for p in processes() if backend and p.pid == backend[0]), None)
+    if own is None:
         return "the server is not on this machine"
-    postmaster = int(status.split("\nPPid:\t", 1)[1].split("\n", 1)[0])
+    postmaster = own.ppid
     try:
         before = os.sched_getaffinity(postmaster)
         for pid in server_processes(postmaster):
@@ -480,6 +476,7 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
         if work_cpus is not None:
             pinned = pin_database_server(args.database_url, work_cpus)
         wait_workers(settings, 5)
+        import redis
         import requests
 
         for port in ports:
@@ -536,6 +533,7 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
 
         round_robin(args.senders)  # warm-up
         rt = build_runtime(settings.model_copy(update={"scan_concurrency": 8}), migrate=False)
+        broker = redis.Redis.from_url(services.broker)
         names = seed(rt, 20)
         per_round = max(1, args.requests // args.rounds)
         idle: list[float] = []
@@ -553,7 +551,7 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
         for _ in range(args.rounds):  # idle and loaded interleaved: drift hits both alike
             drained()
             # idle: no job of the last round's stopped scans still queued or being dropped
-            wait_until(lambda: scans_backlog(services.broker) == 0, "the scans queue to empty")
+            wait_until(lambda: scans_backlog(broker) == 0, "the scans queue to empty")
             idle_round = timed_round("idle")
             drained()
             ids = [rt.scans.start(n, trigger="cli", actor="bench").scan_id for n in names]
@@ -574,6 +572,7 @@ def acks(args: argparse.Namespace, env: dict[str, str], settings: Any, services:
             rows.append((idle_round, loaded_round, running, len(ids)))
         drained()
         rt.close()
+        broker.close()
         if serving_cpus is not None:
             unpinned = "" if callable(pinned) else f" (PostgreSQL not moved: {pinned})"
             near, far = ("", " Redis,") if args.broker_beside == "workers" else (" Redis,", "")
@@ -677,7 +676,6 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
     redis_proc, broker = start_redis(work)
-    stop = threading.Event()
     reset_database(args.database_url)
     key = Fernet.generate_key().decode()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CSPM_", "SLACK_"))} | {
@@ -699,9 +697,8 @@ def main() -> None:
         if args.only in (None, "throughput"):
             throughput(args, env, settings)
         if args.only in (None, "acks"):
-            acks(args, env, settings, Services(redis_proc.pid, broker, stop))
+            acks(args, env, settings, Services(redis_proc.pid, broker))
     finally:
-        stop.set()
         redis_proc.terminate()
         redis_proc.wait(10)
         shutil.rmtree(work, ignore_errors=True)

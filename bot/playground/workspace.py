@@ -91,6 +91,11 @@ def _malformed(what: str, data: Any) -> str:
     return ""
 
 
+def _channel_key(channel: str, user: str) -> str:
+    """The channel id messages are kept under: the page calls `user`'s DM with the bot "D"."""
+    return "D" + user[1:] if channel == "D" else channel
+
+
 class Workspace(SlackStandIn):
     """The Slack emulator with a page for people and a signed delivery path to the bot."""
 
@@ -200,9 +205,8 @@ class Workspace(SlackStandIn):
         message from Slackbot in the channel they acted in (kept with the channel, so the
         page's next redraw does not wipe it)."""
         reason = "it timed out" if isinstance(exc, requests.Timeout) else "it is not listening"
-        user = str(data.get("user") or OPERATOR.id)
-        channel = str(data.get("channel") or CHANNEL_ID)
-        channel = "D" + user[1:] if channel == "D" else channel
+        user = str(data["user"])  # every call carries it (`_malformed`)
+        channel = _channel_key(str(data.get("channel") or CHANNEL_ID), user)
         text = (
             f":warning: The bot did not answer ({reason}): nothing was done. "
             "Try again once `cspm-bot` is running."
@@ -279,7 +283,7 @@ class Workspace(SlackStandIn):
             payload["container"] = {"type": "view", "view_id": view_id}
         else:
             channel, ts = str(data["channel"]), str(data["ts"])
-            channel_key = "D" + user[1:] if channel == "D" else channel
+            channel_key = _channel_key(channel, user)
             with self._lock:
                 message = dict(self.messages.get((channel_key, ts)) or {})
             ephemeral = "ephemeral_for" in message
